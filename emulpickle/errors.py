@@ -1,0 +1,110 @@
+"""Exceptions raised by emulpickle.
+
+Every problem the machine detects in its input is reported as a subclass of
+:class:`UnpicklingError`, which itself subclasses :class:`pickle.UnpicklingError`
+so existing ``except pickle.UnpicklingError`` handlers keep working.
+"""
+
+from __future__ import annotations
+
+import pickle
+
+__all__ = [
+    "EmulationError",
+    "ForbiddenGlobalError",
+    "LimitExceededError",
+    "TruncatedError",
+    "UnpicklingError",
+]
+
+
+class UnpicklingError(pickle.UnpicklingError):
+    """Malformed, truncated, hostile or over-limit pickle data.
+
+    Attributes:
+        reason: what went wrong, without the location.
+        offset: byte offset of the opcode that failed, when known.
+        opcode: name of the opcode that failed (e.g. ``"GLOBAL"``), when known.
+    """
+
+    def __init__(
+        self, reason: str, *, offset: int | None = None, opcode: str | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.offset = offset
+        self.opcode = opcode
+
+    def locate(self, offset: int, opcode: str) -> None:
+        """Fill in where the error happened, unless that is already known."""
+        if self.offset is None:
+            self.offset = offset
+        if self.opcode is None:
+            self.opcode = opcode
+
+    def _where(self) -> str:
+        if self.offset is None:
+            return ""
+        if self.opcode is None:
+            return f" (at offset {self.offset})"
+        return f" ({self.opcode} at offset {self.offset})"
+
+    def __str__(self) -> str:
+        return self.reason + self._where()
+
+
+class TruncatedError(UnpicklingError, EOFError):
+    """The data ended before the pickle did (also an :class:`EOFError`)."""
+
+
+class ForbiddenGlobalError(UnpicklingError):
+    """The pickle names a global that no emulator answers.
+
+    Attributes:
+        module: the module part of the global.
+        name: the qualified name inside that module.
+    """
+
+    def __init__(
+        self,
+        module: str,
+        name: str,
+        *,
+        offset: int | None = None,
+        opcode: str | None = None,
+    ) -> None:
+        super().__init__(
+            f"global '{module}.{name}' is not allowed", offset=offset, opcode=opcode
+        )
+        self.module = module
+        self.name = name
+
+    def __str__(self) -> str:
+        return (
+            self.reason
+            + self._where()
+            + '; register an emulator or pass unknown="generic"'
+        )
+
+
+class LimitExceededError(UnpicklingError):
+    """The input asked for more than a configured :class:`~emulpickle.Limits` allows.
+
+    Attributes:
+        limit: name of the limit that was hit (a ``Limits`` field name).
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        limit: str,
+        offset: int | None = None,
+        opcode: str | None = None,
+    ) -> None:
+        super().__init__(reason, offset=offset, opcode=opcode)
+        self.limit = limit
+
+
+class EmulationError(UnpicklingError):
+    """An emulator rejected the arguments or state the pickle gave it."""
