@@ -1,0 +1,60 @@
+"""emulpickle: load Python pickles without importing or running what they name.
+
+Every global a pickle asks for is answered by a registered *emulator*, so a
+hostile pickle cannot reach real code; see :func:`loads` and
+:class:`Unpickler`.
+"""
+
+from __future__ import annotations
+
+from ._limits_context import current_limits
+from .errors import (
+    EmulationError,
+    ForbiddenGlobalError,
+    LimitExceededError,
+    TruncatedError,
+    UnpicklingError,
+)
+from .generic import GenericClass, GenericObject
+from .limits import Limits
+from .protocols import (
+    PyAppendable,
+    PyAttrSettable,
+    PyCallable,
+    PyDictSettable,
+    PyItemSettable,
+    PyNewable,
+    PySetAddable,
+    PyStateSettable,
+)
+from .registry import Registry, Resolution, default_registry
+from .unpickler import Unpickler, load, loads
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EmulationError",
+    "ForbiddenGlobalError",
+    "GenericClass",
+    "GenericObject",
+    "LimitExceededError",
+    "Limits",
+    "PyAppendable",
+    "PyAttrSettable",
+    "PyCallable",
+    "PyDictSettable",
+    "PyItemSettable",
+    "PyNewable",
+    "PySetAddable",
+    "PyStateSettable",
+    "Registry",
+    "Resolution",
+    "TruncatedError",
+    "Unpickler",
+    "UnpicklingError",
+    "__version__",
+    "current_limits",
+    "default_registry",
+    "load",
+    "loads",
+]

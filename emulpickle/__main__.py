@@ -1,0 +1,5 @@
+"""Allow ``python -m emulpickle``."""
+
+from emulpickle.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,956 @@
+"""The opcode machine: CPython's unpickler, rewritten for safety and speed.
+
+This module only moves bytes, stack items and memo entries around. Whatever a
+pickle asks to *do* with objects (resolve a global, call, instantiate, set
+state) is delegated: globals and the other hooks go to the host (an
+:class:`~emulpickle.Unpickler`), object operations to
+:mod:`emulpickle._semantics`.
+
+The hot loop keeps everything in typed locals and dispatches with an ``if``
+chain ordered by how often opcodes occur in real pickles; the module is kept
+mypyc-compatible (plain classes, typed locals, no dynamic tricks).
+
+Input is a ``bytes`` buffer read by index. For in-memory pickles that is the
+whole input; for file objects the buffer is refilled in bounded chunks, so an
+untrusted length prefix can never make the machine allocate more than what
+the file actually holds.
+"""
+
+from __future__ import annotations
+
+import codecs
+import sys
+from struct import Struct
+from typing import Any
+
+from . import _semantics
+from .errors import (
+    EmulationError,
+    LimitExceededError,
+    TruncatedError,
+    UnpicklingError,
+)
+from .limits import Limits
+
+HIGHEST_PROTOCOL = 5
+
+_unpack_int32 = Struct("<i").unpack_from
+_unpack_uint32 = Struct("<I").unpack_from
+_unpack_uint64 = Struct("<Q").unpack_from
+_unpack_double = Struct(">d").unpack_from
+_intern = sys.intern
+
+OPCODE_NAMES: dict[int, str] = {
+    0x28: "MARK", 0x2E: "STOP", 0x30: "POP", 0x31: "POP_MARK", 0x32: "DUP",
+    0x42: "BINBYTES", 0x43: "SHORT_BINBYTES", 0x46: "FLOAT", 0x47: "BINFLOAT",
+    0x49: "INT", 0x4A: "BININT", 0x4B: "BININT1", 0x4C: "LONG", 0x4D: "BININT2",
+    0x4E: "NONE", 0x50: "PERSID", 0x51: "BINPERSID", 0x52: "REDUCE",
+    0x53: "STRING", 0x54: "BINSTRING", 0x55: "SHORT_BINSTRING", 0x56: "UNICODE",
+    0x58: "BINUNICODE", 0x5D: "EMPTY_LIST", 0x61: "APPEND", 0x62: "BUILD",
+    0x63: "GLOBAL", 0x64: "DICT", 0x65: "APPENDS", 0x67: "GET", 0x68: "BINGET",
+    0x69: "INST", 0x6A: "LONG_BINGET", 0x6C: "LIST", 0x6F: "OBJ", 0x70: "PUT",
+    0x71: "BINPUT", 0x72: "LONG_BINPUT", 0x73: "SETITEM", 0x74: "TUPLE",
+    0x75: "SETITEMS", 0x7D: "EMPTY_DICT", 0x29: "EMPTY_TUPLE", 0x80: "PROTO",
+    0x81: "NEWOBJ", 0x82: "EXT1", 0x83: "EXT2", 0x84: "EXT4", 0x85: "TUPLE1",
+    0x86: "TUPLE2", 0x87: "TUPLE3", 0x88: "NEWTRUE", 0x89: "NEWFALSE",
+    0x8A: "LONG1", 0x8B: "LONG4", 0x8C: "SHORT_BINUNICODE", 0x8D: "BINUNICODE8",
+    0x8E: "BINBYTES8", 0x8F: "EMPTY_SET", 0x90: "ADDITEMS", 0x91: "FROZENSET",
+    0x92: "NEWOBJ_EX", 0x93: "STACK_GLOBAL", 0x94: "MEMOIZE", 0x95: "FRAME",
+    0x96: "BYTEARRAY8", 0x97: "NEXT_BUFFER", 0x98: "READONLY_BUFFER",
+}  # fmt: skip
+
+
+def opcode_name(op: int) -> str | None:
+    """Name of opcode byte ``op`` (None for -1, i.e. no opcode read yet)."""
+    if op < 0:
+        return None
+    name = OPCODE_NAMES.get(op)
+    return name if name is not None else f"<unknown opcode 0x{op:02x}>"
+
+
+class Passthrough(Exception):
+    """Carries an exception raised by user code out of the machine unchanged."""
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(exc)
+        self.exc = exc
+
+
+class Host:
+    """What the machine needs from its owner (an Unpickler)."""
+
+    def resolve_global(self, module: str, name: str) -> object:
+        """Answer a global (after Python 2 names were mapped)."""
+        raise NotImplementedError
+
+    def persistent_load(self, pid: object) -> object:
+        """Answer a persistent id."""
+        raise NotImplementedError
+
+    def get_extension(self, code: int) -> object:
+        """Answer an extension code."""
+        raise NotImplementedError
+
+    def next_buffer(self) -> object:
+        """Return the next out-of-band buffer."""
+        raise NotImplementedError
+
+    def make_readonly(self, obj: object) -> object:
+        """Return a read-only view of a buffer."""
+        raise NotImplementedError
+
+
+class Machine:
+    """One run of the unpickling machine over one input source.
+
+    ``load`` may be called repeatedly: each call reads one pickle and leaves
+    the input positioned right after its STOP opcode.
+    """
+
+    def __init__(
+        self,
+        host: Any,
+        source: Any,
+        *,
+        encoding: str,
+        errors: str,
+        fix_imports: bool,
+        limits: Limits,
+        wrap_errors: bool,
+    ) -> None:
+        self.host: Any = host
+        self.encoding = encoding
+        self.errors = errors
+        self.fix_imports = fix_imports
+        self.limits = limits
+        # True when objects come from the registry: failures inside them are
+        # reported as EmulationError. False with user hooks: their exceptions
+        # propagate unchanged, as with pickle.
+        self.wrap_errors = wrap_errors
+        self.proto = 0
+        self.file: Any = None
+        self.seekable = False
+        self.data: bytes = b""
+        if isinstance(source, bytes):
+            self.data = source
+        elif isinstance(source, (bytearray, memoryview)):
+            self.data = bytes(source)
+        else:
+            self.file = source
+            self.seekable = _is_seekable(source)
+            self.file_read: Any = source.read
+        self.pos = 0
+        self.end = len(self.data)
+        self.frame_end = -1
+        self.base = 0  # stream offset of self.data[0]
+
+    # ----------------------------------------------------------------- input
+
+    def offset(self, pos: int) -> int:
+        """Stream offset of buffer position ``pos``."""
+        return self.base + pos
+
+    def _more(self, pos: int, n: int) -> None:
+        """Make ``n`` bytes available at ``pos`` (sets data/pos/end) or raise."""
+        if self.frame_end >= 0:
+            if pos < self.frame_end:
+                raise UnpicklingError("pickle exhausted before end of frame")
+            self.frame_end = -1
+            self.end = len(self.data)
+            if pos + n <= self.end:
+                self.pos = pos
+                return
+        if self.file is None:
+            self.pos = pos
+            raise self._truncated(pos)
+        self._fill(pos, n)
+        if self.end - self.pos < n:
+            raise self._truncated(self.pos)
+
+    def _truncated(self, pos: int) -> TruncatedError:
+        if self.base + pos == 0 and self.end == 0:
+            return TruncatedError("ran out of input (the pickle is empty)")
+        return TruncatedError("pickle data was truncated")
+
+    def _fill(self, pos: int, n: int) -> None:
+        """Read from the file until ``n`` bytes follow ``pos``, or EOF."""
+        chunks = [self.data[pos:]] if pos < len(self.data) else []
+        self.base += pos
+        have = len(self.data) - pos if pos < len(self.data) else 0
+        chunk = self.limits.read_chunk
+        read = self.file_read
+        while have < n:
+            # Never ask for more than one chunk at a time: a hostile length
+            # prefix must not size an allocation; only present bytes count.
+            want = n - have
+            if self.seekable:
+                want = max(want, chunk)
+            got = read(min(want, chunk))
+            if not got:
+                break
+            if not isinstance(got, bytes):
+                got = bytes(got)
+            chunks.append(got)
+            have += len(got)
+        self.data = b"".join(chunks)
+        self.pos = 0
+        self.end = len(self.data)
+
+    def _line(self, pos: int) -> int:
+        """Index of the newline ending the line at ``pos``.
+
+        Sets ``self.pos`` to where ``pos`` now is, since the buffer may be
+        refilled from the file.
+        """
+        self.pos = pos
+        i = self.data.find(b"\n", pos, self.end)
+        if i >= 0:
+            return i
+        if self.frame_end >= 0:
+            if pos < self.frame_end:
+                raise UnpicklingError("pickle exhausted before end of frame")
+            self.frame_end = -1
+            self.end = len(self.data)
+            i = self.data.find(b"\n", pos, self.end)
+            if i >= 0:
+                return i
+        if self.file is None:
+            raise self._truncated(pos)
+        readline = None if self.seekable else getattr(self.file, "readline", None)
+        while True:
+            scanned = self.end - self.pos
+            if readline is not None:
+                self.base += self.pos
+                line = readline()
+                self.data = self.data[self.pos :] + bytes(line)
+                self.pos = 0
+                self.end = len(self.data)
+            else:
+                self._fill(self.pos, scanned + 1)
+            i = self.data.find(b"\n", self.pos + scanned, self.end)
+            if i >= 0:
+                return i
+            if self.end - self.pos <= scanned:
+                raise self._truncated(self.pos)
+
+    def _give_back(self) -> None:
+        """Seek a seekable file back to just after the bytes consumed."""
+        if self.file is not None and self.seekable:
+            unread = len(self.data) - self.pos
+            if unread > 0:
+                self.file.seek(-unread, 1)
+            self.base += self.pos
+            self.data = b""
+            self.pos = 0
+            self.end = 0
+            self.frame_end = -1
+
+    # ----------------------------------------------------------- main loop
+
+    def load(self) -> object:
+        """Run until STOP and return the pickled object."""
+        memo: dict[int, object] = {}
+        self.memo = memo
+        self.proto = 0
+        self.frame_end = -1
+        self.end = len(self.data)
+        data = self.data
+        pos = self.pos
+        end = self.end
+        stack: list[object] = []
+        metastack: list[list[object]] = []
+        max_marks = self.limits.max_mark_depth
+        start = pos
+        op = -1
+        n = 0
+        obj: Any = None
+        obj2: Any = None
+        target: Any = None
+        items: list[Any] = []
+        try:
+            while True:
+                start = pos
+                if pos >= end:
+                    op = -1
+                    self._more(pos, 1)
+                    data = self.data
+                    pos = self.pos
+                    end = self.end
+                    start = pos
+                op = data[pos]
+                pos += 1
+                if op == 0x68:  # BINGET
+                    if pos >= end:
+                        self._more(pos, 1)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    stack.append(memo[data[pos]])
+                    pos += 1
+                elif op == 0x94:  # MEMOIZE
+                    memo[len(memo)] = stack[-1]
+                elif op == 0x8C:  # SHORT_BINUNICODE
+                    if pos >= end:
+                        self._more(pos, 1)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    n = data[pos] + 1
+                    if pos + n > end:
+                        self._more(pos, n)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    obj = str(data[pos + 1 : pos + n], "utf-8", "surrogatepass")
+                    pos += n
+                    stack.append(obj)
+                    if pos < end and data[pos] == 0x94:
+                        memo[len(memo)] = obj
+                        pos += 1
+                elif op == 0x28:  # MARK
+                    if len(metastack) >= max_marks:
+                        raise LimitExceededError(
+                            f"more than {max_marks} nested MARKs",
+                            limit="max_mark_depth",
+                        )
+                    metastack.append(stack)
+                    stack = []
+                elif op == 0x4A:  # BININT
+                    if pos + 4 > end:
+                        self._more(pos, 4)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    stack.append(_unpack_int32(data, pos)[0])
+                    pos += 4
+                elif op == 0x4B:  # BININT1
+                    if pos >= end:
+                        self._more(pos, 1)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    stack.append(data[pos])
+                    pos += 1
+                elif op == 0x4D:  # BININT2
+                    if pos + 2 > end:
+                        self._more(pos, 2)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    stack.append(data[pos] | (data[pos + 1] << 8))
+                    pos += 2
+                elif op == 0x65:  # APPENDS
+                    items = stack
+                    stack = metastack.pop()
+                    obj = stack[-1]
+                    if type(obj) is list:
+                        obj.extend(items)
+                    else:
+                        self._extend(obj, items)
+                elif op == 0x75:  # SETITEMS
+                    items = stack
+                    stack = metastack.pop()
+                    obj = stack[-1]
+                    if len(items) & 1:
+                        raise UnpicklingError("odd number of items for SETITEMS")
+                    if type(obj) is dict:
+                        obj.update(zip(items[::2], items[1::2]))
+                    else:
+                        self._set_items(obj, items)
+                elif op == 0x5D:  # EMPTY_LIST
+                    obj = []
+                    stack.append(obj)
+                    if pos < end and data[pos] == 0x94:
+                        memo[len(memo)] = obj
+                        pos += 1
+                elif op == 0x7D:  # EMPTY_DICT
+                    obj = {}
+                    stack.append(obj)
+                    if pos < end and data[pos] == 0x94:
+                        memo[len(memo)] = obj
+                        pos += 1
+                elif op == 0x47:  # BINFLOAT
+                    if pos + 8 > end:
+                        self._more(pos, 8)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    stack.append(_unpack_double(data, pos)[0])
+                    pos += 8
+                elif op == 0x88:  # NEWTRUE
+                    stack.append(True)
+                elif op == 0x89:  # NEWFALSE
+                    stack.append(False)
+                elif op == 0x4E:  # NONE
+                    stack.append(None)
+                elif op == 0x43:  # SHORT_BINBYTES
+                    if pos >= end:
+                        self._more(pos, 1)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    n = data[pos] + 1
+                    if pos + n > end:
+                        self._more(pos, n)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    obj = data[pos + 1 : pos + n]
+                    pos += n
+                    stack.append(obj)
+                    if pos < end and data[pos] == 0x94:
+                        memo[len(memo)] = obj
+                        pos += 1
+                elif op == 0x71:  # BINPUT
+                    if pos >= end:
+                        self._more(pos, 1)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    memo[data[pos]] = stack[-1]
+                    pos += 1
+                elif op == 0x6A:  # LONG_BINGET
+                    if pos + 4 > end:
+                        self._more(pos, 4)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    stack.append(memo[_unpack_uint32(data, pos)[0]])
+                    pos += 4
+                elif op == 0x72:  # LONG_BINPUT
+                    if pos + 4 > end:
+                        self._more(pos, 4)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    memo[_unpack_uint32(data, pos)[0]] = stack[-1]
+                    pos += 4
+                elif op == 0x85:  # TUPLE1
+                    stack[-1] = (stack[-1],)
+                elif op == 0x86:  # TUPLE2
+                    obj = stack.pop()
+                    stack[-1] = (stack[-1], obj)
+                elif op == 0x87:  # TUPLE3
+                    obj = stack.pop()
+                    obj2 = stack.pop()
+                    stack[-1] = (stack[-1], obj2, obj)
+                elif op == 0x29:  # EMPTY_TUPLE
+                    stack.append(())
+                elif op == 0x74:  # TUPLE
+                    obj = tuple(stack)
+                    stack = metastack.pop()
+                    stack.append(obj)
+                elif op == 0x61:  # APPEND
+                    obj = stack.pop()
+                    items = stack
+                    if type(items[-1]) is list:
+                        items[-1].append(obj)  # type: ignore[attr-defined]
+                    else:
+                        self._extend(items[-1], [obj])
+                elif op == 0x73:  # SETITEM
+                    obj = stack.pop()
+                    obj2 = stack.pop()
+                    target = stack[-1]
+                    if type(target) is dict:
+                        target[obj2] = obj
+                    else:
+                        self._set_items(target, [obj2, obj])
+                elif op == 0x58:  # BINUNICODE
+                    if pos + 4 > end:
+                        self._more(pos, 4)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    n = _unpack_uint32(data, pos)[0] + 4
+                    if pos + n > end:
+                        self._more(pos, n)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    obj = str(data[pos + 4 : pos + n], "utf-8", "surrogatepass")
+                    pos += n
+                    stack.append(obj)
+                elif op == 0x52:  # REDUCE
+                    obj = stack.pop()
+                    stack[-1] = self._reduce(stack[-1], obj)
+                elif op == 0x62:  # BUILD
+                    obj = stack.pop()
+                    self._build(stack[-1], obj)
+                elif op == 0x93:  # STACK_GLOBAL
+                    obj = stack.pop()
+                    obj2 = stack.pop()
+                    if type(obj2) is not str or type(obj) is not str:
+                        raise UnpicklingError("STACK_GLOBAL requires str")
+                    stack.append(self._global(obj2, obj))
+                elif op == 0x81:  # NEWOBJ
+                    obj = stack.pop()
+                    stack[-1] = self._new(stack[-1], obj, None)
+                elif op == 0x95:  # FRAME
+                    if pos + 8 > end:
+                        self._more(pos, 8)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    n = _unpack_uint64(data, pos)[0]
+                    pos += 8
+                    if self.frame_end >= 0 and pos < self.frame_end:
+                        raise UnpicklingError(
+                            "beginning of a new frame before end of current frame"
+                        )
+                    self.frame_end = -1
+                    end = len(data)
+                    self.end = end
+                    if n > end - pos:
+                        self._more(pos, n)
+                        data = self.data
+                        pos = self.pos
+                    self.frame_end = pos + n
+                    end = self.frame_end
+                    self.end = end
+                elif op == 0x8A:  # LONG1
+                    if pos >= end:
+                        self._more(pos, 1)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    n = data[pos] + 1
+                    if pos + n > end:
+                        self._more(pos, n)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    stack.append(
+                        int.from_bytes(data[pos + 1 : pos + n], "little", signed=True)
+                    )
+                    pos += n
+                elif op == 0x42 or op == 0x8E or op == 0x96:
+                    # BINBYTES, BINBYTES8, BYTEARRAY8
+                    n = 4 if op == 0x42 else 8
+                    if pos + n > end:
+                        self._more(pos, n)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    if n == 4:
+                        n = _unpack_uint32(data, pos)[0]
+                        pos += 4
+                    else:
+                        n = _unpack_uint64(data, pos)[0]
+                        pos += 8
+                    if pos + n > end:
+                        self._more(pos, n)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    if op == 0x96:
+                        obj = bytearray(memoryview(data)[pos : pos + n])
+                    else:
+                        obj = data[pos : pos + n]
+                    pos += n
+                    stack.append(obj)
+                elif op == 0x8D:  # BINUNICODE8
+                    if pos + 8 > end:
+                        self._more(pos, 8)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    n = _unpack_uint64(data, pos)[0]
+                    pos += 8
+                    if pos + n > end:
+                        self._more(pos, n)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    stack.append(str(data[pos : pos + n], "utf-8", "surrogatepass"))
+                    pos += n
+                elif op == 0x8F:  # EMPTY_SET
+                    stack.append(set())
+                elif op == 0x90:  # ADDITEMS
+                    items = stack
+                    stack = metastack.pop()
+                    obj = stack[-1]
+                    if type(obj) is set:
+                        obj.update(items)
+                    else:
+                        self._add_items(obj, items)
+                elif op == 0x91:  # FROZENSET
+                    obj = frozenset(stack)
+                    stack = metastack.pop()
+                    stack.append(obj)
+                elif op == 0x6C:  # LIST
+                    obj = stack
+                    stack = metastack.pop()
+                    stack.append(obj)
+                elif op == 0x64:  # DICT
+                    if len(stack) & 1:
+                        raise UnpicklingError("odd number of items for DICT")
+                    obj = dict(zip(stack[::2], stack[1::2]))
+                    stack = metastack.pop()
+                    stack.append(obj)
+                elif op == 0x2E:  # STOP
+                    obj = stack.pop()
+                    self.pos = pos
+                    self.data = data
+                    return obj
+                elif op == 0x80:  # PROTO
+                    if pos >= end:
+                        self._more(pos, 1)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    n = data[pos]
+                    pos += 1
+                    if n > HIGHEST_PROTOCOL:
+                        raise UnpicklingError(f"unsupported pickle protocol: {n}")
+                    self.proto = n
+                elif op == 0x30:  # POP
+                    if stack:
+                        stack.pop()
+                    else:
+                        stack = metastack.pop()
+                elif op == 0x31:  # POP_MARK
+                    stack = metastack.pop()
+                elif op == 0x32:  # DUP
+                    stack.append(stack[-1])
+                elif op == 0x92:  # NEWOBJ_EX
+                    obj = stack.pop()
+                    obj2 = stack.pop()
+                    stack[-1] = self._new(stack[-1], obj2, obj)
+                elif op == 0x63 or op == 0x69:  # GLOBAL, INST
+                    n = self._line(pos)
+                    data = self.data
+                    pos = self.pos
+                    end = self.end
+                    obj = data[pos:n]
+                    pos = n + 1
+                    n = self._line(pos)
+                    data = self.data
+                    pos = self.pos
+                    end = self.end
+                    module = self._decode_name(obj, op)  # type: ignore[arg-type]
+                    name = self._decode_name(data[pos:n], op)
+                    pos = n + 1
+                    obj = self._global(module, name)
+                    if op == 0x63:
+                        stack.append(obj)
+                    else:
+                        items = stack
+                        stack = metastack.pop()
+                        stack.append(self._instantiate(obj, tuple(items)))
+                elif op == 0x6F:  # OBJ
+                    items = stack
+                    stack = metastack.pop()
+                    if not items:
+                        raise UnpicklingError("OBJ needs a class after the MARK")
+                    obj = items[0]
+                    stack.append(self._instantiate(obj, tuple(items[1:])))
+                elif op == 0x51:  # BINPERSID
+                    stack[-1] = self._persistent(stack[-1])
+                elif op == 0x82 or op == 0x83 or op == 0x84:  # EXT1, EXT2, EXT4
+                    n = 1 if op == 0x82 else (2 if op == 0x83 else 4)
+                    if pos + n > end:
+                        self._more(pos, n)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    if n == 1:
+                        n = data[pos]
+                        pos += 1
+                    elif n == 2:
+                        n = data[pos] | (data[pos + 1] << 8)
+                        pos += 2
+                    else:
+                        n = _unpack_int32(data, pos)[0]
+                        pos += 4
+                    stack.append(self._extension(n))
+                elif op == 0x97:  # NEXT_BUFFER
+                    stack.append(self._next_buffer())
+                elif op == 0x98:  # READONLY_BUFFER
+                    stack[-1] = self._readonly(stack[-1])
+                elif op == 0x8B:  # LONG4
+                    if pos + 4 > end:
+                        self._more(pos, 4)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    n = _unpack_int32(data, pos)[0]
+                    pos += 4
+                    if n < 0:
+                        raise UnpicklingError("LONG pickle has negative byte count")
+                    if pos + n > end:
+                        self._more(pos, n)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    stack.append(
+                        int.from_bytes(data[pos : pos + n], "little", signed=True)
+                    )
+                    pos += n
+                elif op == 0x54 or op == 0x55:  # BINSTRING, SHORT_BINSTRING
+                    n = 4 if op == 0x54 else 1
+                    if pos + n > end:
+                        self._more(pos, n)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    if n == 4:
+                        n = _unpack_int32(data, pos)[0]
+                        pos += 4
+                        if n < 0:
+                            raise UnpicklingError(
+                                "BINSTRING pickle has negative byte count"
+                            )
+                    else:
+                        n = data[pos]
+                        pos += 1
+                    if pos + n > end:
+                        self._more(pos, n)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    stack.append(self._decode_string(data[pos : pos + n]))
+                    pos += n
+                elif (
+                    op == 0x49  # INT
+                    or op == 0x4C  # LONG
+                    or op == 0x46  # FLOAT
+                    or op == 0x53  # STRING
+                    or op == 0x56  # UNICODE
+                    or op == 0x67  # GET
+                    or op == 0x70  # PUT
+                    or op == 0x50  # PERSID
+                ):
+                    n = self._line(pos)
+                    data = self.data
+                    pos = self.pos
+                    end = self.end
+                    obj = data[pos:n]
+                    pos = n + 1
+                    if op == 0x70:
+                        n = int(obj)  # type: ignore[call-overload]
+                        if n < 0:
+                            raise UnpicklingError("negative PUT argument")
+                        memo[n] = stack[-1]
+                    elif op == 0x67:
+                        stack.append(memo[int(obj)])  # type: ignore[call-overload]
+                    else:
+                        stack.append(self._text_value(op, obj))  # type: ignore[arg-type]
+                else:
+                    raise UnpicklingError(f"invalid load key, {bytes([op])!r}")
+        except UnpicklingError as exc:
+            self.pos = pos
+            exc.locate(self.base + start, opcode_name(op))  # type: ignore[arg-type]
+            raise
+        except Passthrough:
+            self.pos = pos
+            raise
+        except IndexError:
+            self.pos = pos
+            raise UnpicklingError(
+                "unpickling stack underflow (missing MARK or operand)",
+                offset=self.base + start,
+                opcode=opcode_name(op),
+            ) from None
+        except KeyError as exc:
+            self.pos = pos
+            raise UnpicklingError(
+                f"memo value not found at index {exc.args[0]!r}",
+                offset=self.base + start,
+                opcode=opcode_name(op),
+            ) from None
+        except RecursionError:
+            self.pos = pos
+            raise LimitExceededError(
+                "object nesting too deep to process",
+                limit="recursion",
+                offset=self.base + start,
+                opcode=opcode_name(op),
+            ) from None
+        except Exception as exc:
+            self.pos = pos
+            raise UnpicklingError(
+                f"{type(exc).__name__}: {exc}",
+                offset=self.base + start,
+                opcode=opcode_name(op),
+            ) from exc
+
+    # ------------------------------------------------------------ slow paths
+
+    def _guarded(self, exc: Exception) -> Exception:
+        """Turn an exception raised inside an emulator or user object."""
+        if isinstance(exc, (UnpicklingError, Passthrough)):
+            return exc
+        if self.wrap_errors:
+            error = EmulationError(f"{type(exc).__name__}: {exc}")
+            error.__cause__ = exc
+            return error
+        return Passthrough(exc)
+
+    def _hook_error(self, exc: Exception) -> Exception:
+        """Exceptions from hooks propagate unchanged (ours are UnpicklingErrors)."""
+        if isinstance(exc, (UnpicklingError, Passthrough)):
+            return exc
+        return Passthrough(exc)
+
+    def _reduce(self, func: object, args: object) -> object:
+        if type(args) is not tuple:
+            raise UnpicklingError("REDUCE argument must be a tuple")
+        try:
+            return _semantics.call(func, args)
+        except RecursionError:
+            raise
+        except Exception as exc:
+            raise self._guarded(exc) from exc
+
+    def _new(self, cls: object, args: object, kwargs: object) -> object:
+        if type(args) is not tuple:
+            raise UnpicklingError("NEWOBJ argument must be a tuple")
+        if kwargs is None:
+            kwargs = {}
+        elif type(kwargs) is not dict:
+            raise UnpicklingError("NEWOBJ_EX keyword arguments must be a dict")
+        try:
+            return _semantics.new(cls, args, kwargs)
+        except RecursionError:
+            raise
+        except Exception as exc:
+            raise self._guarded(exc) from exc
+
+    def _instantiate(self, klass: object, args: tuple[object, ...]) -> object:
+        try:
+            return _semantics.instantiate(klass, args)
+        except RecursionError:
+            raise
+        except Exception as exc:
+            raise self._guarded(exc) from exc
+
+    def _build(self, inst: object, state: object) -> None:
+        try:
+            _semantics.build(inst, state)
+        except RecursionError:
+            raise
+        except Exception as exc:
+            raise self._guarded(exc) from exc
+
+    def _extend(self, target: object, items: list[object]) -> None:
+        try:
+            _semantics.extend(target, items)
+        except RecursionError:
+            raise
+        except Exception as exc:
+            raise self._guarded(exc) from exc
+
+    def _set_items(self, target: object, items: list[object]) -> None:
+        try:
+            _semantics.set_items(target, items)
+        except RecursionError:
+            raise
+        except Exception as exc:
+            raise self._guarded(exc) from exc
+
+    def _add_items(self, target: object, items: list[object]) -> None:
+        try:
+            _semantics.add_items(target, items)
+        except RecursionError:
+            raise
+        except Exception as exc:
+            raise self._guarded(exc) from exc
+
+    def _global(self, module: str, name: str) -> object:
+        if self.proto < 3 and self.fix_imports:
+            module, name = map_python2_name(module, name)
+        try:
+            return self.host.resolve_global(module, name)
+        except Exception as exc:
+            raise self._hook_error(exc) from exc
+
+    def _persistent(self, pid: object) -> object:
+        try:
+            return self.host.persistent_load(pid)
+        except Exception as exc:
+            raise self._hook_error(exc) from exc
+
+    def _extension(self, code: int) -> object:
+        try:
+            return self.host.get_extension(code)
+        except Exception as exc:
+            raise self._hook_error(exc) from exc
+
+    def _next_buffer(self) -> object:
+        try:
+            return self.host.next_buffer()
+        except Exception as exc:
+            raise self._hook_error(exc) from exc
+
+    def _readonly(self, obj: object) -> object:
+        try:
+            return self.host.make_readonly(obj)
+        except Exception as exc:
+            raise self._hook_error(exc) from exc
+
+    def _decode_name(self, raw: bytes, op: int) -> str:
+        """Decode a GLOBAL (UTF-8) or INST (ASCII) name line."""
+        return raw.decode("utf-8" if op == 0x63 else "ascii")
+
+    def _decode_string(self, raw: bytes) -> object:
+        """Python 2 ``str`` data: bytes, or text in the requested encoding."""
+        if self.encoding == "bytes":
+            return raw
+        return raw.decode(self.encoding, self.errors)
+
+    def _text_value(self, op: int, raw: bytes) -> object:
+        """The value of a protocol 0 text opcode whose line is ``raw``."""
+        if op == 0x49:  # INT
+            if raw == b"00":
+                return False
+            if raw == b"01":
+                return True
+            return int(raw, 0)
+        if op == 0x4C:  # LONG
+            if raw[-1:] == b"L":
+                raw = raw[:-1]
+            return int(raw, 0)
+        if op == 0x46:  # FLOAT
+            return float(raw)
+        if op == 0x53:  # STRING
+            if len(raw) < 2 or raw[0] != raw[-1] or raw[0] not in b"\"'":
+                raise UnpicklingError("the STRING opcode argument must be quoted")
+            return self._decode_string(codecs.escape_decode(raw[1:-1])[0])
+        if op == 0x56:  # UNICODE
+            return str(raw, "raw-unicode-escape")
+        # PERSID
+        try:
+            pid = raw.decode("ascii")
+        except UnicodeDecodeError:
+            raise UnpicklingError(
+                "persistent IDs in protocol 0 must be ASCII strings"
+            ) from None
+        return self._persistent(pid)
+
+
+def map_python2_name(module: str, name: str) -> tuple[str, str]:
+    """Map a Python 2 global name to its Python 3 location (``fix_imports``)."""
+    key = (module, name)
+    mapped = _NAME_MAPPING.get(key)
+    if mapped is not None:
+        return mapped
+    new_module = _IMPORT_MAPPING.get(module)
+    if new_module is not None:
+        return new_module, name
+    return key
+
+
+def _is_seekable(f: Any) -> bool:
+    try:
+        return bool(f.seekable()) and f.tell() >= 0
+    except Exception:
+        return False
+
+
+def _load_compat_tables() -> tuple[dict[tuple[str, str], tuple[str, str]], dict[str, str]]:
+    import _compat_pickle
+
+    return dict(_compat_pickle.NAME_MAPPING), dict(_compat_pickle.IMPORT_MAPPING)
+
+
+_NAME_MAPPING, _IMPORT_MAPPING = _load_compat_tables()

@@ -1,0 +1,141 @@
+"""Inert stand-ins for globals no emulator answers (``unknown="generic"``).
+
+A :class:`GenericClass` records which global the pickle named; calling or
+instantiating it yields a :class:`GenericObject` that records everything the
+pickle did to it: arguments, BUILD state, appended items, set items.
+Nothing named by the pickle is imported or run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["GenericClass", "GenericObject"]
+
+
+class GenericClass:
+    """An unknown global ``module.name``; callable and newable.
+
+    Attributes:
+        module: the module the pickle named.
+        name: the (possibly dotted) name inside that module.
+    """
+
+    __slots__ = ("module", "name")
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module = module
+        self.name = name
+
+    @property
+    def qualname(self) -> str:
+        """``module.name``."""
+        return f"{self.module}.{self.name}"
+
+    def py_call(self, *args: object) -> GenericObject:
+        """Calling the class (REDUCE, INST, OBJ) records the arguments."""
+        return GenericObject(self, args)
+
+    def py_new(self, *args: object, **kwargs: object) -> GenericObject:
+        """``cls.__new__(cls, ...)`` (NEWOBJ, NEWOBJ_EX) records the arguments."""
+        return GenericObject(self, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<generic class {self.qualname}>"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, GenericClass):
+            return NotImplemented
+        return self.module == other.module and self.name == other.name
+
+    def __hash__(self) -> int:
+        return hash((GenericClass, self.module, self.name))
+
+
+class GenericObject:
+    """An instance of a :class:`GenericClass`, built only from pickle data.
+
+    Attributes:
+        cls: the generic class it was made from.
+        args: positional arguments of the call / ``__new__``.
+        kwargs: keyword arguments of ``__new__`` (NEWOBJ_EX).
+        state: the BUILD state exactly as given; None if there was none.
+        list_items: items appended by APPEND(S) (list subclasses).
+        dict_items: items set by SETITEM(S) (dict subclasses).
+        set_items: items added by ADDITEMS (set subclasses).
+    """
+
+    __slots__ = ("args", "cls", "dict_items", "kwargs", "list_items", "set_items", "state")
+
+    def __init__(
+        self,
+        cls: GenericClass,
+        args: tuple[object, ...] = (),
+        kwargs: dict[str, object] | None = None,
+    ) -> None:
+        self.cls = cls
+        self.args = args
+        self.kwargs: dict[str, object] = kwargs if kwargs is not None else {}
+        self.state: object = None
+        self.list_items: list[object] = []
+        self.dict_items: dict[Any, object] = {}
+        self.set_items: list[object] = []
+
+    def py_setstate(self, state: object) -> None:
+        """Keep the BUILD state as given."""
+        self.state = state
+
+    def py_append(self, item: object) -> None:
+        """Record an appended item."""
+        self.list_items.append(item)
+
+    def py_setitem(self, key: object, value: object) -> None:
+        """Record a set item."""
+        self.dict_items[key] = value
+
+    def py_add(self, item: object) -> None:
+        """Record an added set element."""
+        self.set_items.append(item)
+
+    def __repr__(self) -> str:
+        parts = [repr(a) for a in self.args]
+        parts += [f"{k}={v!r}" for k, v in self.kwargs.items()]
+        state = self.state
+        if isinstance(state, dict):
+            parts += [
+                f"{k}={v!r}" if isinstance(k, str) else f"{k!r}: {v!r}"
+                for k, v in state.items()
+            ]
+        elif state is not None:
+            parts.append(f"state={state!r}")
+        if self.list_items:
+            parts.append(f"items={self.list_items!r}")
+        if self.dict_items:
+            parts.append(f"dict_items={self.dict_items!r}")
+        if self.set_items:
+            parts.append(f"set_items={self.set_items!r}")
+        return f"{self.cls.qualname}({', '.join(parts)})"
+
+    def _key(self) -> tuple[object, ...]:
+        return (
+            self.cls,
+            self.args,
+            self.kwargs,
+            self.state,
+            self.list_items,
+            self.dict_items,
+            self.set_items,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, GenericObject):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        # Only the creation arguments, which never change, feed the hash, so
+        # an object keeps its hash while BUILD and SETITEMS fill it in.
+        try:
+            return hash((self.cls, self.args))
+        except TypeError:
+            return hash(self.cls)

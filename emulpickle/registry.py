@@ -1,0 +1,126 @@
+"""Registries: which emulator answers which global.
+
+A :class:`Registry` maps ``(module, name)`` to an emulator. Registries chain
+to a parent, so an application extends the curated default set without
+changing it::
+
+    reg = Registry(parent=default_registry())
+    reg.register("mypkg.models", "Config", Config)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+import attrs
+
+__all__ = ["Registry", "Resolution", "default_registry"]
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class Resolution:
+    """The answer to a global: the emulator and the registry that holds it."""
+
+    value: object
+    registry: Registry
+
+
+class Registry:
+    """A mapping from pickle globals to emulators, chained to a parent.
+
+    Args:
+        parent: a registry consulted for names this one does not hold.
+        name: a label used in ``repr`` and error messages.
+    """
+
+    def __init__(self, parent: Registry | None = None, *, name: str = "") -> None:
+        self.parent = parent
+        self.name = name
+        self._entries: dict[tuple[str, str], object] = {}
+        self._read_only = False
+
+    def __repr__(self) -> str:
+        label = f" {self.name!r}" if self.name else ""
+        return f"<Registry{label} with {len(self._entries)} entries>"
+
+    @property
+    def read_only(self) -> bool:
+        """Whether this registry refuses changes."""
+        return self._read_only
+
+    def freeze(self) -> None:
+        """Make this registry read-only."""
+        self._read_only = True
+
+    def _check_writable(self) -> None:
+        if self._read_only:
+            raise TypeError(
+                f"{self!r} is read-only; create Registry(parent=...) and extend that"
+            )
+
+    def register(self, module: str, name: str, emulator: object) -> None:
+        """Answer the global ``module.name`` with ``emulator``."""
+        self._check_writable()
+        self._entries[(module, name)] = emulator
+
+    def emulate(self, module: str, name: str) -> Callable[[T], T]:
+        """Decorator form of :meth:`register`; returns the object unchanged."""
+
+        def decorator(emulator: T) -> T:
+            self.register(module, name, emulator)
+            return emulator
+
+        return decorator
+
+    def unregister(self, module: str, name: str) -> None:
+        """Remove this registry's own entry for ``module.name`` (KeyError if absent)."""
+        self._check_writable()
+        del self._entries[(module, name)]
+
+    def resolve(self, module: str, name: str) -> Resolution | None:
+        """Find ``module.name`` here or in a parent; None when nobody answers."""
+        registry: Registry | None = self
+        key = (module, name)
+        while registry is not None:
+            entries = registry._entries
+            if key in entries:
+                return Resolution(entries[key], registry)
+            registry = registry.parent
+        return None
+
+    def __contains__(self, key: object) -> bool:
+        if not (isinstance(key, tuple) and len(key) == 2):
+            return False
+        return self.resolve(str(key[0]), str(key[1])) is not None
+
+    def own_entries(self) -> Iterator[tuple[str, str]]:
+        """The ``(module, name)`` keys held by this registry itself."""
+        return iter(list(self._entries))
+
+    def names(self) -> set[tuple[str, str]]:
+        """Every ``(module, name)`` answered here or by a parent."""
+        result: set[tuple[str, str]] = set()
+        registry: Registry | None = self
+        while registry is not None:
+            result.update(registry._entries)
+            registry = registry.parent
+        return result
+
+
+_DEFAULT: Registry | None = None
+
+
+def default_registry() -> Registry:
+    """The curated, read-only registry of emulators for safe standard types."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        from .stdlib import register_stdlib
+
+        registry = Registry(name="default")
+        register_stdlib(registry)
+        registry.freeze()
+        _DEFAULT = registry
+    return _DEFAULT

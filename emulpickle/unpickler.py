@@ -1,0 +1,217 @@
+"""The :class:`Unpickler` and the ``load``/``loads`` functions."""
+
+from __future__ import annotations
+
+import copyreg
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, ClassVar, Literal
+
+from ._limits_context import reset_limits, set_limits
+from ._vm import Machine, Passthrough, map_python2_name
+from .errors import ForbiddenGlobalError, UnpicklingError
+from .generic import GenericClass
+from .limits import DEFAULT_LIMITS, Limits
+from .registry import Registry, default_registry
+
+__all__ = ["Unpickler", "load", "loads"]
+
+Unknown = Literal["error", "generic"]
+
+
+class Unpickler:
+    """Reads pickles from a binary file (or bytes-like object) without running them.
+
+    Args:
+        file: a binary file object with ``read`` (and ``readline``), or a
+            bytes-like object holding the pickle.
+        registry: the :class:`~emulpickle.Registry` that answers globals;
+            defaults to the class attribute ``registry`` or
+            :func:`~emulpickle.default_registry`.
+        unknown: ``"error"`` refuses globals no emulator answers with
+            :class:`~emulpickle.ForbiddenGlobalError`; ``"generic"`` turns them
+            into :class:`~emulpickle.GenericClass` objects.
+        find_class: ``callable(module, name)`` replacing the registry lookup.
+        persistent_load: ``callable(pid)`` for PERSID / BINPERSID.
+        get_extension: ``callable(code)`` for EXT1 / EXT2 / EXT4.
+        next_buffer: ``callable()`` returning the next out-of-band buffer.
+        make_readonly: ``callable(obj)`` for READONLY_BUFFER.
+        buffers: iterable of out-of-band buffers (sugar for ``next_buffer``).
+        fix_imports: map Python 2 names to Python 3 ones before any hook sees them.
+        encoding: how to decode Python 2 ``str`` data (``"bytes"`` keeps bytes).
+        errors: the error handler for that decoding.
+        limits: resource :class:`~emulpickle.Limits`.
+
+    Subclasses may override :meth:`find_class`, :meth:`persistent_load`,
+    :meth:`get_extension`, :meth:`next_buffer` and :meth:`make_readonly`, and
+    may set a class attribute ``registry``.
+    """
+
+    registry: ClassVar[Registry | None] = None
+
+    def __init__(
+        self,
+        file: Any,
+        *,
+        registry: Registry | None = None,
+        unknown: Unknown = "error",
+        find_class: Callable[[str, str], object] | None = None,
+        persistent_load: Callable[[Any], object] | None = None,
+        get_extension: Callable[[int], object] | None = None,
+        next_buffer: Callable[[], object] | None = None,
+        make_readonly: Callable[[Any], object] | None = None,
+        buffers: Iterable[Any] | None = None,
+        fix_imports: bool = True,
+        encoding: str = "ASCII",
+        errors: str = "strict",
+        limits: Limits | None = None,
+    ) -> None:
+        if unknown not in ("error", "generic"):
+            raise ValueError(f'unknown must be "error" or "generic", not {unknown!r}')
+        if registry is None:
+            registry = type(self).registry
+        if registry is None:
+            registry = default_registry()
+        self._registry: Registry = registry
+        self.unknown: Unknown = unknown
+        self.limits: Limits = limits if limits is not None else DEFAULT_LIMITS
+        self._find_class_hook = find_class
+        self._persistent_load_hook = persistent_load
+        self._get_extension_hook = get_extension
+        self._next_buffer_hook = next_buffer
+        self._make_readonly_hook = make_readonly
+        self._buffers: Iterator[Any] | None = (
+            iter(buffers) if buffers is not None else None
+        )
+        self._globals: dict[tuple[str, str], object] = {}
+        self._extensions: dict[int, object] = {}
+        trusting = (
+            find_class is not None or type(self).find_class is not Unpickler.find_class
+        )
+        self._machine = Machine(
+            self,
+            file,
+            encoding=encoding,
+            errors=errors,
+            fix_imports=fix_imports,
+            limits=self.limits,
+            wrap_errors=not trusting,
+        )
+
+    @property
+    def active_registry(self) -> Registry:
+        """The registry this unpickler resolves globals with."""
+        return self._registry
+
+    def load(self) -> Any:
+        """Read one pickle and return the object; the file is left after its STOP."""
+        token = set_limits(self.limits)
+        try:
+            return self._machine.load()
+        except Passthrough as carrier:
+            raise carrier.exc.with_traceback(carrier.exc.__traceback__) from None
+        finally:
+            self._machine._give_back()
+            reset_limits(token)
+
+    # The machine calls this; it is not a hook.
+    def resolve_global(self, module: str, name: str) -> object:
+        """Answer a global named by the pickle (Python 2 names already mapped)."""
+        return self.find_class(module, name)
+
+    # ------------------------------------------------------------------ hooks
+
+    def find_class(self, module: str, name: str) -> Any:
+        """Return the object for global ``module.name``.
+
+        By default the registry answers; names it does not know raise
+        :class:`~emulpickle.ForbiddenGlobalError` or, with
+        ``unknown="generic"``, become :class:`~emulpickle.GenericClass`.
+        """
+        if self._find_class_hook is not None:
+            return self._find_class_hook(module, name)
+        key = (module, name)
+        try:
+            return self._globals[key]
+        except KeyError:
+            pass
+        found = self._registry.resolve(module, name)
+        if found is not None:
+            value = found.value
+        elif self.unknown == "generic":
+            value = GenericClass(module, name)
+        else:
+            raise ForbiddenGlobalError(module, name)
+        self._globals[key] = value
+        return value
+
+    def persistent_load(self, pid: Any) -> Any:
+        """Return the object for persistent id ``pid`` (PERSID / BINPERSID)."""
+        if self._persistent_load_hook is not None:
+            return self._persistent_load_hook(pid)
+        raise UnpicklingError(
+            "a persistent id instruction was encountered, "
+            "but no persistent_load function was specified"
+        )
+
+    def get_extension(self, code: int) -> Any:
+        """Return the object for extension ``code`` (EXT1 / EXT2 / EXT4).
+
+        By default copyreg's extension registry maps the code to a
+        ``(module, name)`` that is then resolved like any global.
+        """
+        if self._get_extension_hook is not None:
+            return self._get_extension_hook(code)
+        try:
+            return self._extensions[code]
+        except KeyError:
+            pass
+        key = copyreg._inverted_registry.get(code)  # type: ignore[attr-defined]
+        if not key:
+            if code <= 0:
+                raise UnpicklingError("EXT specifies code <= 0")
+            raise UnpicklingError(f"unregistered extension code {code}")
+        module, name = key
+        if self._machine.proto < 3 and self._machine.fix_imports:
+            module, name = map_python2_name(module, name)
+        value = self.find_class(module, name)
+        self._extensions[code] = value
+        return value
+
+    def next_buffer(self) -> Any:
+        """Return the next out-of-band buffer (NEXT_BUFFER)."""
+        if self._next_buffer_hook is not None:
+            return self._next_buffer_hook()
+        if self._buffers is None:
+            raise UnpicklingError(
+                "pickle stream refers to out-of-band data "
+                "but no buffers argument was given"
+            )
+        try:
+            return next(self._buffers)
+        except StopIteration:
+            raise UnpicklingError("not enough out-of-band buffers") from None
+
+    def make_readonly(self, obj: Any) -> Any:
+        """Return a read-only view of buffer ``obj`` (READONLY_BUFFER)."""
+        if self._make_readonly_hook is not None:
+            return self._make_readonly_hook(obj)
+        try:
+            view = memoryview(obj)
+        except TypeError:
+            raise UnpicklingError(
+                f"READONLY_BUFFER applied to a {type(obj).__name__}, not a buffer"
+            ) from None
+        if view.readonly:
+            view.release()
+            return obj
+        return view.toreadonly()
+
+
+def loads(data: bytes | bytearray | memoryview, /, **options: Any) -> Any:
+    """Load one pickle from a bytes-like object. Options as :class:`Unpickler`."""
+    return Unpickler(data, **options).load()
+
+
+def load(file: Any, /, **options: Any) -> Any:
+    """Load one pickle from a binary file object. Options as :class:`Unpickler`."""
+    return Unpickler(file, **options).load()
