@@ -35,6 +35,7 @@ from .limits import Limits
 HIGHEST_PROTOCOL = 5
 
 _unpack_int32 = Struct("<i").unpack_from
+_unpack_uint16 = Struct("<H").unpack_from
 _unpack_uint32 = Struct("<I").unpack_from
 _unpack_uint64 = Struct("<Q").unpack_from
 _unpack_double = Struct(">d").unpack_from
@@ -236,7 +237,7 @@ class Machine:
     def _give_back(self) -> None:
         """Seek a seekable file back to just after the bytes consumed."""
         if self.file is not None and self.seekable:
-            unread = len(self.data) - self.pos
+            unread = len(self.data) - min(max(self.pos, 0), len(self.data))
             if unread > 0:
                 self.file.seek(-unread, 1)
             self.base += self.pos
@@ -257,53 +258,52 @@ class Machine:
         data = self.data
         pos = self.pos
         end = self.end
-        stack: list[object] = []
-        metastack: list[list[object]] = []
+        stack: list[Any] = []
+        metastack: list[list[Any]] = []
         max_marks = self.limits.max_mark_depth
-        start = pos
         op = -1
         n = 0
         obj: Any = None
         obj2: Any = None
-        target: Any = None
         items: list[Any] = []
+        # Invariant: while an opcode is handled, ``pos`` is its offset in
+        # ``data``; handlers advance it past their argument at the end, so an
+        # error raised anywhere reports where the opcode starts.
         try:
             while True:
-                start = pos
-                if pos >= end:
+                try:
+                    op = data[pos]
+                except IndexError:
                     op = -1
                     self._more(pos, 1)
                     data = self.data
                     pos = self.pos
                     end = self.end
-                    start = pos
-                op = data[pos]
-                pos += 1
+                    op = data[pos]
                 if op == 0x68:  # BINGET
-                    if pos >= end:
-                        self._more(pos, 1)
+                    if pos + 2 > end:
+                        self._more(pos, 2)
                         data = self.data
                         pos = self.pos
                         end = self.end
-                    stack.append(memo[data[pos]])
-                    pos += 1
-                elif op == 0x94:  # MEMOIZE
-                    memo[len(memo)] = stack[-1]
+                    stack.append(memo[data[pos + 1]])
+                    pos += 2
                 elif op == 0x8C:  # SHORT_BINUNICODE
-                    if pos >= end:
-                        self._more(pos, 1)
+                    if pos + 2 > end:
+                        self._more(pos, 2)
                         data = self.data
                         pos = self.pos
                         end = self.end
-                    n = data[pos] + 1
-                    if pos + n > end:
-                        self._more(pos, n)
+                    n = pos + 2 + data[pos + 1]
+                    if n > end:
+                        self._more(pos, n - pos)
+                        n += self.pos - pos
                         data = self.data
                         pos = self.pos
                         end = self.end
-                    obj = str(data[pos + 1 : pos + n], "utf-8", "surrogatepass")
-                    pos += n
+                    obj = data[pos + 2 : n].decode("utf-8", "surrogatepass")
                     stack.append(obj)
+                    pos = n
                     if pos < end and data[pos] == 0x94:
                         memo[len(memo)] = obj
                         pos += 1
@@ -315,30 +315,31 @@ class Machine:
                         )
                     metastack.append(stack)
                     stack = []
-                elif op == 0x4A:  # BININT
-                    if pos + 4 > end:
-                        self._more(pos, 4)
-                        data = self.data
-                        pos = self.pos
-                        end = self.end
-                    stack.append(_unpack_int32(data, pos)[0])
-                    pos += 4
-                elif op == 0x4B:  # BININT1
-                    if pos >= end:
-                        self._more(pos, 1)
-                        data = self.data
-                        pos = self.pos
-                        end = self.end
-                    stack.append(data[pos])
                     pos += 1
-                elif op == 0x4D:  # BININT2
+                elif op == 0x4A:  # BININT
+                    if pos + 5 > end:
+                        self._more(pos, 5)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    stack.append(_unpack_int32(data, pos + 1)[0])
+                    pos += 5
+                elif op == 0x4B:  # BININT1
                     if pos + 2 > end:
                         self._more(pos, 2)
                         data = self.data
                         pos = self.pos
                         end = self.end
-                    stack.append(data[pos] | (data[pos + 1] << 8))
+                    stack.append(data[pos + 1])
                     pos += 2
+                elif op == 0x4D:  # BININT2
+                    if pos + 3 > end:
+                        self._more(pos, 3)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    stack.append(_unpack_uint16(data, pos + 1)[0])
+                    pos += 3
                 elif op == 0x65:  # APPENDS
                     items = stack
                     stack = metastack.pop()
@@ -347,6 +348,7 @@ class Machine:
                         obj.extend(items)
                     else:
                         self._extend(obj, items)
+                    pos += 1
                 elif op == 0x75:  # SETITEMS
                     items = stack
                     stack = metastack.pop()
@@ -357,214 +359,244 @@ class Machine:
                         obj.update(zip(items[::2], items[1::2]))
                     else:
                         self._set_items(obj, items)
+                    pos += 1
                 elif op == 0x5D:  # EMPTY_LIST
                     obj = []
                     stack.append(obj)
+                    pos += 1
                     if pos < end and data[pos] == 0x94:
                         memo[len(memo)] = obj
                         pos += 1
                 elif op == 0x7D:  # EMPTY_DICT
                     obj = {}
                     stack.append(obj)
+                    pos += 1
                     if pos < end and data[pos] == 0x94:
                         memo[len(memo)] = obj
                         pos += 1
                 elif op == 0x47:  # BINFLOAT
-                    if pos + 8 > end:
-                        self._more(pos, 8)
+                    if pos + 9 > end:
+                        self._more(pos, 9)
                         data = self.data
                         pos = self.pos
                         end = self.end
-                    stack.append(_unpack_double(data, pos)[0])
-                    pos += 8
+                    stack.append(_unpack_double(data, pos + 1)[0])
+                    pos += 9
                 elif op == 0x88:  # NEWTRUE
                     stack.append(True)
+                    pos += 1
                 elif op == 0x89:  # NEWFALSE
                     stack.append(False)
+                    pos += 1
                 elif op == 0x4E:  # NONE
                     stack.append(None)
+                    pos += 1
+                elif op == 0x94:  # MEMOIZE
+                    memo[len(memo)] = stack[-1]
+                    pos += 1
                 elif op == 0x43:  # SHORT_BINBYTES
-                    if pos >= end:
-                        self._more(pos, 1)
+                    if pos + 2 > end:
+                        self._more(pos, 2)
                         data = self.data
                         pos = self.pos
                         end = self.end
-                    n = data[pos] + 1
-                    if pos + n > end:
-                        self._more(pos, n)
+                    n = pos + 2 + data[pos + 1]
+                    if n > end:
+                        self._more(pos, n - pos)
+                        n += self.pos - pos
                         data = self.data
                         pos = self.pos
                         end = self.end
-                    obj = data[pos + 1 : pos + n]
-                    pos += n
+                    obj = data[pos + 2 : n]
                     stack.append(obj)
+                    pos = n
                     if pos < end and data[pos] == 0x94:
                         memo[len(memo)] = obj
                         pos += 1
                 elif op == 0x71:  # BINPUT
-                    if pos >= end:
-                        self._more(pos, 1)
+                    if pos + 2 > end:
+                        self._more(pos, 2)
                         data = self.data
                         pos = self.pos
                         end = self.end
-                    memo[data[pos]] = stack[-1]
-                    pos += 1
+                    memo[data[pos + 1]] = stack[-1]
+                    pos += 2
                 elif op == 0x6A:  # LONG_BINGET
-                    if pos + 4 > end:
-                        self._more(pos, 4)
+                    if pos + 5 > end:
+                        self._more(pos, 5)
                         data = self.data
                         pos = self.pos
                         end = self.end
-                    stack.append(memo[_unpack_uint32(data, pos)[0]])
-                    pos += 4
+                    stack.append(memo[_unpack_uint32(data, pos + 1)[0]])
+                    pos += 5
                 elif op == 0x72:  # LONG_BINPUT
-                    if pos + 4 > end:
-                        self._more(pos, 4)
+                    if pos + 5 > end:
+                        self._more(pos, 5)
                         data = self.data
                         pos = self.pos
                         end = self.end
-                    memo[_unpack_uint32(data, pos)[0]] = stack[-1]
-                    pos += 4
+                    memo[_unpack_uint32(data, pos + 1)[0]] = stack[-1]
+                    pos += 5
                 elif op == 0x85:  # TUPLE1
                     stack[-1] = (stack[-1],)
+                    pos += 1
                 elif op == 0x86:  # TUPLE2
                     obj = stack.pop()
                     stack[-1] = (stack[-1], obj)
+                    pos += 1
                 elif op == 0x87:  # TUPLE3
                     obj = stack.pop()
                     obj2 = stack.pop()
                     stack[-1] = (stack[-1], obj2, obj)
+                    pos += 1
                 elif op == 0x29:  # EMPTY_TUPLE
                     stack.append(())
+                    pos += 1
                 elif op == 0x74:  # TUPLE
                     obj = tuple(stack)
                     stack = metastack.pop()
                     stack.append(obj)
+                    pos += 1
                 elif op == 0x61:  # APPEND
                     obj = stack.pop()
-                    items = stack
-                    if type(items[-1]) is list:
-                        items[-1].append(obj)  # type: ignore[attr-defined]
+                    obj2 = stack[-1]
+                    if type(obj2) is list:
+                        obj2.append(obj)
                     else:
-                        self._extend(items[-1], [obj])
+                        self._extend(obj2, [obj])
+                    pos += 1
                 elif op == 0x73:  # SETITEM
                     obj = stack.pop()
                     obj2 = stack.pop()
-                    target = stack[-1]
-                    if type(target) is dict:
-                        target[obj2] = obj
+                    if type(stack[-1]) is dict:
+                        stack[-1][obj2] = obj
                     else:
-                        self._set_items(target, [obj2, obj])
-                elif op == 0x58:  # BINUNICODE
-                    if pos + 4 > end:
-                        self._more(pos, 4)
-                        data = self.data
-                        pos = self.pos
-                        end = self.end
-                    n = _unpack_uint32(data, pos)[0] + 4
+                        self._set_items(stack[-1], [obj2, obj])
+                    pos += 1
+                elif op == 0x58 or op == 0x8D:  # BINUNICODE, BINUNICODE8
+                    n = 5 if op == 0x58 else 9
                     if pos + n > end:
                         self._more(pos, n)
                         data = self.data
                         pos = self.pos
                         end = self.end
-                    obj = str(data[pos + 4 : pos + n], "utf-8", "surrogatepass")
-                    pos += n
+                    if n == 5:
+                        n = pos + 5 + _unpack_uint32(data, pos + 1)[0]
+                    else:
+                        n = pos + 9 + _unpack_uint64(data, pos + 1)[0]
+                    if n > end:
+                        self._more(pos, n - pos)
+                        n += self.pos - pos
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    obj = data[pos + (5 if op == 0x58 else 9) : n].decode(
+                        "utf-8", "surrogatepass"
+                    )
                     stack.append(obj)
+                    pos = n
+                    if pos < end and data[pos] == 0x94:
+                        memo[len(memo)] = obj
+                        pos += 1
                 elif op == 0x52:  # REDUCE
                     obj = stack.pop()
                     stack[-1] = self._reduce(stack[-1], obj)
+                    pos += 1
                 elif op == 0x62:  # BUILD
                     obj = stack.pop()
                     self._build(stack[-1], obj)
+                    pos += 1
                 elif op == 0x93:  # STACK_GLOBAL
                     obj = stack.pop()
                     obj2 = stack.pop()
                     if type(obj2) is not str or type(obj) is not str:
                         raise UnpicklingError("STACK_GLOBAL requires str")
                     stack.append(self._global(obj2, obj))
+                    pos += 1
                 elif op == 0x81:  # NEWOBJ
                     obj = stack.pop()
                     stack[-1] = self._new(stack[-1], obj, None)
+                    pos += 1
                 elif op == 0x95:  # FRAME
-                    if pos + 8 > end:
-                        self._more(pos, 8)
+                    if pos + 9 > end:
+                        self._more(pos, 9)
                         data = self.data
                         pos = self.pos
                         end = self.end
-                    n = _unpack_uint64(data, pos)[0]
-                    pos += 8
-                    if self.frame_end >= 0 and pos < self.frame_end:
+                    n = _unpack_uint64(data, pos + 1)[0]
+                    if self.frame_end >= 0 and pos + 9 < self.frame_end:
                         raise UnpicklingError(
                             "beginning of a new frame before end of current frame"
                         )
                     self.frame_end = -1
                     end = len(data)
                     self.end = end
-                    if n > end - pos:
-                        self._more(pos, n)
+                    if n > end - pos - 9:
+                        self._more(pos, n + 9)
                         data = self.data
                         pos = self.pos
+                    pos += 9
                     self.frame_end = pos + n
                     end = self.frame_end
                     self.end = end
-                elif op == 0x8A:  # LONG1
-                    if pos >= end:
-                        self._more(pos, 1)
+                elif op == 0x8A or op == 0x8B:  # LONG1, LONG4
+                    n = 2 if op == 0x8A else 5
+                    if pos + n > end:
+                        self._more(pos, n)
                         data = self.data
                         pos = self.pos
                         end = self.end
-                    n = data[pos] + 1
-                    if pos + n > end:
-                        self._more(pos, n)
+                    if n == 2:
+                        n = pos + 2 + data[pos + 1]
+                    else:
+                        n = _unpack_int32(data, pos + 1)[0]
+                        if n < 0:
+                            raise UnpicklingError("LONG pickle has negative byte count")
+                        n += pos + 5
+                    if n > end:
+                        self._more(pos, n - pos)
+                        n += self.pos - pos
                         data = self.data
                         pos = self.pos
                         end = self.end
                     stack.append(
-                        int.from_bytes(data[pos + 1 : pos + n], "little", signed=True)
+                        int.from_bytes(
+                            data[pos + (2 if op == 0x8A else 5) : n],
+                            "little",
+                            signed=True,
+                        )
                     )
-                    pos += n
+                    pos = n
                 elif op == 0x42 or op == 0x8E or op == 0x96:
                     # BINBYTES, BINBYTES8, BYTEARRAY8
-                    n = 4 if op == 0x42 else 8
+                    n = 5 if op == 0x42 else 9
                     if pos + n > end:
                         self._more(pos, n)
                         data = self.data
                         pos = self.pos
                         end = self.end
-                    if n == 4:
-                        n = _unpack_uint32(data, pos)[0]
-                        pos += 4
+                    if n == 5:
+                        n = pos + 5 + _unpack_uint32(data, pos + 1)[0]
                     else:
-                        n = _unpack_uint64(data, pos)[0]
-                        pos += 8
-                    if pos + n > end:
-                        self._more(pos, n)
+                        n = pos + 9 + _unpack_uint64(data, pos + 1)[0]
+                    if n > end:
+                        self._more(pos, n - pos)
+                        n += self.pos - pos
                         data = self.data
                         pos = self.pos
                         end = self.end
                     if op == 0x96:
-                        obj = bytearray(memoryview(data)[pos : pos + n])
+                        obj = bytearray(memoryview(data)[pos + 9 : n])
                     else:
-                        obj = data[pos : pos + n]
-                    pos += n
+                        obj = data[pos + (5 if op == 0x42 else 9) : n]
                     stack.append(obj)
-                elif op == 0x8D:  # BINUNICODE8
-                    if pos + 8 > end:
-                        self._more(pos, 8)
-                        data = self.data
-                        pos = self.pos
-                        end = self.end
-                    n = _unpack_uint64(data, pos)[0]
-                    pos += 8
-                    if pos + n > end:
-                        self._more(pos, n)
-                        data = self.data
-                        pos = self.pos
-                        end = self.end
-                    stack.append(str(data[pos : pos + n], "utf-8", "surrogatepass"))
-                    pos += n
+                    pos = n
+                    if pos < end and data[pos] == 0x94:
+                        memo[len(memo)] = obj
+                        pos += 1
                 elif op == 0x8F:  # EMPTY_SET
                     stack.append(set())
+                    pos += 1
                 elif op == 0x90:  # ADDITEMS
                     items = stack
                     stack = metastack.pop()
@@ -573,143 +605,134 @@ class Machine:
                         obj.update(items)
                     else:
                         self._add_items(obj, items)
+                    pos += 1
                 elif op == 0x91:  # FROZENSET
                     obj = frozenset(stack)
                     stack = metastack.pop()
                     stack.append(obj)
+                    pos += 1
                 elif op == 0x6C:  # LIST
                     obj = stack
                     stack = metastack.pop()
                     stack.append(obj)
+                    pos += 1
                 elif op == 0x64:  # DICT
                     if len(stack) & 1:
                         raise UnpicklingError("odd number of items for DICT")
                     obj = dict(zip(stack[::2], stack[1::2]))
                     stack = metastack.pop()
                     stack.append(obj)
+                    pos += 1
                 elif op == 0x2E:  # STOP
                     obj = stack.pop()
-                    self.pos = pos
                     self.data = data
+                    self.pos = pos + 1
                     return obj
                 elif op == 0x80:  # PROTO
-                    if pos >= end:
-                        self._more(pos, 1)
+                    if pos + 2 > end:
+                        self._more(pos, 2)
                         data = self.data
                         pos = self.pos
                         end = self.end
-                    n = data[pos]
-                    pos += 1
+                    n = data[pos + 1]
                     if n > HIGHEST_PROTOCOL:
                         raise UnpicklingError(f"unsupported pickle protocol: {n}")
                     self.proto = n
+                    pos += 2
                 elif op == 0x30:  # POP
                     if stack:
                         stack.pop()
                     else:
                         stack = metastack.pop()
+                    pos += 1
                 elif op == 0x31:  # POP_MARK
                     stack = metastack.pop()
+                    pos += 1
                 elif op == 0x32:  # DUP
                     stack.append(stack[-1])
+                    pos += 1
                 elif op == 0x92:  # NEWOBJ_EX
                     obj = stack.pop()
                     obj2 = stack.pop()
                     stack[-1] = self._new(stack[-1], obj2, obj)
-                elif op == 0x63 or op == 0x69:  # GLOBAL, INST
-                    n = self._line(pos)
-                    data = self.data
-                    pos = self.pos
-                    end = self.end
-                    obj = data[pos:n]
-                    pos = n + 1
-                    n = self._line(pos)
-                    data = self.data
-                    pos = self.pos
-                    end = self.end
-                    module = self._decode_name(obj, op)  # type: ignore[arg-type]
-                    name = self._decode_name(data[pos:n], op)
-                    pos = n + 1
-                    obj = self._global(module, name)
-                    if op == 0x63:
-                        stack.append(obj)
-                    else:
-                        items = stack
-                        stack = metastack.pop()
-                        stack.append(self._instantiate(obj, tuple(items)))
+                    pos += 1
                 elif op == 0x6F:  # OBJ
                     items = stack
                     stack = metastack.pop()
                     if not items:
                         raise UnpicklingError("OBJ needs a class after the MARK")
-                    obj = items[0]
-                    stack.append(self._instantiate(obj, tuple(items[1:])))
+                    stack.append(self._instantiate(items[0], tuple(items[1:])))
+                    pos += 1
                 elif op == 0x51:  # BINPERSID
                     stack[-1] = self._persistent(stack[-1])
+                    pos += 1
                 elif op == 0x82 or op == 0x83 or op == 0x84:  # EXT1, EXT2, EXT4
-                    n = 1 if op == 0x82 else (2 if op == 0x83 else 4)
+                    n = 2 if op == 0x82 else (3 if op == 0x83 else 5)
                     if pos + n > end:
                         self._more(pos, n)
                         data = self.data
                         pos = self.pos
                         end = self.end
-                    if n == 1:
-                        n = data[pos]
-                        pos += 1
-                    elif n == 2:
-                        n = data[pos] | (data[pos + 1] << 8)
-                        pos += 2
+                    if n == 2:
+                        obj = data[pos + 1]
+                    elif n == 3:
+                        obj = _unpack_uint16(data, pos + 1)[0]
                     else:
-                        n = _unpack_int32(data, pos)[0]
-                        pos += 4
-                    stack.append(self._extension(n))
+                        obj = _unpack_int32(data, pos + 1)[0]
+                    stack.append(self._extension(obj))
+                    pos += n
                 elif op == 0x97:  # NEXT_BUFFER
                     stack.append(self._next_buffer())
+                    pos += 1
                 elif op == 0x98:  # READONLY_BUFFER
                     stack[-1] = self._readonly(stack[-1])
-                elif op == 0x8B:  # LONG4
-                    if pos + 4 > end:
-                        self._more(pos, 4)
-                        data = self.data
-                        pos = self.pos
-                        end = self.end
-                    n = _unpack_int32(data, pos)[0]
-                    pos += 4
-                    if n < 0:
-                        raise UnpicklingError("LONG pickle has negative byte count")
-                    if pos + n > end:
-                        self._more(pos, n)
-                        data = self.data
-                        pos = self.pos
-                        end = self.end
-                    stack.append(
-                        int.from_bytes(data[pos : pos + n], "little", signed=True)
-                    )
-                    pos += n
+                    pos += 1
                 elif op == 0x54 or op == 0x55:  # BINSTRING, SHORT_BINSTRING
-                    n = 4 if op == 0x54 else 1
+                    n = 5 if op == 0x54 else 2
                     if pos + n > end:
                         self._more(pos, n)
                         data = self.data
                         pos = self.pos
                         end = self.end
-                    if n == 4:
-                        n = _unpack_int32(data, pos)[0]
-                        pos += 4
+                    if n == 5:
+                        n = _unpack_int32(data, pos + 1)[0]
                         if n < 0:
                             raise UnpicklingError(
                                 "BINSTRING pickle has negative byte count"
                             )
+                        n += pos + 5
                     else:
-                        n = data[pos]
-                        pos += 1
-                    if pos + n > end:
-                        self._more(pos, n)
+                        n = pos + 2 + data[pos + 1]
+                    if n > end:
+                        self._more(pos, n - pos)
+                        n += self.pos - pos
                         data = self.data
                         pos = self.pos
                         end = self.end
-                    stack.append(self._decode_string(data[pos : pos + n]))
-                    pos += n
+                    stack.append(
+                        self._decode_string(data[pos + (5 if op == 0x54 else 2) : n])
+                    )
+                    pos = n
+                elif op == 0x63 or op == 0x69:  # GLOBAL, INST
+                    n = self._line(pos + 1)
+                    data = self.data
+                    pos = self.pos - 1
+                    end = self.end
+                    obj = data[pos + 1 : n]
+                    n = self._line(n + 1)
+                    data = self.data
+                    obj2 = data[self.pos : n]
+                    pos = self.pos - 1 - len(obj) - 1
+                    end = self.end
+                    obj = self._global(
+                        self._decode_name(obj, op), self._decode_name(obj2, op)
+                    )
+                    if op == 0x69:
+                        items = stack
+                        stack = metastack.pop()
+                        obj = self._instantiate(obj, tuple(items))
+                    stack.append(obj)
+                    pos = n + 1
                 elif (
                     op == 0x49  # INT
                     or op == 0x4C  # LONG
@@ -720,26 +743,26 @@ class Machine:
                     or op == 0x70  # PUT
                     or op == 0x50  # PERSID
                 ):
-                    n = self._line(pos)
+                    n = self._line(pos + 1)
                     data = self.data
-                    pos = self.pos
+                    pos = self.pos - 1
                     end = self.end
-                    obj = data[pos:n]
-                    pos = n + 1
+                    obj = data[pos + 1 : n]
                     if op == 0x70:
-                        n = int(obj)  # type: ignore[call-overload]
-                        if n < 0:
+                        n2 = int(obj)
+                        if n2 < 0:
                             raise UnpicklingError("negative PUT argument")
-                        memo[n] = stack[-1]
+                        memo[n2] = stack[-1]
                     elif op == 0x67:
-                        stack.append(memo[int(obj)])  # type: ignore[call-overload]
+                        stack.append(memo[int(obj)])
                     else:
-                        stack.append(self._text_value(op, obj))  # type: ignore[arg-type]
+                        stack.append(self._text_value(op, obj))
+                    pos = n + 1
                 else:
                     raise UnpicklingError(f"invalid load key, {bytes([op])!r}")
         except UnpicklingError as exc:
             self.pos = pos
-            exc.locate(self.base + start, opcode_name(op))  # type: ignore[arg-type]
+            exc.locate(self.base + pos, opcode_name(op))  # type: ignore[arg-type]
             raise
         except Passthrough:
             self.pos = pos
@@ -748,14 +771,14 @@ class Machine:
             self.pos = pos
             raise UnpicklingError(
                 "unpickling stack underflow (missing MARK or operand)",
-                offset=self.base + start,
+                offset=self.base + pos,
                 opcode=opcode_name(op),
             ) from None
         except KeyError as exc:
             self.pos = pos
             raise UnpicklingError(
                 f"memo value not found at index {exc.args[0]!r}",
-                offset=self.base + start,
+                offset=self.base + pos,
                 opcode=opcode_name(op),
             ) from None
         except RecursionError:
@@ -763,14 +786,14 @@ class Machine:
             raise LimitExceededError(
                 "object nesting too deep to process",
                 limit="recursion",
-                offset=self.base + start,
+                offset=self.base + pos,
                 opcode=opcode_name(op),
             ) from None
         except Exception as exc:
             self.pos = pos
             raise UnpicklingError(
                 f"{type(exc).__name__}: {exc}",
-                offset=self.base + start,
+                offset=self.base + pos,
                 opcode=opcode_name(op),
             ) from exc
 
