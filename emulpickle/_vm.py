@@ -356,7 +356,9 @@ class Machine:
                     if len(items) & 1:
                         raise UnpicklingError("odd number of items for SETITEMS")
                     if type(obj) is dict:
-                        obj.update(zip(items[::2], items[1::2]))
+                        keys = iter(items)
+                        for obj2 in keys:
+                            obj[obj2] = next(keys)
                     else:
                         self._set_items(obj, items)
                     pos += 1
@@ -619,7 +621,8 @@ class Machine:
                 elif op == 0x64:  # DICT
                     if len(stack) & 1:
                         raise UnpicklingError("odd number of items for DICT")
-                    obj = dict(zip(stack[::2], stack[1::2]))
+                    keys = iter(stack)
+                    obj = dict(zip(keys, keys))
                     stack = metastack.pop()
                     stack.append(obj)
                     pos += 1
