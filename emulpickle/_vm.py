@@ -129,6 +129,9 @@ class Machine:
         # propagate unchanged, as with pickle.
         self.wrap_errors = wrap_errors
         self.proto = 0
+        # ids of the objects globals resolved to: registry emulators are shared
+        # by every load, so in registry mode a pickle may not modify them.
+        self.global_ids: set[int] = set()
         self.file: Any = None
         self.seekable = False
         self.data: bytes = b""
@@ -151,11 +154,21 @@ class Machine:
         """Stream offset of buffer position ``pos``."""
         return self.base + pos
 
-    def _more(self, pos: int, n: int) -> None:
-        """Make ``n`` bytes available at ``pos`` (sets data/pos/end) or raise."""
+    def _more(self, pos: int, n: int, header: int = 1) -> None:
+        """Make ``n`` bytes available at ``pos`` (sets data/pos/end) or raise.
+
+        ``pos`` is where the current opcode starts. Inside a frame, the frame
+        may end only between the separate reads an opcode makes (after the
+        opcode byte, or after ``header`` bytes of opcode and length), as in
+        CPython: no single read may straddle the end of a frame.
+        """
+        where = self.base + pos
         if self.frame_end >= 0:
-            if pos < self.frame_end:
-                raise UnpicklingError("pickle exhausted before end of frame")
+            split = self.frame_end - pos
+            if split > 0 and split != 1 and split != header:
+                raise UnpicklingError(
+                    "pickle exhausted before end of frame", offset=where
+                )
             self.frame_end = -1
             self.end = len(self.data)
             if pos + n <= self.end:
@@ -163,15 +176,15 @@ class Machine:
                 return
         if self.file is None:
             self.pos = pos
-            raise self._truncated(pos)
+            raise self._truncated(pos, where)
         self._fill(pos, n)
         if self.end - self.pos < n:
-            raise self._truncated(self.pos)
+            raise self._truncated(self.pos, where)
 
-    def _truncated(self, pos: int) -> TruncatedError:
+    def _truncated(self, pos: int, where: int) -> TruncatedError:
         if self.base + pos == 0 and self.end == 0:
-            return TruncatedError("ran out of input (the pickle is empty)")
-        return TruncatedError("pickle data was truncated")
+            return TruncatedError("ran out of input (the pickle is empty)", offset=0)
+        return TruncatedError("pickle data was truncated", offset=where)
 
     def _fill(self, pos: int, n: int) -> None:
         """Read from the file until ``n`` bytes follow ``pos``, or EOF."""
@@ -197,26 +210,29 @@ class Machine:
         self.pos = 0
         self.end = len(self.data)
 
-    def _line(self, pos: int) -> int:
+    def _line(self, pos: int, start: int) -> int:
         """Index of the newline ending the line at ``pos``.
 
         Sets ``self.pos`` to where ``pos`` now is, since the buffer may be
-        refilled from the file.
+        refilled from the file. ``start`` is the opcode's position, for errors.
         """
+        where = self.base + start
         self.pos = pos
         i = self.data.find(b"\n", pos, self.end)
         if i >= 0:
             return i
         if self.frame_end >= 0:
             if pos < self.frame_end:
-                raise UnpicklingError("pickle exhausted before end of frame")
+                raise UnpicklingError(
+                    "pickle exhausted before end of frame", offset=where
+                )
             self.frame_end = -1
             self.end = len(self.data)
             i = self.data.find(b"\n", pos, self.end)
             if i >= 0:
                 return i
         if self.file is None:
-            raise self._truncated(pos)
+            raise self._truncated(pos, where)
         readline = None if self.seekable else getattr(self.file, "readline", None)
         while True:
             scanned = self.end - self.pos
@@ -232,7 +248,7 @@ class Machine:
             if i >= 0:
                 return i
             if self.end - self.pos <= scanned:
-                raise self._truncated(self.pos)
+                raise self._truncated(self.pos, where)
 
     def _give_back(self) -> None:
         """Seek a seekable file back to just after the bytes consumed."""
@@ -296,7 +312,7 @@ class Machine:
                         end = self.end
                     n = pos + 2 + data[pos + 1]
                     if n > end:
-                        self._more(pos, n - pos)
+                        self._more(pos, n - pos, 2)
                         n += self.pos - pos
                         data = self.data
                         pos = self.pos
@@ -404,7 +420,7 @@ class Machine:
                         end = self.end
                     n = pos + 2 + data[pos + 1]
                     if n > end:
-                        self._more(pos, n - pos)
+                        self._more(pos, n - pos, 2)
                         n += self.pos - pos
                         data = self.data
                         pos = self.pos
@@ -487,7 +503,7 @@ class Machine:
                     else:
                         n = pos + 9 + _unpack_uint64(data, pos + 1)[0]
                     if n > end:
-                        self._more(pos, n - pos)
+                        self._more(pos, n - pos, 5 if op == 0x58 else 9)
                         n += self.pos - pos
                         data = self.data
                         pos = self.pos
@@ -556,7 +572,7 @@ class Machine:
                             raise UnpicklingError("LONG pickle has negative byte count")
                         n += pos + 5
                     if n > end:
-                        self._more(pos, n - pos)
+                        self._more(pos, n - pos, 2 if op == 0x8A else 5)
                         n += self.pos - pos
                         data = self.data
                         pos = self.pos
@@ -582,7 +598,7 @@ class Machine:
                     else:
                         n = pos + 9 + _unpack_uint64(data, pos + 1)[0]
                     if n > end:
-                        self._more(pos, n - pos)
+                        self._more(pos, n - pos, 5 if op == 0x42 else 9)
                         n += self.pos - pos
                         data = self.data
                         pos = self.pos
@@ -707,7 +723,7 @@ class Machine:
                     else:
                         n = pos + 2 + data[pos + 1]
                     if n > end:
-                        self._more(pos, n - pos)
+                        self._more(pos, n - pos, 5 if op == 0x54 else 2)
                         n += self.pos - pos
                         data = self.data
                         pos = self.pos
@@ -717,12 +733,12 @@ class Machine:
                     )
                     pos = n
                 elif op == 0x63 or op == 0x69:  # GLOBAL, INST
-                    n = self._line(pos + 1)
+                    n = self._line(pos + 1, pos)
                     data = self.data
                     pos = self.pos - 1
                     end = self.end
                     obj = data[pos + 1 : n]
-                    n = self._line(n + 1)
+                    n = self._line(n + 1, pos)
                     data = self.data
                     obj2 = data[self.pos : n]
                     pos = self.pos - 1 - len(obj) - 1
@@ -746,7 +762,7 @@ class Machine:
                     or op == 0x70  # PUT
                     or op == 0x50  # PERSID
                 ):
-                    n = self._line(pos + 1)
+                    n = self._line(pos + 1, pos)
                     data = self.data
                     pos = self.pos - 1
                     end = self.end
@@ -818,6 +834,17 @@ class Machine:
             return exc
         return Passthrough(exc)
 
+    def _check_not_global(self, target: object, method: str) -> None:
+        if (
+            self.wrap_errors
+            and id(target) in self.global_ids
+            and _semantics.protocol_method(target, method) is None
+            and not (method == "py_setstate" and _has_dict_protocol(target))
+        ):
+            raise EmulationError(
+                f"the pickle tried to modify the shared global {target!r}"
+            )
+
     def _reduce(self, func: object, args: object) -> object:
         if type(args) is not tuple:
             raise UnpicklingError("REDUCE argument must be a tuple")
@@ -851,6 +878,7 @@ class Machine:
             raise self._guarded(exc) from exc
 
     def _build(self, inst: object, state: object) -> None:
+        self._check_not_global(inst, 'py_setstate')
         try:
             _semantics.build(inst, state)
         except RecursionError:
@@ -859,6 +887,7 @@ class Machine:
             raise self._guarded(exc) from exc
 
     def _extend(self, target: object, items: list[object]) -> None:
+        self._check_not_global(target, 'py_append')
         try:
             _semantics.extend(target, items)
         except RecursionError:
@@ -867,6 +896,7 @@ class Machine:
             raise self._guarded(exc) from exc
 
     def _set_items(self, target: object, items: list[object]) -> None:
+        self._check_not_global(target, 'py_setitem')
         try:
             _semantics.set_items(target, items)
         except RecursionError:
@@ -875,6 +905,7 @@ class Machine:
             raise self._guarded(exc) from exc
 
     def _add_items(self, target: object, items: list[object]) -> None:
+        self._check_not_global(target, 'py_add')
         try:
             _semantics.add_items(target, items)
         except RecursionError:
@@ -883,12 +914,19 @@ class Machine:
             raise self._guarded(exc) from exc
 
     def _global(self, module: str, name: str) -> object:
+        return self.resolve_global(module, name)
+
+    def resolve_global(self, module: str, name: str) -> object:
+        """Map a Python 2 name if asked to, then ask the host for the global."""
         if self.proto < 3 and self.fix_imports:
             module, name = map_python2_name(module, name)
         try:
-            return self.host.resolve_global(module, name)
+            value = self.host.resolve_global(module, name)
         except Exception as exc:
             raise self._hook_error(exc) from exc
+        if self.wrap_errors:
+            self.global_ids.add(id(value))
+        return value
 
     def _persistent(self, pid: object) -> object:
         try:
@@ -952,6 +990,13 @@ class Machine:
                 "persistent IDs in protocol 0 must be ASCII strings"
             ) from None
         return self._persistent(pid)
+
+
+def _has_dict_protocol(obj: object) -> bool:
+    return (
+        _semantics.protocol_method(obj, "py_dict_set") is not None
+        or _semantics.protocol_method(obj, "py_setattr") is not None
+    )
 
 
 def map_python2_name(module: str, name: str) -> tuple[str, str]:

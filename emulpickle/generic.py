@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .errors import EmulationError
+
 __all__ = ["GenericClass", "GenericObject"]
 
 
@@ -39,6 +41,10 @@ class GenericClass:
     def py_new(self, *args: object, **kwargs: object) -> GenericObject:
         """``cls.__new__(cls, ...)`` (NEWOBJ, NEWOBJ_EX) records the arguments."""
         return GenericObject(self, args, kwargs)
+
+    def py_setstate(self, state: object) -> None:
+        """Classes take no BUILD state: a pickle must not rewrite a class."""
+        raise EmulationError(f"cannot set state on the class {self.qualname}")
 
     def __repr__(self) -> str:
         return f"<generic class {self.qualname}>"

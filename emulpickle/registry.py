@@ -62,8 +62,16 @@ class Registry:
             )
 
     def register(self, module: str, name: str, emulator: object) -> None:
-        """Answer the global ``module.name`` with ``emulator``."""
+        """Answer the global ``module.name`` with ``emulator``.
+
+        Mutable containers are refused: every load shares the emulator, so a
+        pickle could otherwise change it for the next one.
+        """
         self._check_writable()
+        if isinstance(emulator, (list, dict, set, bytearray)):
+            raise TypeError(
+                f"cannot register a mutable {type(emulator).__name__} as an emulator"
+            )
         self._entries[(module, name)] = emulator
 
     def emulate(self, module: str, name: str) -> Callable[[T], T]:

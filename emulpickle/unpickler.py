@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar, Literal
 
 from ._limits_context import reset_limits, set_limits
-from ._vm import Machine, Passthrough, map_python2_name
+from ._vm import Machine, Passthrough
 from .errors import ForbiddenGlobalError, UnpicklingError
 from .generic import GenericClass
 from .limits import DEFAULT_LIMITS, Limits
@@ -171,9 +171,7 @@ class Unpickler:
                 raise UnpicklingError("EXT specifies code <= 0")
             raise UnpicklingError(f"unregistered extension code {code}")
         module, name = key
-        if self._machine.proto < 3 and self._machine.fix_imports:
-            module, name = map_python2_name(module, name)
-        value = self.find_class(module, name)
+        value = self._machine.resolve_global(module, name)
         self._extensions[code] = value
         return value
 
