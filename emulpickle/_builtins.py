@@ -17,8 +17,11 @@ from .errors import EmulationError, LimitExceededError
 
 __all__ = ["BUILTIN_CALLS", "BUILTIN_NEWS"]
 
-_SINGLETON_TYPES = {type(None): None, type(NotImplemented): NotImplemented}
-_SINGLETON_TYPES[type(Ellipsis)] = Ellipsis
+_SINGLETON_TYPES: dict[type, object] = {
+    type(None): None,
+    type(NotImplemented): NotImplemented,
+    type(Ellipsis): Ellipsis,
+}
 
 
 def _check_size(n: int, what: str) -> None:
@@ -31,13 +34,15 @@ def _check_size(n: int, what: str) -> None:
         )
 
 
+# Containers whose size is bounded by the bytes of the pickle that built them.
+_INPUT_BACKED = (str, bytes, bytearray, memoryview, list, tuple, dict, set, frozenset)
+
+
 def _check_iterable(arg: object, what: str) -> None:
     """Refuse lazy iterables whose expansion is not bounded by the input."""
     if isinstance(arg, range):
         _check_size(len(arg), what)
-    elif isinstance(arg, (str, bytes, bytearray, list, tuple, dict, set, frozenset)):
-        return
-    elif isinstance(arg, memoryview):
+    elif isinstance(arg, _INPUT_BACKED):
         return
     else:
         try:
@@ -91,7 +96,7 @@ def _dict_call(*args: object, **kwargs: object) -> object:
         raise EmulationError(f"dict() takes at most 1 argument ({len(args)} given)")
     if args:
         _check_iterable(args[0], "dict()")
-    return dict(*args, **kwargs)  # type: ignore[arg-type]
+    return dict(*args, **kwargs)
 
 
 def _type_call(*args: object) -> object:
@@ -156,7 +161,7 @@ def _new_via_call(cls: type) -> Callable[..., object]:
         # For immutable builtins, __new__ does the work; for mutable ones
         # (list, dict, set, bytearray) __new__ ignores its arguments.
         if cls in (list, dict, set, bytearray):
-            return cls.__new__(cls)
+            return cls.__new__(cls)  # type: ignore[type-var]
         return call(*args, **kwargs)
 
     return new

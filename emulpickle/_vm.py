@@ -638,7 +638,7 @@ class Machine:
                     if len(stack) & 1:
                         raise UnpicklingError("odd number of items for DICT")
                     keys = iter(stack)
-                    obj = dict(zip(keys, keys))
+                    obj = dict(zip(keys, keys, strict=False))
                     stack = metastack.pop()
                     stack.append(obj)
                     pos += 1
@@ -878,7 +878,7 @@ class Machine:
             raise self._guarded(exc) from exc
 
     def _build(self, inst: object, state: object) -> None:
-        self._check_not_global(inst, 'py_setstate')
+        self._check_not_global(inst, "py_setstate")
         try:
             _semantics.build(inst, state)
         except RecursionError:
@@ -887,7 +887,7 @@ class Machine:
             raise self._guarded(exc) from exc
 
     def _extend(self, target: object, items: list[object]) -> None:
-        self._check_not_global(target, 'py_append')
+        self._check_not_global(target, "py_append")
         try:
             _semantics.extend(target, items)
         except RecursionError:
@@ -896,7 +896,7 @@ class Machine:
             raise self._guarded(exc) from exc
 
     def _set_items(self, target: object, items: list[object]) -> None:
-        self._check_not_global(target, 'py_setitem')
+        self._check_not_global(target, "py_setitem")
         try:
             _semantics.set_items(target, items)
         except RecursionError:
@@ -905,7 +905,7 @@ class Machine:
             raise self._guarded(exc) from exc
 
     def _add_items(self, target: object, items: list[object]) -> None:
-        self._check_not_global(target, 'py_add')
+        self._check_not_global(target, "py_add")
         try:
             _semantics.add_items(target, items)
         except RecursionError:
@@ -1018,7 +1018,9 @@ def _is_seekable(f: Any) -> bool:
         return False
 
 
-def _load_compat_tables() -> tuple[dict[tuple[str, str], tuple[str, str]], dict[str, str]]:
+def _load_compat_tables() -> tuple[
+    dict[tuple[str, str], tuple[str, str]], dict[str, str]
+]:
     import _compat_pickle
 
     return dict(_compat_pickle.NAME_MAPPING), dict(_compat_pickle.IMPORT_MAPPING)

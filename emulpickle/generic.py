@@ -71,7 +71,15 @@ class GenericObject:
         set_items: items added by ADDITEMS (set subclasses).
     """
 
-    __slots__ = ("args", "cls", "dict_items", "kwargs", "list_items", "set_items", "state")
+    __slots__ = (
+        "args",
+        "cls",
+        "dict_items",
+        "kwargs",
+        "list_items",
+        "set_items",
+        "state",
+    )
 
     def __init__(
         self,

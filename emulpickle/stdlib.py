@@ -54,9 +54,10 @@ def reconstructor(cls: Any, base: Any, state: Any) -> Any:
             raise EmulationError("copyreg._reconstructor: class is not a subclass")
         if base in BUILTIN_CALLS:
             BUILTIN_CALLS[base](state)  # validate the size before the real call
-        obj = base.__new__(cls, state)
-        if base.__init__ != object.__init__:
-            base.__init__(obj, state)
+        real_base: Any = base
+        obj = real_base.__new__(cls, state)
+        if real_base.__init__ is not object.__init__:
+            real_base.__init__(obj, state)
         return obj
     if base in _MUTABLE_CONTAINERS:
         obj = _semantics.new(cls, (), {})
