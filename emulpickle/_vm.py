@@ -400,6 +400,34 @@ class Machine:
                         end = self.end
                     stack.append(_unpack_double(data, pos + 1)[0])
                     pos += 9
+                elif op == 0x8A or op == 0x8B:  # LONG1, LONG4
+                    n = 2 if op == 0x8A else 5
+                    if pos + n > end:
+                        self._more(pos, n)
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    if n == 2:
+                        n = pos + 2 + data[pos + 1]
+                    else:
+                        n = _unpack_int32(data, pos + 1)[0]
+                        if n < 0:
+                            raise UnpicklingError("LONG pickle has negative byte count")
+                        n += pos + 5
+                    if n > end:
+                        self._more(pos, n - pos, 2 if op == 0x8A else 5)
+                        n += self.pos - pos
+                        data = self.data
+                        pos = self.pos
+                        end = self.end
+                    stack.append(
+                        int.from_bytes(
+                            data[pos + (2 if op == 0x8A else 5) : n],
+                            "little",
+                            signed=True,
+                        )
+                    )
+                    pos = n
                 elif op == 0x88:  # NEWTRUE
                     stack.append(True)
                     pos += 1
@@ -557,34 +585,6 @@ class Machine:
                     self.frame_end = pos + n
                     end = self.frame_end
                     self.end = end
-                elif op == 0x8A or op == 0x8B:  # LONG1, LONG4
-                    n = 2 if op == 0x8A else 5
-                    if pos + n > end:
-                        self._more(pos, n)
-                        data = self.data
-                        pos = self.pos
-                        end = self.end
-                    if n == 2:
-                        n = pos + 2 + data[pos + 1]
-                    else:
-                        n = _unpack_int32(data, pos + 1)[0]
-                        if n < 0:
-                            raise UnpicklingError("LONG pickle has negative byte count")
-                        n += pos + 5
-                    if n > end:
-                        self._more(pos, n - pos, 2 if op == 0x8A else 5)
-                        n += self.pos - pos
-                        data = self.data
-                        pos = self.pos
-                        end = self.end
-                    stack.append(
-                        int.from_bytes(
-                            data[pos + (2 if op == 0x8A else 5) : n],
-                            "little",
-                            signed=True,
-                        )
-                    )
-                    pos = n
                 elif op == 0x42 or op == 0x8E or op == 0x96:
                     # BINBYTES, BINBYTES8, BYTEARRAY8
                     n = 5 if op == 0x42 else 9

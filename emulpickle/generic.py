@@ -8,11 +8,23 @@ Nothing named by the pickle is imported or run.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from .errors import EmulationError
 
-__all__ = ["GenericClass", "GenericObject"]
+__all__ = ["GenericAttribute", "GenericClass", "GenericObject", "generic_getattr"]
+
+
+class _Guard(threading.local):
+    """Per-thread bookkeeping that stops ``repr`` and ``==`` from looping."""
+
+    def __init__(self) -> None:
+        self.repr_active: set[int] = set()
+        self.eq_active: set[tuple[int, int]] = set()
+
+
+_guard = _Guard()
 
 
 class GenericClass:
@@ -50,7 +62,7 @@ class GenericClass:
         return f"<generic class {self.qualname}>"
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, GenericClass):
+        if type(self) is not GenericClass or type(other) is not GenericClass:
             return NotImplemented
         return self.module == other.module and self.name == other.name
 
@@ -112,6 +124,18 @@ class GenericObject:
         self.set_items.append(item)
 
     def __repr__(self) -> str:
+        key = id(self)
+        active = _guard.repr_active
+        if key in active:
+            # A cycle leads back here: name the class, elide the contents.
+            return f"{self.cls.qualname}(...)"
+        active.add(key)
+        try:
+            return self._repr()
+        finally:
+            active.discard(key)
+
+    def _repr(self) -> str:
         parts = [repr(a) for a in self.args]
         parts += [f"{k}={v!r}" for k, v in self.kwargs.items()]
         state = self.state
@@ -142,9 +166,26 @@ class GenericObject:
         )
 
     def __eq__(self, other: object) -> bool:
+        """Equal by value: same class, arguments, state and items.
+
+        Self-referential objects compare without unbounded recursion: while
+        a pair of objects is being compared, a comparison of the same pair
+        reached through a cycle is taken as equal (so two cyclic structures
+        of the same shape are equal, and any real difference still shows).
+        """
         if not isinstance(other, GenericObject):
             return NotImplemented
-        return self._key() == other._key()
+        if self is other:
+            return True
+        pair = (id(self), id(other))
+        active = _guard.eq_active
+        if pair in active:
+            return True
+        active.add(pair)
+        try:
+            return self._key() == other._key()
+        finally:
+            active.discard(pair)
 
     def __hash__(self) -> int:
         # Only the creation arguments, which never change, feed the hash, so
@@ -153,3 +194,71 @@ class GenericObject:
             return hash((self.cls, self.args))
         except TypeError:
             return hash(self.cls)
+
+
+class GenericAttribute(GenericClass):
+    """An attribute of a generic object (or of another generic attribute).
+
+    ``getattr(obj, "name")`` in a pickle (for example a pickled bound method)
+    gives one of these; it is callable and newable like a
+    :class:`GenericClass`. Attributes of a :class:`GenericClass` itself are
+    plain :class:`GenericClass` objects with a dotted name instead
+    (``mod.Cls.attr``), exactly what a pickle naming ``Cls.attr`` gives.
+
+    Attributes:
+        owner: the object the attribute was taken from.
+        attr: the attribute name.
+        module: the module of the owner's class.
+        name: ``Cls().attr`` for an attribute of an instance of ``Cls``.
+    """
+
+    __slots__ = ("attr", "owner")
+
+    def __init__(self, owner: GenericObject | GenericAttribute, attr: str) -> None:
+        base = owner if isinstance(owner, GenericAttribute) else owner.cls
+        suffix = "" if isinstance(owner, GenericAttribute) else "()"
+        super().__init__(base.module, f"{base.name}{suffix}.{attr}")
+        self.owner = owner
+        self.attr = attr
+
+    def __repr__(self) -> str:
+        return f"<generic attribute {self.qualname}>"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, GenericAttribute):
+            return NotImplemented
+        return self.attr == other.attr and self.owner == other.owner
+
+    def __hash__(self) -> int:
+        return hash((GenericAttribute, self.attr, hash(self.owner)))
+
+
+def generic_getattr(obj: object, name: object, *default: object) -> GenericClass:
+    """Emulate ``builtins.getattr`` on generic objects, without any lookup.
+
+    Pickles use ``getattr`` for bound methods, enum members and alternative
+    constructors (``getattr(Cls, "from_dict")``). On a :class:`GenericClass`
+    the result is ``GenericClass(module, "Cls.name")``; on a
+    :class:`GenericObject` or :class:`GenericAttribute` it is a
+    :class:`GenericAttribute`. A generic object has every attribute, so a
+    default is accepted and ignored.
+
+    Raises:
+        EmulationError: ``obj`` is not generic, the name is not a string, or
+            more than one default is given.
+    """
+    if len(default) > 1:
+        raise EmulationError(
+            f"getattr expected at most 3 arguments, got {2 + len(default)}"
+        )
+    if not isinstance(name, str):
+        raise EmulationError(
+            f"getattr: attribute name must be a string, not {type(name).__name__}"
+        )
+    if isinstance(obj, (GenericObject, GenericAttribute)):
+        return GenericAttribute(obj, name)
+    if isinstance(obj, GenericClass):
+        return GenericClass(obj.module, f"{obj.name}.{name}")
+    raise EmulationError(
+        f"getattr is only emulated on generic objects, not {type(obj).__name__}"
+    )
