@@ -8,6 +8,7 @@ hostile pickle cannot reach real code; see :func:`loads` and
 from __future__ import annotations
 
 from ._limits_context import current_limits
+from ._records import EXTRAS
 from .errors import (
     EmulationError,
     ForbiddenGlobalError,
@@ -27,18 +28,20 @@ from .protocols import (
     PySetAddable,
     PyStateSettable,
 )
-from .registry import Registry, Resolution, default_registry
+from .registry import PluginNotFoundError, Registry, Resolution, default_registry
 from .unpickler import Unpickler, load, loads
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "EXTRAS",
     "EmulationError",
     "ForbiddenGlobalError",
     "GenericClass",
     "GenericObject",
     "LimitExceededError",
     "Limits",
+    "PluginNotFoundError",
     "PyAppendable",
     "PyAttrSettable",
     "PyCallable",

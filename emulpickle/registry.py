@@ -11,11 +11,25 @@ changing it::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from importlib.metadata import EntryPoint, entry_points
 from typing import TypeVar
 
 import attrs
 
-__all__ = ["Registry", "Resolution", "default_registry"]
+from ._records import REGISTERED as REGISTERED_RECORDS
+from ._records import is_record_class
+
+__all__ = [
+    "PLUGIN_GROUP",
+    "PluginNotFoundError",
+    "Registry",
+    "Resolution",
+    "default_registry",
+    "installed_plugins",
+]
+
+#: Entry-point group in which plugin distributions advertise ``register``.
+PLUGIN_GROUP = "emulpickle.plugins"
 
 T = TypeVar("T")
 
@@ -26,6 +40,30 @@ class Resolution:
 
     value: object
     registry: Registry
+
+
+class PluginNotFoundError(LookupError):
+    """A plugin asked for by name is not installed.
+
+    Attributes:
+        name: the plugin that was asked for.
+        installed: names of the plugins that are installed.
+    """
+
+    def __init__(self, name: str, installed: list[str]) -> None:
+        have = ", ".join(installed) if installed else "none"
+        super().__init__(
+            f"no emulpickle plugin named {name!r} is installed "
+            f"(installed plugins: {have}); plugins are distributions with an "
+            f"entry point in the {PLUGIN_GROUP!r} group"
+        )
+        self.name = name
+        self.installed = installed
+
+
+def installed_plugins() -> dict[str, EntryPoint]:
+    """The plugins installed in this environment, by entry-point name."""
+    return {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP)}
 
 
 class Registry:
@@ -72,6 +110,8 @@ class Registry:
             raise TypeError(
                 f"cannot register a mutable {type(emulator).__name__} as an emulator"
             )
+        if is_record_class(emulator):
+            REGISTERED_RECORDS.add(emulator)  # type: ignore[arg-type]
         self._entries[(module, name)] = emulator
 
     def emulate(self, module: str, name: str) -> Callable[[T], T]:
@@ -107,6 +147,31 @@ class Registry:
     def own_entries(self) -> Iterator[tuple[str, str]]:
         """The ``(module, name)`` keys held by this registry itself."""
         return iter(list(self._entries))
+
+    @classmethod
+    def with_plugins(cls, *names: str, parent: Registry | None = None) -> Registry:
+        """A new registry with the named plugins registered into it.
+
+        Plugins are looked up in the ``emulpickle.plugins`` entry-point group
+        and their target, ``register(registry)``, is called on the new
+        registry, whose parent is ``parent`` (default: the default registry).
+        Installing a plugin never changes :func:`default_registry` itself.
+
+        Raises:
+            PluginNotFoundError: a name is not an installed plugin.
+        """
+        available = installed_plugins()
+        missing = [name for name in names if name not in available]
+        if missing:
+            raise PluginNotFoundError(missing[0], sorted(available))
+        label = "plugins: " + ", ".join(names)
+        registry = cls(
+            parent=parent if parent is not None else default_registry(), name=label
+        )
+        for name in names:
+            register = available[name].load()
+            register(registry)
+        return registry
 
     def names(self) -> set[tuple[str, str]]:
         """Every ``(module, name)`` answered here or by a parent."""
