@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ._limits_context import current_limits
 from ._records import EXTRAS
+from .convert import to_builtins
 from .errors import (
     EmulationError,
     ForbiddenGlobalError,
@@ -16,7 +17,7 @@ from .errors import (
     TruncatedError,
     UnpicklingError,
 )
-from .generic import GenericClass, GenericObject
+from .generic import GenericAttribute, GenericClass, GenericObject, generic_getattr
 from .limits import Limits
 from .protocols import (
     PyAppendable,
@@ -37,6 +38,7 @@ __all__ = [
     "EXTRAS",
     "EmulationError",
     "ForbiddenGlobalError",
+    "GenericAttribute",
     "GenericClass",
     "GenericObject",
     "LimitExceededError",
@@ -58,6 +60,8 @@ __all__ = [
     "__version__",
     "current_limits",
     "default_registry",
+    "generic_getattr",
     "load",
     "loads",
+    "to_builtins",
 ]

@@ -1,0 +1,386 @@
+"""Turn a loaded object tree into JSON-ready builtins.
+
+:func:`to_builtins` returns only ``dict`` (with ``str`` keys), ``list``,
+``str``, ``int``, ``float``, ``bool`` and ``None``, so ``json.dumps`` always
+accepts the result. It never recurses (any depth works) and each object is
+converted once: an object reached more than once (a shared subtree or a
+cycle) is written in full at its first occurrence, with an ``"$id"``, and
+every later occurrence is ``{"$ref": id}``.
+
+Output shape (keys starting with ``$`` are reserved for the encoding):
+
+* ``None``, ``bool``, ``int``, ``str``, finite ``float``: as they are. A
+  ``str`` or ``int`` subclass becomes the plain value.
+* ``float`` inf / nan: ``{"$type": "float", "value": "inf" | "-inf" | "nan"}``.
+* ``int`` too long for ``str()`` (over 14,000 bits):
+  ``{"$type": "int", "hex": "0x..."}``.
+* ``list`` and ``tuple``: a JSON array.
+* ``dict`` whose keys are all ``str`` not starting with ``$``: a JSON object.
+  Any other ``dict``: ``{"$type": "dict", "items": [[key, value], ...]}``.
+* ``set`` / ``frozenset``: ``{"$type": "set" | "frozenset", "items": [...]}``.
+* ``bytes`` / ``bytearray``: ``{"$type": "bytes" | "bytearray", "base64": ...}``.
+* ``complex``: ``{"$type": "complex", "real": ..., "imag": ...}``.
+* date, time, datetime: ``{"$type": "datetime.date", "value": isoformat()}``
+  (and so on); timedelta, ``Decimal``, ``Fraction``, ``UUID``, paths and
+  IP addresses: ``{"$type": "decimal.Decimal", "value": str(x)}``. The
+  ``$type`` of these is always the dotted ``module.qualname`` of the type.
+* :class:`~emulpickle.GenericClass`, classes and functions:
+  ``{"$type": "global", "name": "module.qualname"}``.
+* :class:`~emulpickle.GenericAttribute`:
+  ``{"$type": "attribute", "of": owner, "name": attr}``.
+* :class:`~emulpickle.GenericObject`: ``{"$generic": "mod.Name", "args":
+  [...], "kwargs": {...}, "state": ..., "items": [...], "dict_items": {...},
+  "set_items": [...]}`` with only the non-empty parts (``state`` when it is
+  not None). ``"$generic"`` is the class's dotted name, or the attribute
+  encoding above when the object was made by calling an attribute.
+* dataclass and attrs instances, ``SimpleNamespace`` and other objects with a
+  ``__dict__``: ``{"$class": "module.qualname", field: value, ...}``; when the
+  ``__dict__`` has keys that cannot be fields of a JSON object (not ``str``,
+  or starting with ``$``) it is ``{"$class": ..., "$dict": <dict>}``.
+* anything else: ``{"$type": "repr", "class": "module.qualname", "repr":
+  repr(x)}``.
+
+Sharing: lists, tuples, dicts, sets, ``bytes``/``bytearray`` and ``str`` of
+64 or more characters/bytes, big ints, generic objects and class instances are
+tracked by identity. One that occurs more than once carries ``"$id": n``
+(numbered 1, 2, ... in reading order) where it is written out; a shared list
+or tuple is then wrapped as ``{"$id": n, "$type": "list" | "tuple", "items":
+[...]}`` and a shared long string as ``{"$id": n, "$type": "str", "value":
+...}``. Values that are not shared keep the plain forms above.
+
+``max_depth`` bounds nesting: a container first met ``max_depth`` levels
+below the root (the root is level 0) is written as ``{"$type": "truncated",
+"class": "module.qualname"}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime
+import decimal
+import fractions
+import ipaddress
+import math
+import pathlib
+import types
+import uuid
+from typing import Any
+
+import attrs
+
+from .generic import GenericAttribute, GenericClass, GenericObject
+
+__all__ = ["to_builtins"]
+
+#: ``str`` and ``bytes`` at least this long are tracked for sharing.
+_SHARE_MIN_LEN = 64
+#: ints with more bits than this are written in hex (``str()`` may refuse them).
+_BIG_INT_BITS = 14_000
+
+_ISO_TYPES = (datetime.date, datetime.time)  # datetime is a date subclass
+_STR_TYPES = (
+    datetime.timedelta,
+    datetime.timezone,
+    decimal.Decimal,
+    fractions.Fraction,
+    uuid.UUID,
+    pathlib.PurePath,
+    ipaddress.IPv4Address,
+    ipaddress.IPv6Address,
+    ipaddress.IPv4Network,
+    ipaddress.IPv6Network,
+)
+_GLOBAL_TYPES = (
+    type,
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.MethodType,
+    types.ModuleType,
+)
+
+# A pending conversion: (object, depth, container to write into, key there).
+_Task = tuple[object, int, Any, Any]
+
+
+def to_builtins(obj: object, *, max_depth: int | None = None) -> object:
+    """Convert a loaded object tree into JSON-ready builtins.
+
+    See the module documentation for the output format. Cycles and shared
+    subtrees are written once and referenced (``{"$ref": n}``) afterwards,
+    so the work is linear in the number of distinct objects; any nesting
+    depth works (no recursion).
+
+    Args:
+        obj: anything :func:`emulpickle.loads` returned (or any Python value).
+        max_depth: containers nested this many levels below the root are
+            replaced by ``{"$type": "truncated", ...}``; None means no limit.
+
+    Returns:
+        A structure made of dict (str keys), list, str, int, float, bool and
+        None only.
+    """
+    if max_depth is not None and max_depth < 0:
+        raise ValueError("max_depth must be >= 0 or None")
+    # Pass 1 finds which objects are reached more than once; pass 2 writes
+    # the result, giving exactly those objects an "$id". Both passes meet
+    # objects in the same order, so the decisions agree.
+    counting = _Converter(max_depth, None)
+    counting.run(obj)
+    shared = {key for key, n in counting.counts.items() if n > 1}
+    return _Converter(max_depth, shared).run(obj)
+
+
+def _qualname(t: type) -> str:
+    return f"{t.__module__}.{t.__qualname__}"
+
+
+def _float(x: float) -> object:
+    if math.isfinite(x):
+        return float(x)
+    return {"$type": "float", "value": "nan" if math.isnan(x) else repr(float(x))}
+
+
+def _safe_keys(keys: Any) -> bool:
+    return all(type(k) is str and not k.startswith("$") for k in keys)
+
+
+class _Converter:
+    def __init__(self, max_depth: int | None, shared: set[int] | None) -> None:
+        self.max_depth = max_depth
+        self.shared = shared  # None while counting
+        self.counts: dict[int, int] = {}
+        self.ids: dict[int, int] = {}
+        self.alive: list[object] = []  # keeps ids of tracked objects unique
+        self.stack: list[_Task] = []
+
+    def run(self, root: object) -> object:
+        box: list[object] = [None]
+        stack = self.stack
+        stack.append((root, 0, box, 0))
+        while stack:
+            obj, depth, target, key = stack.pop()
+            target[key] = self.convert(obj, depth)
+        return box[0]
+
+    # ------------------------------------------------------------ dispatch
+
+    def convert(self, obj: object, depth: int) -> object:
+        if obj is None or obj is True or obj is False:
+            return obj
+        if isinstance(obj, str):
+            value = str.__str__(obj)
+            if len(value) < _SHARE_MIN_LEN:
+                return value
+        elif isinstance(obj, int):
+            number = int(obj)
+            if number.bit_length() <= _BIG_INT_BITS:
+                return number
+        elif isinstance(obj, float):
+            return _float(obj)
+        elif isinstance(obj, complex):
+            return {
+                "$type": "complex",
+                "real": _float(obj.real),
+                "imag": _float(obj.imag),
+            }
+        elif isinstance(obj, (bytes, bytearray)):
+            if not obj and isinstance(obj, bytes):
+                return {"$type": "bytes", "base64": ""}
+        elif isinstance(obj, GenericAttribute):
+            pass
+        elif isinstance(obj, GenericClass):
+            return {"$type": "global", "name": obj.qualname}
+        elif isinstance(obj, _GLOBAL_TYPES):
+            return self.global_name(obj)
+        elif isinstance(obj, _ISO_TYPES):
+            return {"$type": _qualname(type(obj)), "value": obj.isoformat()}
+        elif isinstance(obj, _STR_TYPES):
+            return {"$type": _qualname(type(obj)), "value": str(obj)}
+        elif isinstance(obj, (tuple, frozenset)) and not obj:
+            return [] if isinstance(obj, tuple) else {"$type": "frozenset", "items": []}
+        return self.tracked(obj, depth)
+
+    def global_name(self, obj: object) -> object:
+        module = getattr(obj, "__module__", None) or getattr(obj, "__name__", "")
+        qualname = getattr(obj, "__qualname__", None)
+        name = f"{module}.{qualname}" if qualname else str(module)
+        return {"$type": "global", "name": name}
+
+    def tracked(self, obj: object, depth: int) -> object:
+        """Convert an object whose identity matters (it may be shared)."""
+        key = id(obj)
+        if self.shared is None:
+            seen = self.counts.get(key)
+            if seen is not None:
+                self.counts[key] = seen + 1
+                return None
+        elif key in self.counts:
+            return {"$ref": self.ids[key]}
+        if (
+            self.max_depth is not None
+            and depth >= self.max_depth
+            and not isinstance(obj, (str, int, bytes, bytearray))
+        ):
+            return {"$type": "truncated", "class": _qualname(type(obj))}
+        self.counts[key] = 1
+        self.alive.append(obj)
+        ident: int | None = None
+        if self.shared is not None and key in self.shared:
+            ident = len(self.ids) + 1
+            self.ids[key] = ident
+        return self.expand(obj, depth + 1, ident)
+
+    # ----------------------------------------------------------- expansion
+
+    def head(self, ident: int | None) -> dict[str, object]:
+        return {} if ident is None else {"$id": ident}
+
+    def schedule(self, tasks: list[_Task]) -> None:
+        """Convert ``tasks`` next, in their order (the reading order)."""
+        self.stack.extend(reversed(tasks))
+
+    @staticmethod
+    def array(items: Any, depth: int, tasks: list[_Task]) -> list[object]:
+        if not isinstance(items, (list, tuple)):
+            items = list(items)
+        out: list[object] = [None] * len(items)
+        tasks.extend((item, depth, out, i) for i, item in enumerate(items))
+        return out
+
+    @staticmethod
+    def fill(
+        out: dict[str, object],
+        pairs: list[tuple[Any, Any]],
+        depth: int,
+        tasks: list[_Task],
+    ) -> None:
+        """Add str-keyed ``pairs`` to the JSON object ``out``."""
+        for k, v in pairs:
+            out[k] = None
+            tasks.append((v, depth, out, k))
+
+    @classmethod
+    def mapping(
+        cls, pairs: list[tuple[Any, Any]], depth: int, tasks: list[_Task]
+    ) -> dict[str, object]:
+        """A JSON object for safe str keys, else the ``$type: dict`` form."""
+        out: dict[str, object] = {}
+        if _safe_keys(k for k, _ in pairs):
+            cls.fill(out, pairs, depth, tasks)
+            return out
+        items: list[object] = []
+        for k, v in pairs:
+            slot: list[object] = [None, None]
+            items.append(slot)
+            tasks.append((k, depth, slot, 0))
+            tasks.append((v, depth, slot, 1))
+        out["$type"] = "dict"
+        out["items"] = items
+        return out
+
+    def expand(self, obj: object, depth: int, ident: int | None) -> object:
+        tasks: list[_Task] = []
+        result = self.expand_into(obj, depth, ident, tasks)
+        self.schedule(tasks)
+        return result
+
+    def expand_into(
+        self, obj: object, depth: int, ident: int | None, tasks: list[_Task]
+    ) -> object:
+        if isinstance(obj, str):
+            text = str.__str__(obj)
+            if ident is None:
+                return text
+            return {"$id": ident, "$type": "str", "value": text}
+        if isinstance(obj, int):
+            return {**self.head(ident), "$type": "int", "hex": hex(obj)}
+        if isinstance(obj, (bytes, bytearray)):
+            kind = "bytearray" if isinstance(obj, bytearray) else "bytes"
+            encoded = base64.b64encode(obj).decode("ascii")
+            return {**self.head(ident), "$type": kind, "base64": encoded}
+        if isinstance(obj, (list, tuple)):
+            out = self.array(obj, depth, tasks)
+            if ident is None:
+                return out
+            kind = "tuple" if isinstance(obj, tuple) else "list"
+            return {"$id": ident, "$type": kind, "items": out}
+        if isinstance(obj, dict):
+            pairs = list(obj.items())
+            if _safe_keys(obj):
+                result = self.head(ident)  # "$id" leads the object
+                self.fill(result, pairs, depth, tasks)
+                return result
+            return {**self.head(ident), **self.mapping(pairs, depth, tasks)}
+        if isinstance(obj, (set, frozenset)):
+            kind = "frozenset" if isinstance(obj, frozenset) else "set"
+            items = self.array(obj, depth, tasks)
+            return {**self.head(ident), "$type": kind, "items": items}
+        if isinstance(obj, GenericObject):
+            return self.generic_object(obj, depth, ident, tasks)
+        if isinstance(obj, GenericAttribute):
+            result = {**self.head(ident), "$type": "attribute", "of": None}
+            result["name"] = obj.attr
+            tasks.append((obj.owner, depth, result, "of"))
+            return result
+        return self.instance(obj, depth, ident, tasks)
+
+    def generic_object(
+        self, obj: GenericObject, depth: int, ident: int | None, tasks: list[_Task]
+    ) -> dict[str, object]:
+        result = self.head(ident)
+        cls = obj.cls
+        if isinstance(cls, GenericAttribute):
+            result["$generic"] = None
+            tasks.append((cls, depth, result, "$generic"))
+        else:
+            result["$generic"] = cls.qualname
+        if obj.args:
+            result["args"] = self.array(obj.args, depth, tasks)
+        if obj.kwargs:
+            result["kwargs"] = self.mapping(list(obj.kwargs.items()), depth, tasks)
+        if obj.state is not None:
+            result["state"] = None
+            tasks.append((obj.state, depth, result, "state"))
+        if obj.list_items:
+            result["items"] = self.array(obj.list_items, depth, tasks)
+        if obj.dict_items:
+            pairs = list(obj.dict_items.items())
+            result["dict_items"] = self.mapping(pairs, depth, tasks)
+        if obj.set_items:
+            result["set_items"] = self.array(obj.set_items, depth, tasks)
+        return result
+
+    def instance(
+        self, obj: object, depth: int, ident: int | None, tasks: list[_Task]
+    ) -> object:
+        """Dataclass, attrs, namespace and other objects; else a repr."""
+        cls = type(obj)
+        result = self.head(ident)
+        names: list[str] | None = None
+        if dataclasses.is_dataclass(obj):
+            names = [f.name for f in dataclasses.fields(obj)]
+        elif attrs.has(cls):
+            names = [a.name for a in attrs.fields(cls)]
+        if names is not None:
+            result["$class"] = _qualname(cls)
+            missing = object()
+            pairs = [(n, getattr(obj, n, missing)) for n in names]
+            present = [p for p in pairs if p[1] is not missing]
+            self.fill(result, present, depth, tasks)
+            return result
+        attributes = getattr(obj, "__dict__", None)
+        if isinstance(attributes, dict):
+            result["$class"] = _qualname(cls)
+            if _safe_keys(attributes):
+                self.fill(result, list(attributes.items()), depth, tasks)
+            else:
+                result["$dict"] = None
+                tasks.append((attributes, depth, result, "$dict"))
+            return result
+        try:
+            text = repr(obj)
+        except Exception as exc:  # a broken __repr__ must not stop the dump
+            text = f"<repr failed: {type(exc).__name__}>"
+        result.update({"$type": "repr", "class": _qualname(cls), "repr": text})
+        return result
