@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ._keydepth import KeyDepthChecker
 from ._limits_context import current_limits
 from .errors import EmulationError, LimitExceededError
 
@@ -78,7 +79,16 @@ def _bytearray_call(*args: object) -> object:
     return _bytes_like(bytearray, args)
 
 
+def _check_keys(keys: object) -> None:
+    """Refuse hash keys nested deep enough to crash CPython's hashing."""
+    if isinstance(keys, (list, tuple)):
+        limits = current_limits()
+        KeyDepthChecker(limits.max_key_depth, limits.max_key_size).check_all(keys)
+
+
 def _container(cls: type) -> Callable[..., object]:
+    hashes = cls in (set, frozenset)
+
     def make(*args: object) -> object:
         if len(args) > 1:
             raise EmulationError(
@@ -86,6 +96,8 @@ def _container(cls: type) -> Callable[..., object]:
             )
         if args:
             _check_iterable(args[0], f"{cls.__name__}()")
+            if hashes:
+                _check_keys(args[0])
         return cls(*args)
 
     return make
@@ -96,6 +108,10 @@ def _dict_call(*args: object, **kwargs: object) -> object:
         raise EmulationError(f"dict() takes at most 1 argument ({len(args)} given)")
     if args:
         _check_iterable(args[0], "dict()")
+        if isinstance(args[0], (list, tuple)):
+            _check_keys(
+                [pair[0] for pair in args[0] if isinstance(pair, tuple | list) and pair]
+            )
     return dict(*args, **kwargs)
 
 

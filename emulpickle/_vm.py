@@ -24,6 +24,7 @@ from struct import Struct
 from typing import Any
 
 from . import _semantics
+from ._keydepth import KeyDepthChecker
 from .errors import (
     EmulationError,
     LimitExceededError,
@@ -132,7 +133,10 @@ class Machine:
         # ids of the objects globals resolved to: registry emulators are shared
         # by every load, so in registry mode a pickle may not modify them.
         self.global_ids: set[int] = set()
+        self.keys = KeyDepthChecker(limits.max_key_depth, limits.max_key_size)
+        self.memo: dict[int, object] = {}
         self.file: Any = None
+        self.file_read: Any = None
         self.seekable = False
         self.data: bytes = b""
         if isinstance(source, bytes):
@@ -142,7 +146,7 @@ class Machine:
         else:
             self.file = source
             self.seekable = _is_seekable(source)
-            self.file_read: Any = source.read
+            self.file_read = source.read
         self.pos = 0
         self.end = len(self.data)
         self.frame_end = -1
@@ -374,6 +378,8 @@ class Machine:
                     if type(obj) is dict:
                         keys = iter(items)
                         for obj2 in keys:
+                            if type(obj2) is not str:
+                                self.keys.check(obj2)
                             obj[obj2] = next(keys)
                     else:
                         self._set_items(obj, items)
@@ -515,6 +521,8 @@ class Machine:
                     obj = stack.pop()
                     obj2 = stack.pop()
                     if type(stack[-1]) is dict:
+                        if type(obj2) is not str:
+                            self.keys.check(obj2)
                         stack[-1][obj2] = obj
                     else:
                         self._set_items(stack[-1], [obj2, obj])
@@ -620,11 +628,13 @@ class Machine:
                     stack = metastack.pop()
                     obj = stack[-1]
                     if type(obj) is set:
+                        self.keys.check_all(items)
                         obj.update(items)
                     else:
                         self._add_items(obj, items)
                     pos += 1
                 elif op == 0x91:  # FROZENSET
+                    self.keys.check_all(stack)
                     obj = frozenset(stack)
                     stack = metastack.pop()
                     stack.append(obj)
@@ -637,6 +647,7 @@ class Machine:
                 elif op == 0x64:  # DICT
                     if len(stack) & 1:
                         raise UnpicklingError("odd number of items for DICT")
+                    self.keys.check_all(stack[::2])
                     keys = iter(stack)
                     obj = dict(zip(keys, keys, strict=False))
                     stack = metastack.pop()
@@ -897,6 +908,7 @@ class Machine:
 
     def _set_items(self, target: object, items: list[object]) -> None:
         self._check_not_global(target, "py_setitem")
+        self.keys.check_all(items[::2])
         try:
             _semantics.set_items(target, items)
         except RecursionError:
@@ -906,6 +918,7 @@ class Machine:
 
     def _add_items(self, target: object, items: list[object]) -> None:
         self._check_not_global(target, "py_add")
+        self.keys.check_all(items)
         try:
             _semantics.add_items(target, items)
         except RecursionError:

@@ -21,6 +21,12 @@ class Limits:
         max_emulator_alloc: the most bytes (or items) an emulator may create
             that are *not* backed by bytes in the input, e.g. ``bytearray(n)``
             or ``list(range(n))``.
+        max_key_depth: how deeply tuples used as dict keys or set items may
+            nest. CPython hashes nested tuples recursively in C without a
+            guard, so a very deep one would crash the interpreter.
+        max_key_size: how many objects hashing one such key may visit,
+            counting shared subtrees each time they are reached (CPython does
+            not cache tuple hashes, so sharing makes hashing exponential).
         read_chunk: how many bytes are read from a file object at a time; an
             untrusted length prefix never causes a larger read than this plus
             what is actually in the file.
@@ -28,6 +34,8 @@ class Limits:
 
     max_mark_depth: int = 100_000
     max_emulator_alloc: int = 64 * 1024 * 1024
+    max_key_depth: int = 10_000
+    max_key_size: int = 10_000_000
     read_chunk: int = 1 << 20
 
 
