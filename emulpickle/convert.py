@@ -58,13 +58,8 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime
-import decimal
-import fractions
-import ipaddress
 import math
-import pathlib
 import types
-import uuid
 from typing import Any
 
 import attrs
@@ -79,18 +74,33 @@ _SHARE_MIN_LEN = 64
 _BIG_INT_BITS = 14_000
 
 _ISO_TYPES = (datetime.date, datetime.time)  # datetime is a date subclass
-_STR_TYPES = (
-    datetime.timedelta,
-    datetime.timezone,
-    decimal.Decimal,
-    fractions.Fraction,
-    uuid.UUID,
-    pathlib.PurePath,
-    ipaddress.IPv4Address,
-    ipaddress.IPv6Address,
-    ipaddress.IPv4Network,
-    ipaddress.IPv6Network,
+# Value types written as str(x), named rather than imported so that importing
+# emulpickle stays fast; a subclass matches through its MRO.
+_STR_TYPE_NAMES = frozenset(
+    {
+        "datetime.timedelta",
+        "datetime.timezone",
+        "decimal.Decimal",
+        "fractions.Fraction",
+        "uuid.UUID",
+        "pathlib.PurePath",
+        "ipaddress.IPv4Address",
+        "ipaddress.IPv6Address",
+        "ipaddress.IPv4Network",
+        "ipaddress.IPv6Network",
+        "ipaddress.IPv4Interface",
+        "ipaddress.IPv6Interface",
+    }
 )
+
+
+def _is_str_type(cls: type) -> bool:
+    return any(
+        f"{base.__module__}.{base.__qualname__}" in _STR_TYPE_NAMES
+        for base in cls.__mro__
+    )
+
+
 _GLOBAL_TYPES = (
     type,
     types.FunctionType,
@@ -195,7 +205,7 @@ class _Converter:
             return self.global_name(obj)
         elif isinstance(obj, _ISO_TYPES):
             return {"$type": _qualname(type(obj)), "value": obj.isoformat()}
-        elif isinstance(obj, _STR_TYPES):
+        elif _is_str_type(type(obj)):
             return {"$type": _qualname(type(obj)), "value": str(obj)}
         elif isinstance(obj, (tuple, frozenset)) and not obj:
             return [] if isinstance(obj, tuple) else {"$type": "frozenset", "items": []}
