@@ -13,7 +13,6 @@ marked with ``metadata={"emulpickle": "extras"}``, which then receives them.
 from __future__ import annotations
 
 import dataclasses
-import weakref
 from typing import Any
 
 import attrs
@@ -22,15 +21,10 @@ from .errors import EmulationError
 
 __all__ = [
     "EXTRAS",
-    "REGISTERED",
     "is_record_class",
     "record_fields",
     "set_record_state",
 ]
-
-#: Record classes registered in any registry; BUILD on their instances goes
-#: through :func:`set_record_state`. Weak, so registering keeps nothing alive.
-REGISTERED: weakref.WeakSet[type] = weakref.WeakSet()
 
 #: Field metadata marking the field that keeps state keys the class lacks.
 EXTRAS = {"emulpickle": "extras"}

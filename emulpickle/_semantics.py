@@ -17,8 +17,6 @@ from types import FunctionType
 from typing import Any
 
 from ._builtins import BUILTIN_CALLS, BUILTIN_NEWS
-from ._records import REGISTERED as REGISTERED_RECORDS
-from ._records import set_record_state
 from .errors import EmulationError
 
 __all__ = [
@@ -85,9 +83,6 @@ def build(inst: Any, state: Any) -> None:
     py_setstate = protocol_method(inst, "py_setstate")
     if py_setstate is not None:
         py_setstate(state)
-        return
-    if type(inst) in REGISTERED_RECORDS:
-        set_record_state(inst, state)
         return
     py_dict_set = protocol_method(inst, "py_dict_set")
     py_setattr = protocol_method(inst, "py_setattr")

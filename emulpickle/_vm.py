@@ -891,7 +891,11 @@ class Machine:
     def _build(self, inst: object, state: object) -> None:
         self._check_not_global(inst, "py_setstate")
         try:
-            _semantics.build(inst, state)
+            setter = self.host.state_setter(type(inst))
+            if setter is not None:
+                setter(inst, state)
+            else:
+                _semantics.build(inst, state)
         except RecursionError:
             raise
         except Exception as exc:

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from importlib.metadata import EntryPoint, entry_points
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import attrs
 
-from ._records import REGISTERED as REGISTERED_RECORDS
-from ._records import is_record_class
+from ._records import is_record_class, set_record_state
 
 __all__ = [
     "PLUGIN_GROUP",
@@ -32,6 +31,9 @@ __all__ = [
 PLUGIN_GROUP = "emulpickle.plugins"
 
 T = TypeVar("T")
+
+#: ``setter(instance, state)``: applies a BUILD state to an instance.
+StateSetter = Callable[[Any, Any], None]
 
 
 @attrs.frozen
@@ -78,6 +80,7 @@ class Registry:
         self.parent = parent
         self.name = name
         self._entries: dict[tuple[str, str], object] = {}
+        self._state_setters: dict[type, StateSetter] = {}
         self._read_only = False
 
     def __repr__(self) -> str:
@@ -111,7 +114,7 @@ class Registry:
                 f"cannot register a mutable {type(emulator).__name__} as an emulator"
             )
         if is_record_class(emulator):
-            REGISTERED_RECORDS.add(emulator)  # type: ignore[arg-type]
+            self._state_setters[emulator] = set_record_state  # type: ignore[index]
         self._entries[(module, name)] = emulator
 
     def emulate(self, module: str, name: str) -> Callable[[T], T]:
@@ -127,6 +130,28 @@ class Registry:
         """Remove this registry's own entry for ``module.name`` (KeyError if absent)."""
         self._check_writable()
         del self._entries[(module, name)]
+
+    def register_state_setter(self, cls: type, setter: StateSetter) -> None:
+        """Apply BUILD states to instances of exactly ``cls`` with ``setter``.
+
+        ``setter(instance, state)`` replaces standard BUILD semantics (and the
+        instance's own ``__setstate__``) for that type, so an emulator that
+        must return a *real* object (a numpy array, say) can still validate
+        the state before the real object sees it. Registering a dataclass or
+        attrs class with :meth:`register` does this automatically.
+        """
+        self._check_writable()
+        self._state_setters[cls] = setter
+
+    def state_setter(self, cls: type) -> StateSetter | None:
+        """The state setter for instances of exactly ``cls``, here or in a parent."""
+        registry: Registry | None = self
+        while registry is not None:
+            setter = registry._state_setters.get(cls)
+            if setter is not None:
+                return setter
+            registry = registry.parent
+        return None
 
     def resolve(self, module: str, name: str) -> Resolution | None:
         """Find ``module.name`` here or in a parent; None when nobody answers."""

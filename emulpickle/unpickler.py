@@ -84,6 +84,7 @@ class Unpickler:
         )
         self._globals: dict[tuple[str, str], object] = {}
         self._extensions: dict[int, object] = {}
+        self._state_setters: dict[type, Any] = {}
         trusting = (
             find_class is not None or type(self).find_class is not Unpickler.find_class
         )
@@ -113,10 +114,19 @@ class Unpickler:
             self._machine._give_back()
             reset_limits(token)
 
-    # The machine calls this; it is not a hook.
+    # The machine calls these two; they are not hooks.
     def resolve_global(self, module: str, name: str) -> object:
         """Answer a global named by the pickle (Python 2 names already mapped)."""
         return self.find_class(module, name)
+
+    def state_setter(self, cls: type) -> Any:
+        """The registry's BUILD state setter for instances of ``cls``, if any."""
+        try:
+            return self._state_setters[cls]
+        except KeyError:
+            setter = self._registry.state_setter(cls)
+            self._state_setters[cls] = setter
+            return setter
 
     # ------------------------------------------------------------------ hooks
 
