@@ -25,7 +25,6 @@ __all__ = [
     "build",
     "call",
     "extend",
-    "instantiate",
     "new",
     "protocol_method",
     "set_items",
@@ -69,13 +68,6 @@ def new(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if stand_in is not None:
         return stand_in(*args, **kwargs)
     return cls.__new__(cls, *args, **kwargs)
-
-
-def instantiate(klass: Any, args: tuple[Any, ...]) -> Any:
-    """Create an instance as INST and OBJ do (old-style ``klass(*args)``)."""
-    if args or not isinstance(klass, type) or hasattr(klass, "__getinitargs__"):
-        return call(klass, args)
-    return new(klass, (), {})
 
 
 def build(inst: Any, state: Any) -> None:

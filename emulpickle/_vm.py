@@ -860,7 +860,7 @@ class Machine:
         if type(args) is not tuple:
             raise UnpicklingError("REDUCE argument must be a tuple")
         try:
-            return _semantics.call(func, args)
+            return self._call(func, args)
         except RecursionError:
             raise
         except Exception as exc:
@@ -874,7 +874,7 @@ class Machine:
         elif type(kwargs) is not dict:
             raise UnpicklingError("NEWOBJ_EX keyword arguments must be a dict")
         try:
-            return _semantics.new(cls, args, kwargs)
+            return self._new_object(cls, args, kwargs)
         except RecursionError:
             raise
         except Exception as exc:
@@ -882,11 +882,32 @@ class Machine:
 
     def _instantiate(self, klass: object, args: tuple[object, ...]) -> object:
         try:
-            return _semantics.instantiate(klass, args)
+            # INST/OBJ: old-style instantiation, as CPython's _instantiate.
+            if args or not isinstance(klass, type) or hasattr(klass, "__getinitargs__"):
+                return self._call(klass, args)
+            return self._new_object(klass, (), {})
         except RecursionError:
             raise
         except Exception as exc:
             raise self._guarded(exc) from exc
+
+    def _call(self, func: object, args: tuple[Any, ...]) -> object:
+        handler = self.host.call_handler(func)
+        if handler is None:
+            return _semantics.call(func, args)
+        if handler.call is None:
+            raise EmulationError(f"{func!r} may not be called here")
+        return handler.call(*args)
+
+    def _new_object(
+        self, cls: object, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> object:
+        handler = self.host.call_handler(cls)
+        if handler is None:
+            return _semantics.new(cls, args, kwargs)
+        if handler.new is None:
+            raise EmulationError(f"{cls!r} may not be instantiated here")
+        return handler.new(*args, **kwargs)
 
     def _build(self, inst: object, state: object) -> None:
         self._check_not_global(inst, "py_setstate")

@@ -20,6 +20,7 @@ from ._records import is_record_class, set_record_state
 
 __all__ = [
     "PLUGIN_GROUP",
+    "CallHandler",
     "PluginNotFoundError",
     "Registry",
     "Resolution",
@@ -42,6 +43,19 @@ class Resolution:
 
     value: object
     registry: Registry
+
+
+@attrs.frozen
+class CallHandler:
+    """Validating stand-ins for calling a registered real object.
+
+    Attributes:
+        call: used for REDUCE, INST and OBJ; None refuses those.
+        new: used for NEWOBJ and NEWOBJ_EX; None refuses those.
+    """
+
+    call: Callable[..., object] | None
+    new: Callable[..., object] | None
 
 
 class PluginNotFoundError(LookupError):
@@ -81,6 +95,7 @@ class Registry:
         self.name = name
         self._entries: dict[tuple[str, str], object] = {}
         self._state_setters: dict[type, StateSetter] = {}
+        self._handlers: dict[int, tuple[object, CallHandler]] = {}
         self._read_only = False
 
     def __repr__(self) -> str:
@@ -102,11 +117,24 @@ class Registry:
                 f"{self!r} is read-only; create Registry(parent=...) and extend that"
             )
 
-    def register(self, module: str, name: str, emulator: object) -> None:
+    def register(
+        self,
+        module: str,
+        name: str,
+        emulator: object,
+        *,
+        call: Callable[..., object] | None = None,
+        new: Callable[..., object] | None = None,
+    ) -> None:
         """Answer the global ``module.name`` with ``emulator``.
 
-        Mutable containers are refused: every load shares the emulator, so a
-        pickle could otherwise change it for the next one.
+        ``emulator`` may be a *real* object (a class, say) that must not be
+        called with arbitrary arguments: give ``call`` and/or ``new`` and the
+        machine calls those instead (``call(*args)`` for REDUCE/INST/OBJ,
+        ``new(*args, **kwargs)`` for NEWOBJ); once either is given, the
+        operation without a handler is refused. Mutable containers are
+        refused: every load shares the emulator, so a pickle could otherwise
+        change it for the next one.
         """
         self._check_writable()
         if isinstance(emulator, (list, dict, set, bytearray)):
@@ -116,6 +144,8 @@ class Registry:
         if is_record_class(emulator):
             self._state_setters[emulator] = set_record_state  # type: ignore[index]
         self._entries[(module, name)] = emulator
+        if call is not None or new is not None:
+            self._handlers[id(emulator)] = (emulator, CallHandler(call, new))
 
     def emulate(self, module: str, name: str) -> Callable[[T], T]:
         """Decorator form of :meth:`register`; returns the object unchanged."""
@@ -142,6 +172,17 @@ class Registry:
         """
         self._check_writable()
         self._state_setters[cls] = setter
+
+    def call_handler(self, obj: object) -> CallHandler | None:
+        """How calls on ``obj`` are handled, if it was registered with handlers."""
+        registry: Registry | None = self
+        key = id(obj)
+        while registry is not None:
+            found = registry._handlers.get(key)
+            if found is not None and found[0] is obj:
+                return found[1]
+            registry = registry.parent
+        return None
 
     def state_setter(self, cls: type) -> StateSetter | None:
         """The state setter for instances of exactly ``cls``, here or in a parent."""

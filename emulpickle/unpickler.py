@@ -85,6 +85,7 @@ class Unpickler:
         self._globals: dict[tuple[str, str], object] = {}
         self._extensions: dict[int, object] = {}
         self._state_setters: dict[type, Any] = {}
+        self._handlers: dict[int, tuple[object, Any]] = {}
         trusting = (
             find_class is not None or type(self).find_class is not Unpickler.find_class
         )
@@ -118,6 +119,16 @@ class Unpickler:
     def resolve_global(self, module: str, name: str) -> object:
         """Answer a global named by the pickle (Python 2 names already mapped)."""
         return self.find_class(module, name)
+
+    def call_handler(self, obj: object) -> Any:
+        """The registry's call handler for ``obj``, if it was registered with one."""
+        key = id(obj)
+        cached = self._handlers.get(key)
+        if cached is not None and cached[0] is obj:
+            return cached[1]
+        handler = self._registry.call_handler(obj)
+        self._handlers[key] = (obj, handler)
+        return handler
 
     def state_setter(self, cls: type) -> Any:
         """The registry's BUILD state setter for instances of ``cls``, if any."""

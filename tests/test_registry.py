@@ -333,3 +333,36 @@ def test_collections_namedtuple_style_is_generic_without_registration() -> None:
     finally:
         del globals()["Point"]
     assert isinstance(obj, emulpickle.GenericObject) and obj.args == (1, 2)
+
+
+# ------------------------------------------------------------- call handlers
+
+
+class Meters(float):
+    """A real class a registry answers with, but which a pickle may not call."""
+
+
+def test_call_handlers_replace_calls_on_real_objects() -> None:
+    calls: list[tuple[object, ...]] = []
+
+    def checked_call(*args: object) -> Meters:
+        calls.append(args)
+        if len(args) != 1 or not isinstance(args[0], float):
+            raise EmulationError("Meters takes one float")
+        return Meters(args[0])
+
+    reg = Registry(parent=emulpickle.default_registry())
+    reg.register("units", "Meters", Meters, call=checked_call)
+    reduce_ok = b"\x80\x04cunits\nMeters\nG@\x04\x00\x00\x00\x00\x00\x00\x85R."
+    obj = emulpickle.loads(reduce_ok, registry=reg)
+    assert type(obj) is Meters and obj == 2.5 and calls == [(2.5,)]
+    # The class itself comes back as the real class.
+    assert emulpickle.loads(b"\x80\x04cunits\nMeters\n.", registry=reg) is Meters
+    with pytest.raises(EmulationError, match="one float"):
+        emulpickle.loads(b"\x80\x04cunits\nMeters\nK\x01\x85R.", registry=reg)
+    # No ``new`` handler: NEWOBJ on it is refused instead of reaching __new__.
+    with pytest.raises(EmulationError, match="may not be instantiated"):
+        emulpickle.loads(b"\x80\x04cunits\nMeters\nK\x01\x85\x81.", registry=reg)
+    # INST with arguments takes the call path too.
+    inst = b"(G@\x04\x00\x00\x00\x00\x00\x00iunits\nMeters\n."
+    assert emulpickle.loads(inst, registry=reg) == 2.5
