@@ -1,0 +1,62 @@
+"""emulpickle plugin for numpy: arrays, dtypes and scalars, never running numpy
+code that a pickle names.
+
+Install it and load with ``emulpickle.Registry.with_plugins("numpy")``::
+
+    import emulpickle
+
+    registry = emulpickle.Registry.with_plugins("numpy")
+    array = emulpickle.loads(data, registry=registry)
+
+Results are real :class:`numpy.ndarray`, numpy scalar and :class:`numpy.dtype`
+objects, equal to what :func:`pickle.loads` returns. Every argument and BUILD
+state is validated first; protocol-5 out-of-band buffers are wrapped without
+copying.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import emulpickle
+
+from ._arrays import (
+    ArrayClass,
+    FromBufferEmulator,
+    ReconstructEmulator,
+    ScalarEmulator,
+    set_array_state,
+)
+from ._dtypes import DTypeEmulator, StringDTypeEmulator, dtype_classes, set_dtype_state
+
+__all__ = ["register"]
+
+__version__ = "0.1.0"
+
+#: numpy 1.x writes ``numpy.core``; numpy 2.x writes ``numpy._core``.
+_CORE_PACKAGES = ("numpy.core", "numpy._core")
+
+
+def register(registry: emulpickle.Registry) -> None:
+    """Entry point: teach ``registry`` the globals numpy's pickles name."""
+    reconstruct = ReconstructEmulator()
+    scalar = ScalarEmulator()
+    frombuffer = FromBufferEmulator()
+    for core in _CORE_PACKAGES:
+        registry.register(f"{core}.multiarray", "_reconstruct", reconstruct)
+        registry.register(f"{core}.multiarray", "scalar", scalar)
+        registry.register(f"{core}.numeric", "_frombuffer", frombuffer)
+        registry.register(
+            f"{core}._internal",
+            "_convert_to_stringdtype_kwargs",
+            StringDTypeEmulator(),
+        )
+    registry.register("numpy", "ndarray", ArrayClass(np.ndarray))
+    matrix = ArrayClass(np.matrix)
+    registry.register("numpy", "matrix", matrix)
+    registry.register("numpy.matrixlib.defmatrix", "matrix", matrix)
+    registry.register("numpy", "dtype", DTypeEmulator())
+    registry.register_state_setter(np.ndarray, set_array_state)
+    registry.register_state_setter(np.matrix, set_array_state)
+    for cls in dtype_classes():
+        registry.register_state_setter(cls, set_dtype_state)

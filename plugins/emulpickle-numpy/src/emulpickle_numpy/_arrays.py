@@ -1,0 +1,237 @@
+"""Emulators for ndarrays and numpy scalars.
+
+* ``multiarray._reconstruct(subtype, shape, dtype)`` creates the (empty) real
+  array that the following BUILD fills; its state is validated by
+  :func:`set_array_state` before ``ndarray.__setstate__`` sees it.
+* ``numeric._frombuffer(buffer, dtype, shape, order)`` (protocol 5) wraps the
+  given buffer without copying it.
+* ``multiarray.scalar(dtype, data)`` makes a numpy scalar from its bytes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, cast
+
+import numpy as np
+
+import emulpickle
+
+__all__ = [
+    "ArrayClass",
+    "FromBufferEmulator",
+    "ReconstructEmulator",
+    "ScalarEmulator",
+    "set_array_state",
+]
+
+#: NPY_LIST_PICKLE in ``dtype.flags``: the array's data is pickled as a list.
+_LIST_PICKLE = 0x02
+
+#: Largest dimension product numpy can address.
+_MAX_INTP = 2**63 - 1
+
+#: numpy's own ``multiarray.scalar``, called only with validated arguments.
+_REAL_SCALAR: Callable[..., Any] = cast(Any, np.float64(0).__reduce__())[0]
+
+
+def _fail(message: str) -> emulpickle.EmulationError:
+    return emulpickle.EmulationError(message)
+
+
+class ArrayClass:
+    """Stands in for ``numpy.ndarray`` (or ``numpy.matrix``) as a pickle names it.
+
+    It is only accepted as the ``subtype`` argument of ``_reconstruct``; it
+    cannot be called or instantiated by the pickle.
+    """
+
+    def __init__(self, cls: type[np.ndarray[Any, Any]]) -> None:
+        self.cls = cls
+
+    def __repr__(self) -> str:
+        return f"<emulated {self.cls.__module__}.{self.cls.__name__}>"
+
+    def py_call(self, *args: object) -> object:
+        raise _fail(f"{self.cls.__name__} cannot be called by a pickle")
+
+    def py_new(self, *args: object, **kwargs: object) -> object:
+        raise _fail(f"{self.cls.__name__} cannot be instantiated by a pickle")
+
+
+def _check_shape(value: object, what: str) -> tuple[int, ...]:
+    if type(value) is not tuple or len(value) > 64:
+        raise _fail(f"{what}: shape must be a tuple of at most 64 ints")
+    dims: list[int] = []
+    nonzero = 1
+    for dim in value:
+        if type(dim) is not int:
+            raise _fail(f"{what}: dimension {dim!r:.40} is not an int")
+        if dim < 0:
+            raise _fail(f"{what}: negative dimension {dim}")
+        if dim:
+            nonzero *= dim
+            if nonzero > _MAX_INTP:
+                raise _fail(f"{what}: the shape's size overflows")
+        dims.append(dim)
+    return tuple(dims)
+
+
+def _check_alloc(nbytes: int, what: str) -> None:
+    limit = emulpickle.current_limits().max_emulator_alloc
+    if nbytes > limit:
+        raise emulpickle.LimitExceededError(
+            f"{what}: {nbytes} bytes not backed by the input exceed "
+            f"max_emulator_alloc ({limit})",
+            limit="max_emulator_alloc",
+        )
+
+
+def _coerce_dtype(value: object, what: str) -> np.dtype[Any]:
+    if isinstance(value, np.dtype):
+        return value
+    if isinstance(value, (bytes, str)):
+        from ._dtypes import parse_typestr
+
+        return parse_typestr(value)
+    raise _fail(f"{what}: expected a dtype, not {type(value).__name__}")
+
+
+class ReconstructEmulator:
+    """Answers ``numpy.(_)core.multiarray._reconstruct``."""
+
+    def __repr__(self) -> str:
+        return "<emulated numpy multiarray._reconstruct>"
+
+    def py_call(self, *args: object) -> object:
+        if len(args) != 3:
+            raise _fail("_reconstruct expects (subtype, shape, dtype)")
+        subtype, shape, dtype_arg = args
+        if not isinstance(subtype, ArrayClass):
+            raise _fail(f"_reconstruct: unsupported array class {subtype!r:.80}")
+        dims = _check_shape(shape, "_reconstruct")
+        dtype = _coerce_dtype(dtype_arg, "_reconstruct")
+        _check_alloc(math.prod(dims) * max(dtype.itemsize, 1), "_reconstruct")
+        return np.ndarray.__new__(subtype.cls, dims, dtype)
+
+
+def _check_rawdata(dtype: np.dtype[Any], count: int, rawdata: object) -> None:
+    if dtype.flags & _LIST_PICKLE or dtype.hasobject:
+        if type(rawdata) is not list:
+            raise _fail(
+                f"ndarray state: dtype {dtype} needs a list of items, "
+                f"not {type(rawdata).__name__}"
+            )
+        if len(rawdata) != count:
+            raise _fail(
+                f"ndarray state: {len(rawdata)} items for a shape of {count} items"
+            )
+        _check_alloc(count * max(dtype.itemsize, 1), "ndarray state")
+        if dtype.kind == "T":
+            na = getattr(dtype, "na_object", None)
+            for item in rawdata:
+                if type(item) is not str and item is not na:
+                    raise _fail("ndarray state: StringDType item is not a str")
+        return
+    if isinstance(rawdata, str):
+        if not rawdata.isascii() and max(rawdata) > "\xff":
+            raise _fail("ndarray state: text data is not latin-1")
+        size = len(rawdata)
+    elif type(rawdata) is bytes:
+        size = len(rawdata)
+    else:
+        raise _fail(f"ndarray state: data must be bytes, not {type(rawdata).__name__}")
+    nbytes = count * dtype.itemsize
+    if size != nbytes:
+        raise _fail(
+            f"ndarray state: {size} bytes of data for {count} items of "
+            f"{dtype.itemsize} bytes ({nbytes} bytes)"
+        )
+
+
+def set_array_state(arr: Any, state: Any) -> None:
+    """State setter for ndarrays: validate, then ``ndarray.__setstate__``."""
+    if not isinstance(arr, np.ndarray):
+        raise _fail("ndarray state applied to a non-array")
+    if type(state) is not tuple or len(state) not in (4, 5):
+        raise _fail("ndarray state must be a tuple of 4 or 5 items")
+    if len(state) == 5 and type(state[0]) is not int:
+        raise _fail("ndarray state: version must be an int")
+    shape, dtype, is_fortran, rawdata = state[-4:]
+    dims = _check_shape(shape, "ndarray state")
+    if not isinstance(dtype, np.dtype):
+        raise _fail(f"ndarray state: expected a dtype, not {type(dtype).__name__}")
+    if type(is_fortran) not in (bool, int) or is_fortran not in (0, 1):
+        raise _fail("ndarray state: is_fortran must be a boolean")
+    count = math.prod(dims)
+    if count * dtype.itemsize > _MAX_INTP:
+        raise _fail("ndarray state: the array's size overflows")
+    _check_rawdata(dtype, count, rawdata)
+    arr.__setstate__(state)
+
+
+class FromBufferEmulator:
+    """Answers ``numpy.(_)core.numeric._frombuffer`` (protocol 5), zero-copy."""
+
+    def __repr__(self) -> str:
+        return "<emulated numpy numeric._frombuffer>"
+
+    def py_call(self, *args: object) -> object:
+        if len(args) != 4:
+            raise _fail("_frombuffer expects (buffer, dtype, shape, order)")
+        buf, dtype, shape, order = args
+        if not isinstance(dtype, np.dtype):
+            raise _fail(f"_frombuffer: expected a dtype, not {type(dtype).__name__}")
+        if dtype.hasobject or dtype.flags & _LIST_PICKLE:
+            raise _fail(f"_frombuffer: dtype {dtype} cannot be read from bytes")
+        if dtype.itemsize == 0:
+            raise _fail("_frombuffer: dtype has no size")
+        dims = _check_shape(shape, "_frombuffer")
+        if order not in ("C", "F"):
+            raise _fail(f"_frombuffer: order must be 'C' or 'F', not {order!r:.20}")
+        try:
+            view = memoryview(cast(Any, buf))
+        except TypeError:
+            raise _fail(f"_frombuffer: {type(buf).__name__} is not a buffer") from None
+        with view:
+            if not view.contiguous:
+                raise _fail("_frombuffer: buffer is not contiguous")
+            nbytes = view.nbytes
+        expected = math.prod(dims) * dtype.itemsize
+        if nbytes != expected:
+            raise _fail(
+                f"_frombuffer: buffer has {nbytes} bytes, shape {dims} of "
+                f"{dtype} needs {expected}"
+            )
+        flat: np.ndarray[Any, Any] = cast(Any, np.frombuffer)(buf, dtype=dtype)
+        return flat.reshape(dims, order=order)
+
+
+class ScalarEmulator:
+    """Answers ``numpy.(_)core.multiarray.scalar(dtype, data)``."""
+
+    def __repr__(self) -> str:
+        return "<emulated numpy multiarray.scalar>"
+
+    def py_call(self, *args: object) -> object:
+        if len(args) != 2:
+            raise _fail("scalar expects (dtype, data)")
+        dtype, data = args
+        if not isinstance(dtype, np.dtype):
+            raise _fail(f"scalar: expected a dtype, not {type(dtype).__name__}")
+        if dtype.flags & _LIST_PICKLE or dtype.hasobject:
+            if dtype.kind == "O" and dtype.names is None and dtype.shape == ():
+                return data
+            raise _fail(f"scalar: cannot make a {dtype} scalar from a pickle")
+        if isinstance(data, str):
+            if not data.isascii() and max(data) > "\xff":
+                raise _fail("scalar: text data is not latin-1")
+            data = data.encode("latin-1")
+        if type(data) is not bytes:
+            raise _fail(f"scalar: data must be bytes, not {type(data).__name__}")
+        if len(data) != dtype.itemsize:
+            raise _fail(
+                f"scalar: {len(data)} bytes of data for a {dtype.itemsize}-byte {dtype}"
+            )
+        return _REAL_SCALAR(dtype, data)

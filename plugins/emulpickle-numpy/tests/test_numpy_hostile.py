@@ -1,0 +1,231 @@
+"""Hostile numpy pickles fail fast, with low memory, as emulpickle errors."""
+
+from __future__ import annotations
+
+import pickle
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import pytest
+from numpy_helpers import REGISTRY, emulate
+
+import emulpickle
+
+RECONSTRUCT = np.ndarray.__reduce__(np.zeros(0))[0]
+FROMBUFFER = np.zeros(1).__reduce_ex__(5)[0]
+SCALAR = np.float64(0).__reduce__()[0]
+
+
+class Reduce:
+    """Pickles as ``func(*args)`` followed by an optional BUILD ``state``."""
+
+    def __init__(self, func: Any, args: tuple[Any, ...], state: Any = None) -> None:
+        self.func = func
+        self.args = args
+        self.state = state
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self.state is None:
+            return (self.func, self.args)
+        return (self.func, self.args, self.state)
+
+
+def array_pickle(state: Any, shape: Any = (0,), dtype: Any = b"b") -> bytes:
+    return pickle.dumps(Reduce(RECONSTRUCT, (np.ndarray, shape, dtype), state), 4)
+
+
+def dtype_obj(typestr: Any, state: Any, copy: bool = True) -> Reduce:
+    return Reduce(np.dtype, (typestr, False, copy), state)
+
+
+I4 = np.dtype("i4")
+F8 = np.dtype("f8")
+
+
+@contextmanager
+def cheap() -> Iterator[None]:
+    """The body runs in under 2 s and allocates under 16 MiB at its peak."""
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    assert time.perf_counter() - start < 2
+    assert peak < 16 * 1024 * 1024
+
+
+def refused(data: bytes, error: type[Exception] = emulpickle.EmulationError) -> str:
+    with cheap(), pytest.raises(error) as info:
+        emulate(data)
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        (1, (10,), I4, False, b"\0" * 8),  # too little data
+        (1, (1,), I4, False, b"\0" * 8),  # too much data
+        (1, (-1,), I4, False, b""),  # negative dimension
+        (1, (2, -3), I4, False, b"\0" * 24),
+        (1, (2**40, 2**40), F8, False, b""),  # size overflows
+        (1, (10**9,), F8, False, b""),  # huge shape, no data
+        (1, (3**40, 0), F8, False, b""),
+        (1, (1.5,), I4, False, b"\0" * 4),  # non-int dimension
+        (1, "shape", I4, False, b""),
+        (1, (1,), "i4", False, b"\0" * 4),  # dtype is not a dtype
+        (1, (1,), I4, 7, b"\0" * 4),  # bad is_fortran
+        (1, (2,), np.dtype("O"), False, b"\0" * 16),  # object dtype, bytes data
+        (1, (2,), np.dtype([("a", "O")]), False, b"\0" * 16),
+        (1, (2,), I4, False, [1, 2]),  # list data for a plain dtype
+        (1, (3,), np.dtype("O"), False, [1, 2]),  # wrong item count
+        (1, (1,), I4, False, bytearray(4)),
+        (1, (1,), I4, False, "\u0100" * 4),  # text that is not latin-1
+        ((1,), I4, False),  # wrong length
+        "not a tuple",
+        ("1", (1,), I4, False, b"\0" * 4),
+    ],
+)
+def test_bad_array_state(state: Any) -> None:
+    refused(array_pickle(state))
+
+
+def test_reconstruct_arguments() -> None:
+    refused(array_pickle(None, shape=(10**12,)), emulpickle.LimitExceededError)
+    refused(array_pickle(None, shape=(-1,)))
+    refused(array_pickle(None, dtype=b"i3"))
+    refused(array_pickle(None, dtype=12))
+    data = pickle.dumps(Reduce(RECONSTRUCT, (np.dtype, (0,), b"b")), 4)
+    refused(data)
+    data = pickle.dumps(Reduce(RECONSTRUCT, (np.ndarray, (0,))), 4)
+    refused(data)
+
+
+def test_ndarray_cannot_be_called() -> None:
+    refused(pickle.dumps(Reduce(np.ndarray, ((10**12,),)), 4))
+
+
+def test_object_array_limit() -> None:
+    state = (1, (1000,), np.dtype("O"), False, [None] * 1000)
+    data = array_pickle(state)
+    assert emulate(data).shape == (1000,)
+    limits = emulpickle.Limits(max_emulator_alloc=4000)
+    with pytest.raises(emulpickle.LimitExceededError) as info:
+        emulpickle.loads(data, registry=REGISTRY, limits=limits)
+    assert info.value.limit == "max_emulator_alloc"
+
+
+@pytest.mark.parametrize(
+    "typestr",
+    ["i3", "x", "", "O16", "V99999999999", "U999999999", "f8,i4", "i4 ", 12, None],
+)
+def test_bad_dtype_strings(typestr: Any) -> None:
+    refused(pickle.dumps(Reduce(np.dtype, (typestr, False, True)), 4))
+
+
+def test_bad_dtype_call_flags() -> None:
+    refused(pickle.dumps(Reduce(np.dtype, ("i4", 5, True)), 4))
+    refused(pickle.dumps(Reduce(np.dtype, ("i4", False, True, 1)), 4))
+
+
+GOOD_I4 = (3, "<", None, None, None, -1, -1, 0)
+
+
+@pytest.mark.parametrize(
+    ("typestr", "state"),
+    [
+        ("i4", (3, "<")),  # wrong shape
+        ("i4", (3, "<", None, None, None, -1, -1)),
+        ("i4", (9, "<", None, None, None, -1, -1, 0)),  # unknown version
+        ("i4", (3, "?", None, None, None, -1, -1, 0)),  # bad byte order
+        ("i4", (3, "<", None, None, None, -1, -1, 63)),  # claims object flags
+        ("O8", (3, "|", None, None, None, -1, -1, 0)),  # object without flags
+        ("i4", (3, "<", None, None, None, 64, -1, 0)),  # wrong elsize
+        ("S4", (3, "|", None, None, None, 2**40, 1, 0)),
+        ("U4", (3, "<", None, None, None, 6, 4, 8)),  # not a multiple of 4
+        ("V8", (3, "|", None, ("a",), {"a": (I4, 6)}, 8, 1, 16)),  # out of bounds
+        ("V8", (3, "|", None, ("a",), {"a": (I4, -1)}, 8, 1, 16)),
+        ("V8", (3, "|", None, ("a",), {"b": (I4, 0)}, 8, 1, 16)),
+        ("V8", (3, "|", None, ("a",), {"a": ("i4", 0)}, 8, 1, 16)),
+        ("V8", (3, "|", None, ("a", "a"), {"a": (I4, 0)}, 8, 1, 16)),
+        ("V8", (3, "|", None, ("a",), {"a": (I4, 0)}, 8, 1, 63)),  # bad flags
+        ("V8", (3, "|", None, ("a",), [("a", I4)], 8, 1, 16)),
+        ("V8", (3, "|", (I4, (4,)), None, None, 8, 4, 0)),  # sub-array too big
+        ("V8", (3, "|", (I4, (-2,)), None, None, 8, 4, 0)),
+        ("V8", (3, "|", ("i4", (2,)), None, None, 8, 4, 0)),
+        ("M8", (4, "<", None, None, None, -1, -1, 0, (None, (b"xx", 1, 1, 1)))),
+        ("M8", (4, "<", None, None, None, -1, -1, 0, (None, (b"s", 0, 1, 1)))),
+        ("M8", (3, "<", None, None, None, -1, -1, 0)),  # datetime without unit
+        ("i4", (4, "<", None, None, None, -1, -1, 0, [1])),  # metadata not a dict
+    ],
+)
+def test_bad_dtype_state(typestr: str, state: Any) -> None:
+    refused(pickle.dumps(dtype_obj(typestr, state), 4))
+
+
+def test_builtin_dtypes_cannot_be_modified() -> None:
+    before = np.dtype("f8").byteorder
+    state = (3, ">", None, None, None, -1, -1, 0)
+    got = emulate(pickle.dumps(dtype_obj("f8", state, copy=False), 4))
+    assert got == np.dtype(">f8")
+    assert np.dtype("f8").byteorder == before
+    assert np.dtype("f8") == np.dtype("=f8")
+
+
+def test_frombuffer_arguments() -> None:
+    def fb(*args: Any) -> bytes:
+        return pickle.dumps(Reduce(FROMBUFFER, args), 5)
+
+    refused(fb(bytearray(8), np.dtype("i8"), (4,), "C"))  # buffer too small
+    refused(fb(bytearray(64), np.dtype("i8"), (4,), "C"))  # too big
+    refused(fb(bytearray(16), np.dtype("O"), (2,), "C"))  # object from bytes
+    refused(fb(bytearray(16), np.dtype([("a", "O")]), (2,), "C"))
+    refused(fb(bytearray(16), np.dtype("i8"), (2,), "X"))
+    refused(fb(bytearray(16), np.dtype("i8"), (-2,), "C"))
+    refused(fb(bytearray(16), "i8", (2,), "C"))
+    refused(fb("not a buffer", np.dtype("u1"), (12,), "C"))
+    refused(fb(bytearray(0), np.dtype("i8"), (2**40, 2**40), "C"))
+    refused(fb(bytearray(16), np.dtype("i8"), (2,)))
+
+
+def test_frombuffer_out_of_band_too_small() -> None:
+    buffers: list[pickle.PickleBuffer] = []
+    data = pickle.dumps(np.arange(1000), 5, buffer_callback=buffers.append)
+    with cheap(), pytest.raises(emulpickle.EmulationError):
+        emulate(data, buffers=[bytearray(8)])
+
+
+def test_scalar_arguments() -> None:
+    def sc(*args: Any) -> bytes:
+        return pickle.dumps(Reduce(SCALAR, args), 4)
+
+    refused(sc(np.dtype("f8"), b"\0" * 4))  # too short
+    refused(sc(np.dtype("f8"), b"\0" * 9))  # too long
+    refused(sc(np.dtype("f8")))  # no data: numpy would allocate
+    refused(sc(np.dtype("V2000000000")))
+    refused(sc(np.dtype("f8"), [1.0]))
+    refused(sc(np.dtype([("a", "O")]), b"\0" * 8))
+    refused(sc("f8", b"\0" * 8))
+    assert emulate(sc(np.dtype("O"), [1, 2])) == [1, 2]
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: np.arange(3),
+        lambda: np.dtype("i4"),
+        lambda: np.float32(1),
+        lambda: np.matrix([[1]]),
+    ],
+)
+def test_truncated_numpy_pickles_are_errors(make: Callable[[], Any]) -> None:
+    data = pickle.dumps(make(), 4)
+    for cut in range(len(data) - 1):
+        with pytest.raises(emulpickle.UnpicklingError):
+            emulate(data[:cut])
