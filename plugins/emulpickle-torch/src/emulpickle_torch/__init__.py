@@ -1,0 +1,47 @@
+"""emulpickle-torch: read ``torch.save`` files without torch and without running them.
+
+```python
+import emulpickle_torch
+
+state = emulpickle_torch.load("model.pt")  # zip or legacy format, memory-mapped
+weight = state["linear.weight"]  # an emulpickle_torch.Tensor
+array = weight.numpy()  # zero-copy view of the file
+```
+
+Every global in the checkpoint's pickle is answered by an emulator (the
+default emulpickle registry plus the torch and numpy emulators here); torch
+is never imported and nothing named by the file runs. ``register`` is the
+``emulpickle.plugins`` entry point (``Registry.with_plugins("torch")``).
+"""
+
+from __future__ import annotations
+
+from ._dtypes import DTYPES, STORAGE_TYPES, DType, StorageType, TorchConstant
+from ._emulators import Device, TensorClass, register
+from ._load import MAGIC_NUMBER, load, torch_registry
+from ._tensor import NestedTensor, SparseTensor, Storage, Tensor, TypedStorage
+from .errors import TorchFormatError, TorchScriptArchiveError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DTYPES",
+    "MAGIC_NUMBER",
+    "STORAGE_TYPES",
+    "DType",
+    "Device",
+    "NestedTensor",
+    "SparseTensor",
+    "Storage",
+    "StorageType",
+    "Tensor",
+    "TensorClass",
+    "TorchConstant",
+    "TorchFormatError",
+    "TorchScriptArchiveError",
+    "TypedStorage",
+    "__version__",
+    "load",
+    "register",
+    "torch_registry",
+]

@@ -1,0 +1,340 @@
+"""``load``: torch.save files (zip and legacy) without torch."""
+
+from __future__ import annotations
+
+import io
+import mmap as _mmap
+import os
+import re
+import struct
+from collections.abc import Callable
+from typing import Any
+
+import emulpickle
+from emulpickle import Registry, Unpickler, default_registry
+
+from ._dtypes import StorageType
+from ._emulators import register
+from ._source import BufferSource, FileSource, Source
+from ._tensor import Storage, TypedStorage
+from ._zip import ZipEntry, ZipReader
+from .errors import TorchFormatError, TorchScriptArchiveError
+
+__all__ = ["MAGIC_NUMBER", "load", "torch_registry"]
+
+#: The first pickle of a legacy (pre-1.6) torch.save file.
+MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
+LEGACY_PROTOCOL_VERSION = 1001
+
+_SAFE_KEY = re.compile(r"[A-Za-z0-9_.\-]{1,256}")
+
+_REGISTRY: Registry | None = None
+
+
+def torch_registry() -> Registry:
+    """The read-only registry: the default registry plus the torch emulators."""
+    global _REGISTRY
+    if _REGISTRY is None:
+        registry = Registry(parent=default_registry(), name="torch")
+        register(registry)
+        registry.freeze()
+        _REGISTRY = registry
+    return _REGISTRY
+
+
+def _registry_for(registry: Registry | None) -> Registry:
+    if registry is None:
+        return torch_registry()
+    if registry.resolve("torch._utils", "_rebuild_tensor_v2") is not None:
+        return registry
+    extended = Registry(parent=registry, name="torch")
+    register(extended)
+    return extended
+
+
+def _open(file: Any, use_mmap: bool) -> Source:
+    if isinstance(file, (bytes, bytearray, memoryview)):
+        return BufferSource(file)
+    if isinstance(file, (str, os.PathLike)):
+        handle = open(file, "rb")  # noqa: SIM115 - kept open for lazy reads
+        try:
+            size = os.fstat(handle.fileno()).st_size
+            if use_mmap and size > 0:
+                mapped = _mmap.mmap(handle.fileno(), 0, access=_mmap.ACCESS_READ)
+                return BufferSource(mapped, keep=mapped)
+        except BaseException:
+            handle.close()
+            raise
+        if not use_mmap:
+            return FileSource(handle, size)
+        handle.close()
+        return BufferSource(b"")
+    if isinstance(file, io.BytesIO):
+        return BufferSource(file.getbuffer())
+    if use_mmap:
+        try:
+            fileno = file.fileno()
+            size = os.fstat(fileno).st_size
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            pass
+        else:
+            if size > 0:
+                mapped = _mmap.mmap(fileno, 0, access=_mmap.ACCESS_READ)
+                return BufferSource(mapped, keep=mapped)
+    if getattr(file, "seekable", lambda: False)():
+        size = file.seek(0, os.SEEK_END)
+        return FileSource(file, size)
+    return BufferSource(file.read())
+
+
+class _SourceFile(io.RawIOBase):
+    """A seekable read-only file over a :class:`Source` (no copying of the rest)."""
+
+    def __init__(self, source: Source) -> None:
+        super().__init__()
+        self._source = source
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._source.size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        count = max(0, min(len(view), self._source.size - self._pos))
+        if count:
+            view[:count] = self._source.read(self._pos, count)
+            self._pos += count
+        return count
+
+
+def load(
+    file: Any,
+    *,
+    mmap: bool = True,
+    registry: Registry | None = None,
+    unknown: emulpickle.unpickler.Unknown = "error",
+    max_inflate: int = 1 << 32,
+    **options: Any,
+) -> Any:
+    """Load a ``torch.save`` file without importing torch or running its pickle.
+
+    Args:
+        file: a path, a binary file object or a bytes-like object.
+        mmap: memory-map the file, so tensors view it without copying (with
+            ``mmap=False`` each storage is read from the file when first used).
+        registry: the registry answering globals; the torch emulators are
+            added when it lacks them. Default: :func:`torch_registry`.
+        unknown: ``"error"`` refuses unknown globals; ``"generic"`` makes
+            them :class:`emulpickle.GenericObject` (e.g. whole ``nn.Module``).
+        max_inflate: the most bytes a compressed record may inflate to.
+        **options: further :class:`emulpickle.Unpickler` options (``limits``...).
+
+    Returns:
+        The saved object; tensors are :class:`emulpickle_torch.Tensor`.
+
+    Raises:
+        TorchScriptArchiveError: the file is a ``torch.jit.save`` archive.
+        TorchFormatError: the container is malformed or hostile.
+        emulpickle.UnpicklingError: the pickle is (ForbiddenGlobalError, ...).
+    """
+    source = _open(file, mmap)
+    if source.size == 0:
+        raise TorchFormatError("empty file")
+    options = dict(options, registry=_registry_for(registry), unknown=unknown)
+    head = bytes(source.read(0, min(source.size, 4)))
+    if head == b"PK\x03\x04":
+        return _load_zip(ZipReader(source, max_inflate=max_inflate), options)
+    if source.size >= 262 and bytes(source.read(257, 5)) == b"ustar":
+        raise TorchFormatError(
+            "the legacy tar torch.save format is not supported by emulpickle-torch"
+        )
+    return _load_stream(source, options)
+
+
+# ------------------------------------------------------------------- zip
+
+
+def _check_key(key: object, what: str) -> str:
+    if isinstance(key, bytes):
+        key = key.decode("ascii", "replace")
+    if not isinstance(key, str) or not _SAFE_KEY.fullmatch(key) or key in (".", ".."):
+        raise TorchFormatError(f"unsafe {what} {key!r}")
+    return key
+
+
+def _find_root(reader: ZipReader) -> str:
+    names = reader.names()
+    roots = [
+        name[: -len("/data.pkl")]
+        for name in names
+        if name.endswith("/data.pkl") and name.count("/") == 1
+    ]
+    tops = {name.split("/", 1)[0] for name in names}
+    for top in tops:
+        if f"{top}/constants.pkl" in reader.entries or any(
+            name.startswith(f"{top}/code/") for name in names
+        ):
+            raise TorchScriptArchiveError(
+                "this is a TorchScript archive (torch.jit.save); it contains "
+                "code and is not loaded by emulpickle"
+            )
+    if not roots:
+        raise TorchFormatError("zip archive without a <root>/data.pkl record")
+    root = roots[0]
+    if not root or root in (".", "..") or any(c in root for c in "\\\x00:"):
+        raise TorchFormatError(f"unsafe archive root name {root!r}")
+    return root
+
+
+def _load_zip(reader: ZipReader, options: dict[str, Any]) -> Any:
+    root = _find_root(reader)
+    entries = reader.entries
+    byteorder = "little"
+    order_entry = entries.get(f"{root}/byteorder")
+    if order_entry is not None:
+        if order_entry.size > 16:
+            raise TorchFormatError("bad byteorder record")
+        order = bytes(reader.read(order_entry))
+        if order not in (b"little", b"big"):
+            raise TorchFormatError(f"unknown byte order {order!r}")
+        byteorder = order.decode()
+    storages: dict[str, Storage] = {}
+
+    def reader_for(entry: ZipEntry) -> Callable[[], memoryview]:
+        return lambda: reader.read(entry)
+
+    def persistent_load(pid: Any) -> TypedStorage:
+        if not isinstance(pid, tuple) or len(pid) != 5:
+            raise TorchFormatError(f"unexpected persistent id {pid!r}")
+        typename, storage_type, raw_key, location, numel = pid
+        if typename not in ("storage", b"storage"):
+            raise TorchFormatError(f"unknown persistent id type {typename!r}")
+        if not isinstance(storage_type, StorageType):
+            raise TorchFormatError(f"not a storage type: {storage_type!r}")
+        key = _check_key(raw_key, "storage key")
+        if isinstance(location, bytes):
+            location = location.decode("ascii", "replace")
+        if not isinstance(location, str) or len(location) > 64:
+            raise TorchFormatError(f"bad storage location {location!r}")
+        if type(numel) is not int or numel < 0:
+            raise TorchFormatError(f"bad storage size {numel!r}")
+        itemsize = 1 if storage_type.untyped else storage_type.dtype.itemsize
+        nbytes = numel * itemsize
+        storage = storages.get(key)
+        if storage is None:
+            name = f"{root}/data/{key}"
+            entry = entries.get(name)
+            if entry is None:
+                raise TorchFormatError(f"missing record {name!r}")
+            if entry.size != nbytes:
+                raise TorchFormatError(
+                    f"record {name!r} holds {entry.size} bytes but the pickle "
+                    f"declares {numel} elements ({nbytes} bytes)"
+                )
+            reader.check(entry)  # header, range and size checked; data not read
+            storage = Storage(key, nbytes, location, byteorder, reader_for(entry))
+            storages[key] = storage
+        elif storage.nbytes != nbytes:
+            raise TorchFormatError(f"storage {key!r} is declared with two sizes")
+        return TypedStorage(storage, storage_type.dtype, storage_type.untyped)
+
+    pickle_entry = entries[f"{root}/data.pkl"]
+    data = reader.read(pickle_entry)
+    return emulpickle.loads(data, persistent_load=persistent_load, **options)
+
+
+# ---------------------------------------------------------------- legacy
+
+
+def _load_stream(source: Source, options: dict[str, Any]) -> Any:
+    """A raw pickle, or the legacy format: pickles then raw storages."""
+    stream = _SourceFile(source)
+    first = Unpickler(stream, **options).load()
+    if type(first) is not int or first != MAGIC_NUMBER:
+        return first  # a plain pickle
+    protocol = Unpickler(stream, **options).load()
+    if protocol != LEGACY_PROTOCOL_VERSION:
+        raise TorchFormatError(f"unsupported legacy protocol version {protocol!r}")
+    sys_info = Unpickler(stream, **options).load()
+    if not isinstance(sys_info, dict):
+        raise TorchFormatError("legacy header is not a dict")
+    roots: dict[str, tuple[Storage, int]] = {}
+    views: dict[str, Storage] = {}
+
+    def persistent_load(pid: Any) -> object:
+        if not isinstance(pid, tuple) or not pid:
+            raise TorchFormatError(f"unexpected persistent id {pid!r}")
+        if pid[0] in ("module", b"module") and len(pid) == 4:
+            return pid[1]  # an nn.Module class (its source is ignored)
+        if pid[0] not in ("storage", b"storage") or len(pid) != 6:
+            raise TorchFormatError(f"unexpected persistent id {pid!r}")
+        _, storage_type, raw_key, location, numel, view = pid
+        if not isinstance(storage_type, StorageType):
+            raise TorchFormatError(f"not a storage type: {storage_type!r}")
+        key = _check_key(raw_key, "storage key")
+        if isinstance(location, bytes):
+            location = location.decode("ascii", "replace")
+        if not isinstance(location, str) or len(location) > 64:
+            raise TorchFormatError(f"bad storage location {location!r}")
+        if type(numel) is not int or numel < 0:
+            raise TorchFormatError(f"bad storage size {numel!r}")
+        itemsize = storage_type.dtype.itemsize
+        if key not in roots:
+            roots[key] = (
+                Storage(key, numel * itemsize, location, "little", None),
+                itemsize,
+            )
+        storage = roots[key][0]
+        if view is not None:
+            if not (isinstance(view, tuple) and len(view) == 3):
+                raise TorchFormatError(f"bad storage view {view!r}")
+            view_key = _check_key(view[0], "view key")
+            offset, size = view[1], view[2]
+            if type(offset) is not int or type(size) is not int:
+                raise TorchFormatError(f"bad storage view {view!r}")
+            if view_key not in views:
+                views[view_key] = storage.slice(
+                    offset * itemsize, size * itemsize, view_key
+                )
+            storage = views[view_key]
+        return TypedStorage(storage, storage_type.dtype, storage_type.untyped)
+
+    result = Unpickler(stream, persistent_load=persistent_load, **options).load()
+    keys = Unpickler(stream, **options).load()
+    if not isinstance(keys, list):
+        raise TorchFormatError("legacy storage key list is not a list")
+    position = stream.tell()
+    seen: set[str] = set()
+    for raw_key in keys:
+        key = _check_key(raw_key, "storage key")
+        if key in seen or key not in roots:
+            raise TorchFormatError(f"unexpected storage key {key!r}")
+        seen.add(key)
+        storage, itemsize = roots[key]
+        source.check(position, 8, f"size of storage {key!r}")
+        (count,) = struct.unpack("<q", source.read(position, 8))
+        if count < 0 or count * itemsize != storage.nbytes:
+            raise TorchFormatError(
+                f"storage {key!r} holds {count} elements, the pickle declares "
+                f"{storage.nbytes // itemsize}"
+            )
+        start = position + 8
+        source.check(start, storage.nbytes, f"storage {key!r}")
+        storage.bind(_bound(source, start, storage.nbytes))
+        position = start + storage.nbytes
+    return result
+
+
+def _bound(source: Source, start: int, nbytes: int) -> Callable[[], memoryview]:
+    return lambda: source.read(start, nbytes)
