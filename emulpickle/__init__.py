@@ -8,6 +8,7 @@ hostile pickle cannot reach real code; see :func:`loads` and
 from __future__ import annotations
 
 from ._limits_context import current_limits
+from ._machine import compiled as __compiled__
 from ._records import EXTRAS
 from .convert import to_builtins
 from .errors import (
@@ -57,6 +58,7 @@ __all__ = [
     "TruncatedError",
     "Unpickler",
     "UnpicklingError",
+    "__compiled__",
     "__version__",
     "current_limits",
     "default_registry",

@@ -41,6 +41,9 @@ _unpack_uint32 = Struct("<I").unpack_from
 _unpack_uint64 = Struct("<Q").unpack_from
 _unpack_double = Struct(">d").unpack_from
 _intern = sys.intern
+# Returns (bytes, int); Any because older typeshed (mypy < 2) says str, which
+# code compiled by those mypyc versions would check for.
+_escape_decode: Any = codecs.escape_decode
 
 OPCODE_NAMES: dict[int, str] = {
     0x28: "MARK", 0x2E: "STOP", 0x30: "POP", 0x31: "POP_MARK", 0x32: "DUP",
@@ -1017,7 +1020,7 @@ class Machine:
         if op == 0x53:  # STRING
             if len(raw) < 2 or raw[0] != raw[-1] or raw[0] not in b"\"'":
                 raise UnpicklingError("the STRING opcode argument must be quoted")
-            return self._decode_string(codecs.escape_decode(raw[1:-1])[0])
+            return self._decode_string(_escape_decode(raw[1:-1])[0])
         if op == 0x56:  # UNICODE
             return str(raw, "raw-unicode-escape")
         # PERSID

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar, Literal
 
 from ._limits_context import reset_limits, set_limits
-from ._vm import Machine, Passthrough
+from ._machine import Machine, Passthrough
 from .errors import ForbiddenGlobalError, UnpicklingError
 from .generic import GenericClass, generic_getattr
 from .limits import DEFAULT_LIMITS, Limits

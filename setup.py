@@ -1,0 +1,167 @@
+"""Build script: compiles the opcode machine with mypyc when it can.
+
+All metadata lives in ``pyproject.toml``; this file only adds the optional C
+extension. ``emulpickle/_vm.py`` is compiled with mypyc when mypy (a build
+requirement) imports, type-checks the module and a C compiler works. If any of
+that fails, or ``EMULPICKLE_NO_COMPILE=1`` is set, the package is built pure
+Python instead: one line on stderr says why, and the install goes on.
+
+A successful build also writes ``emulpickle/_vm.stamp`` next to the extension:
+the CRC-32 and size of the ``_vm.py`` it was compiled from. At import time
+``emulpickle._machine`` uses the extension only while ``_vm.py`` still matches
+the stamp, so an editable install never runs a stale compiled machine after
+``_vm.py`` is edited (rebuild with ``pip install -e .`` to compile again).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import tempfile
+import zlib
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+PACKAGE = "emulpickle"
+VM_MODULE = f"{PACKAGE}._vm"
+VM_SOURCE = os.path.join(PACKAGE, "_vm.py")
+STAMP_NAME = "_vm.stamp"
+MYPYC_CONFIG = f"""\
+[mypy]
+[mypy-{PACKAGE}.*]
+ignore_errors = True
+[mypy-{VM_MODULE}]
+ignore_errors = False
+"""
+
+
+_noted: set[str] = set()
+
+
+def _note(message: str) -> None:
+    if message not in _noted:
+        _noted.add(message)
+        print(f"emulpickle: {message}", file=sys.stderr)
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def vm_stamp(path: str = VM_SOURCE) -> str:
+    """The stamp of a ``_vm.py`` (the same format ``_machine`` checks)."""
+    with open(path, "rb") as f:
+        source = f.read()
+    return f"{zlib.crc32(source):08x} {len(source)}\n"
+
+
+def compile_requested() -> bool:
+    if os.environ.get("EMULPICKLE_NO_COMPILE", "").strip() not in ("", "0"):
+        _note("EMULPICKLE_NO_COMPILE is set; building the pure Python package")
+        return False
+    return True
+
+
+# What mypyc made of _vm.py in this process: "stamp" (of the source it
+# compiled) or "failure" (why it could not).
+_mypyc_result: dict[str, str] = {}
+
+
+def mypyc_extensions() -> list[Extension]:
+    """mypyc's extensions for ``_vm.py``, or [] (once per process)."""
+    if _mypyc_result:
+        return []
+    output = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+            from mypyc.build import mypycify
+
+            stamp = vm_stamp()
+            with tempfile.TemporaryDirectory() as tmp:
+                # mypy's defaults, not the project's strict settings (or a
+                # user's config), and only _vm.py's own errors count: what
+                # other modules get flagged for varies with the mypy version.
+                config = os.path.join(tmp, "mypy.ini")
+                with open(config, "w") as f:
+                    f.write(MYPYC_CONFIG)
+                paths = ["--config-file", config, VM_SOURCE]
+                extensions = list(mypycify(paths, opt_level="3"))
+    except (Exception, SystemExit) as exc:
+        why = _first_line(output.getvalue()) or _first_line(str(exc)) or repr(exc)
+        _mypyc_result["failure"] = f"mypyc cannot compile {VM_SOURCE} ({why})"
+        return []
+    _mypyc_result["stamp"] = stamp
+    return extensions
+
+
+class OptionalBuildExt(build_ext):
+    """Compiles ``_vm.py`` with mypyc, or builds nothing if that fails.
+
+    ``setup()`` gets a placeholder extension, so that ``build_ext`` runs and
+    the wheel is platform-specific; mypyc turns ``_vm.py`` into C only in a
+    build, not for the metadata-only commands, which finalize this command
+    too (to list extension sources).
+    """
+
+    def finalize_options(self) -> None:
+        compiling = not set(self.distribution.commands) <= METADATA_COMMANDS
+        if compiling and PLACEHOLDER in (self.distribution.ext_modules or []):
+            extensions = mypyc_extensions()
+            if extensions:
+                self.distribution.ext_modules = extensions
+        super().finalize_options()
+        if compiling and _mypyc_result.get("failure"):
+            self._fall_back(_mypyc_result["failure"])
+
+    def run(self) -> None:
+        if not self.extensions:
+            super().run()
+            return
+        inplace = self.inplace
+        try:
+            super().run()
+        except Exception as exc:
+            self.inplace = inplace  # build_ext.run() clears it while building
+            reason = _first_line(str(exc)) or type(exc).__name__
+            self._fall_back(f"could not compile {VM_SOURCE} ({reason})")
+            return
+        for directory in self._package_dirs():
+            if os.path.isdir(directory):
+                with open(os.path.join(directory, STAMP_NAME), "w") as f:
+                    f.write(_mypyc_result["stamp"])
+
+    def _fall_back(self, reason: str) -> None:
+        _note(f"{reason}; installing the pure Python package")
+        # Remove partial products, and in place (editable installs) older
+        # ones: an install that fell back runs the pure machine.
+        names = {VM_MODULE, f"{VM_MODULE}__mypyc", *(e.name for e in self.extensions)}
+        files = [os.path.basename(self.get_ext_filename(n)) for n in sorted(names)]
+        for directory in self._package_dirs():
+            for name in [*files, STAMP_NAME]:
+                with contextlib.suppress(OSError):
+                    os.remove(os.path.join(directory, name))
+        self.extensions = []
+
+    def _package_dirs(self) -> list[str]:
+        """Where the extensions land: the build dir, and the source tree too
+        for in-place (``build_ext --inplace``) and editable builds."""
+        dirs = [os.path.join(self.build_lib, PACKAGE)]
+        if self.inplace:
+            build_py = self.get_finalized_command("build_py")
+            dirs.append(os.path.abspath(build_py.get_package_dir(PACKAGE)))
+        return dirs
+
+
+PLACEHOLDER = Extension(VM_MODULE, sources=[])
+METADATA_COMMANDS = {"egg_info", "dist_info", "sdist", "check"}
+
+setup(
+    ext_modules=[PLACEHOLDER] if compile_requested() else [],
+    cmdclass={"build_ext": OptionalBuildExt},
+)
