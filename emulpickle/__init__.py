@@ -10,6 +10,7 @@ from __future__ import annotations
 from ._limits_context import current_limits
 from ._machine import compiled as __compiled__
 from ._records import EXTRAS
+from ._semantics import call
 from .convert import to_builtins
 from .errors import (
     EmulationError,
@@ -31,7 +32,7 @@ from .protocols import (
     PyStateSettable,
 )
 from .registry import PluginNotFoundError, Registry, Resolution, default_registry
-from .unpickler import Unpickler, load, loads
+from .unpickler import Unknown, Unpickler, load, loads
 
 __version__ = "0.1.0"
 
@@ -56,10 +57,12 @@ __all__ = [
     "Registry",
     "Resolution",
     "TruncatedError",
+    "Unknown",
     "Unpickler",
     "UnpicklingError",
     "__compiled__",
     "__version__",
+    "call",
     "current_limits",
     "default_registry",
     "generic_getattr",

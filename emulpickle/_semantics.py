@@ -44,7 +44,12 @@ def protocol_method(obj: object, name: str) -> Any:
 
 
 def call(func: Any, args: tuple[Any, ...]) -> Any:
-    """``func(*args)`` as REDUCE does it."""
+    """``func(*args)`` as REDUCE does it: ``py_call`` if ``func`` has one.
+
+    Emulators that receive a callable from the pickle (e.g. torch's
+    ``_rebuild_from_type_v2``) call it with this, never directly. Builtin
+    types go through validated stand-ins.
+    """
     py_call = protocol_method(func, "py_call")
     if py_call is not None:
         return py_call(*args)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from emulpickle import EmulationError, Registry
-from emulpickle._semantics import call
+from emulpickle import EmulationError, Registry, call
 
 from ._dtypes import CONSTANTS, DTYPES, STORAGE_TYPES, DType, TorchConstant
 from ._tensor import (

@@ -123,7 +123,7 @@ def load(
     *,
     mmap: bool = True,
     registry: Registry | None = None,
-    unknown: emulpickle.unpickler.Unknown = "error",
+    unknown: emulpickle.Unknown = "error",
     max_inflate: int = 1 << 32,
     **options: Any,
 ) -> Any:
