@@ -21,7 +21,7 @@ from __future__ import annotations
 import codecs
 import sys
 from struct import Struct
-from typing import Any
+from typing import Any, Final
 
 from . import _semantics
 from ._keydepth import KeyDepthChecker
@@ -33,14 +33,19 @@ from .errors import (
 )
 from .limits import Limits
 
-HIGHEST_PROTOCOL = 5
+HIGHEST_PROTOCOL: Final = 5
 
-_unpack_int32 = Struct("<i").unpack_from
-_unpack_uint16 = Struct("<H").unpack_from
-_unpack_uint32 = Struct("<I").unpack_from
-_unpack_uint64 = Struct("<Q").unpack_from
-_unpack_double = Struct(">d").unpack_from
-_intern = sys.intern
+# Final, so that compiled code keeps them in C statics instead of looking them
+# up in the module dict on every use.
+_unpack_int32: Final = Struct("<i").unpack_from
+_unpack_uint16: Final = Struct("<H").unpack_from
+_unpack_uint32: Final = Struct("<I").unpack_from
+_unpack_uint64: Final = Struct("<Q").unpack_from
+_unpack_double: Final = Struct(">d").unpack_from
+_intern: Final = sys.intern
+# Compiled by mypyc, byte arithmetic on ``bytes`` is native C and much faster
+# than a struct call; interpreted, struct is faster. Hot opcodes pick per build.
+_NATIVE: Final = __file__.endswith((".so", ".pyd"))
 # Returns (bytes, int); Any because older typeshed (mypy < 2) says str, which
 # code compiled by those mypyc versions would check for.
 _escape_decode: Any = codecs.escape_decode
@@ -63,6 +68,26 @@ OPCODE_NAMES: dict[int, str] = {
     0x92: "NEWOBJ_EX", 0x93: "STACK_GLOBAL", 0x94: "MEMOIZE", 0x95: "FRAME",
     0x96: "BYTEARRAY8", 0x97: "NEXT_BUFFER", 0x98: "READONLY_BUFFER",
 }  # fmt: skip
+
+
+def _u16(data: bytes, i: int) -> int:
+    """Little-endian unsigned 16-bit integer at ``data[i]``."""
+    if _NATIVE:
+        return data[i] | (data[i + 1] << 8)
+    return int(_unpack_uint16(data, i)[0])
+
+
+def _u32(data: bytes, i: int) -> int:
+    """Little-endian unsigned 32-bit integer at ``data[i]``."""
+    if _NATIVE:
+        return data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24)
+    return int(_unpack_uint32(data, i)[0])
+
+
+def _i32(data: bytes, i: int) -> int:
+    """Little-endian signed 32-bit integer at ``data[i]``."""
+    n = _u32(data, i)
+    return n - 0x100000000 if n >= 0x80000000 else n
 
 
 def opcode_name(op: int) -> str | None:
@@ -137,7 +162,6 @@ class Machine:
         # by every load, so in registry mode a pickle may not modify them.
         self.global_ids: set[int] = set()
         self.keys = KeyDepthChecker(limits.max_key_depth, limits.max_key_size)
-        self.memo: dict[int, object] = {}
         self.file: Any = None
         self.file_read: Any = None
         self.seekable = False
@@ -273,8 +297,12 @@ class Machine:
 
     def load(self) -> object:
         """Run until STOP and return the pickled object."""
-        memo: dict[int, object] = {}
-        self.memo = memo
+        # The memo is a list while the pickle fills it densely from 0, as
+        # picklers do; a PUT past its end switches to a dict (``far``) for the
+        # rest of the load, so a huge index costs one entry, not gigabytes.
+        memo: list[Any] = []
+        far: dict[int, Any] = {}
+        dense = True
         self.proto = 0
         self.frame_end = -1
         self.end = len(self.data)
@@ -288,6 +316,8 @@ class Machine:
         n = 0
         obj: Any = None
         obj2: Any = None
+        lst: list[Any] = []
+        dct: dict[Any, Any] = {}
         items: list[Any] = []
         # Invariant: while an opcode is handled, ``pos`` is its offset in
         # ``data``; handlers advance it past their argument at the end, so an
@@ -309,7 +339,13 @@ class Machine:
                         data = self.data
                         pos = self.pos
                         end = self.end
-                    stack.append(memo[data[pos + 1]])
+                    n = data[pos + 1]
+                    if not dense:
+                        stack.append(far[n])
+                    elif n < len(memo):
+                        stack.append(memo[n])
+                    else:
+                        raise KeyError(n)
                     pos += 2
                 elif op == 0x8C:  # SHORT_BINUNICODE
                     if pos + 2 > end:
@@ -328,7 +364,10 @@ class Machine:
                     stack.append(obj)
                     pos = n
                     if pos < end and data[pos] == 0x94:
-                        memo[len(memo)] = obj
+                        if dense:
+                            memo.append(obj)
+                        else:
+                            far[len(far)] = obj
                         pos += 1
                 elif op == 0x28:  # MARK
                     if len(metastack) >= max_marks:
@@ -345,7 +384,16 @@ class Machine:
                         data = self.data
                         pos = self.pos
                         end = self.end
-                    stack.append(_unpack_int32(data, pos + 1)[0])
+                    if _NATIVE:
+                        n = (
+                            data[pos + 1]
+                            | (data[pos + 2] << 8)
+                            | (data[pos + 3] << 16)
+                            | (data[pos + 4] << 24)
+                        )
+                        stack.append(n - 0x100000000 if n >= 0x80000000 else n)
+                    else:
+                        stack.append(_unpack_int32(data, pos + 1)[0])
                     pos += 5
                 elif op == 0x4B:  # BININT1
                     if pos + 2 > end:
@@ -361,14 +409,18 @@ class Machine:
                         data = self.data
                         pos = self.pos
                         end = self.end
-                    stack.append(_unpack_uint16(data, pos + 1)[0])
+                    if _NATIVE:
+                        stack.append(data[pos + 1] | (data[pos + 2] << 8))
+                    else:
+                        stack.append(_unpack_uint16(data, pos + 1)[0])
                     pos += 3
                 elif op == 0x65:  # APPENDS
                     items = stack
                     stack = metastack.pop()
                     obj = stack[-1]
                     if type(obj) is list:
-                        obj.extend(items)
+                        lst = obj
+                        lst.extend(items)
                     else:
                         self._extend(obj, items)
                     pos += 1
@@ -379,11 +431,22 @@ class Machine:
                     if len(items) & 1:
                         raise UnpicklingError("odd number of items for SETITEMS")
                     if type(obj) is dict:
-                        keys = iter(items)
-                        for obj2 in keys:
-                            if type(obj2) is not str:
-                                self.keys.check(obj2)
-                            obj[obj2] = next(keys)
+                        dct = obj
+                        if _NATIVE:
+                            # Indexing a typed list is native code when compiled.
+                            n = 0
+                            while n < len(items):
+                                obj2 = items[n]
+                                if type(obj2) is not str:
+                                    self.keys.check(obj2)
+                                dct[obj2] = items[n + 1]
+                                n += 2
+                        else:
+                            keys = iter(items)
+                            for obj2 in keys:
+                                if type(obj2) is not str:
+                                    self.keys.check(obj2)
+                                dct[obj2] = next(keys)
                     else:
                         self._set_items(obj, items)
                     pos += 1
@@ -392,14 +455,20 @@ class Machine:
                     stack.append(obj)
                     pos += 1
                     if pos < end and data[pos] == 0x94:
-                        memo[len(memo)] = obj
+                        if dense:
+                            memo.append(obj)
+                        else:
+                            far[len(far)] = obj
                         pos += 1
                 elif op == 0x7D:  # EMPTY_DICT
                     obj = {}
                     stack.append(obj)
                     pos += 1
                     if pos < end and data[pos] == 0x94:
-                        memo[len(memo)] = obj
+                        if dense:
+                            memo.append(obj)
+                        else:
+                            far[len(far)] = obj
                         pos += 1
                 elif op == 0x47:  # BINFLOAT
                     if pos + 9 > end:
@@ -419,7 +488,7 @@ class Machine:
                     if n == 2:
                         n = pos + 2 + data[pos + 1]
                     else:
-                        n = _unpack_int32(data, pos + 1)[0]
+                        n = _i32(data, pos + 1)
                         if n < 0:
                             raise UnpicklingError("LONG pickle has negative byte count")
                         n += pos + 5
@@ -447,7 +516,10 @@ class Machine:
                     stack.append(None)
                     pos += 1
                 elif op == 0x94:  # MEMOIZE
-                    memo[len(memo)] = stack[-1]
+                    if dense:
+                        memo.append(stack[-1])
+                    else:
+                        far[len(far)] = stack[-1]
                     pos += 1
                 elif op == 0x43:  # SHORT_BINBYTES
                     if pos + 2 > end:
@@ -466,7 +538,10 @@ class Machine:
                     stack.append(obj)
                     pos = n
                     if pos < end and data[pos] == 0x94:
-                        memo[len(memo)] = obj
+                        if dense:
+                            memo.append(obj)
+                        else:
+                            far[len(far)] = obj
                         pos += 1
                 elif op == 0x71:  # BINPUT
                     if pos + 2 > end:
@@ -474,7 +549,18 @@ class Machine:
                         data = self.data
                         pos = self.pos
                         end = self.end
-                    memo[data[pos + 1]] = stack[-1]
+                    obj = stack[-1]
+                    n = data[pos + 1]
+                    if dense and n == len(memo):
+                        memo.append(obj)
+                    elif dense and n < len(memo):
+                        memo[n] = obj
+                    else:
+                        if dense:
+                            far = dict(enumerate(memo))
+                            memo = []
+                            dense = False
+                        far[n] = obj
                     pos += 2
                 elif op == 0x6A:  # LONG_BINGET
                     if pos + 5 > end:
@@ -482,7 +568,13 @@ class Machine:
                         data = self.data
                         pos = self.pos
                         end = self.end
-                    stack.append(memo[_unpack_uint32(data, pos + 1)[0]])
+                    n = _u32(data, pos + 1)
+                    if not dense:
+                        stack.append(far[n])
+                    elif n < len(memo):
+                        stack.append(memo[n])
+                    else:
+                        raise KeyError(n)
                     pos += 5
                 elif op == 0x72:  # LONG_BINPUT
                     if pos + 5 > end:
@@ -490,7 +582,18 @@ class Machine:
                         data = self.data
                         pos = self.pos
                         end = self.end
-                    memo[_unpack_uint32(data, pos + 1)[0]] = stack[-1]
+                    obj = stack[-1]
+                    n = _u32(data, pos + 1)
+                    if dense and n == len(memo):
+                        memo.append(obj)
+                    elif dense and n < len(memo):
+                        memo[n] = obj
+                    else:
+                        if dense:
+                            far = dict(enumerate(memo))
+                            memo = []
+                            dense = False
+                        far[n] = obj
                     pos += 5
                 elif op == 0x85:  # TUPLE1
                     stack[-1] = (stack[-1],)
@@ -538,7 +641,7 @@ class Machine:
                         pos = self.pos
                         end = self.end
                     if n == 5:
-                        n = pos + 5 + _unpack_uint32(data, pos + 1)[0]
+                        n = pos + 5 + _u32(data, pos + 1)
                     else:
                         n = pos + 9 + _unpack_uint64(data, pos + 1)[0]
                     if n > end:
@@ -553,7 +656,10 @@ class Machine:
                     stack.append(obj)
                     pos = n
                     if pos < end and data[pos] == 0x94:
-                        memo[len(memo)] = obj
+                        if dense:
+                            memo.append(obj)
+                        else:
+                            far[len(far)] = obj
                         pos += 1
                 elif op == 0x52:  # REDUCE
                     obj = stack.pop()
@@ -605,7 +711,7 @@ class Machine:
                         pos = self.pos
                         end = self.end
                     if n == 5:
-                        n = pos + 5 + _unpack_uint32(data, pos + 1)[0]
+                        n = pos + 5 + _u32(data, pos + 1)
                     else:
                         n = pos + 9 + _unpack_uint64(data, pos + 1)[0]
                     if n > end:
@@ -621,7 +727,10 @@ class Machine:
                     stack.append(obj)
                     pos = n
                     if pos < end and data[pos] == 0x94:
-                        memo[len(memo)] = obj
+                        if dense:
+                            memo.append(obj)
+                        else:
+                            far[len(far)] = obj
                         pos += 1
                 elif op == 0x8F:  # EMPTY_SET
                     stack.append(set())
@@ -709,9 +818,9 @@ class Machine:
                     if n == 2:
                         obj = data[pos + 1]
                     elif n == 3:
-                        obj = _unpack_uint16(data, pos + 1)[0]
+                        obj = _u16(data, pos + 1)
                     else:
-                        obj = _unpack_int32(data, pos + 1)[0]
+                        obj = _i32(data, pos + 1)
                     stack.append(self._extension(obj))
                     pos += n
                 elif op == 0x97:  # NEXT_BUFFER
@@ -728,7 +837,7 @@ class Machine:
                         pos = self.pos
                         end = self.end
                     if n == 5:
-                        n = _unpack_int32(data, pos + 1)[0]
+                        n = _i32(data, pos + 1)
                         if n < 0:
                             raise UnpicklingError(
                                 "BINSTRING pickle has negative byte count"
@@ -785,9 +894,25 @@ class Machine:
                         n2 = int(obj)
                         if n2 < 0:
                             raise UnpicklingError("negative PUT argument")
-                        memo[n2] = stack[-1]
+                        obj2 = stack[-1]
+                        if dense and n2 == len(memo):
+                            memo.append(obj2)
+                        elif dense and n2 < len(memo):
+                            memo[n2] = obj2
+                        else:
+                            if dense:
+                                far = dict(enumerate(memo))
+                                memo = []
+                                dense = False
+                            far[n2] = obj2
                     elif op == 0x67:
-                        stack.append(memo[int(obj)])
+                        n2 = int(obj)
+                        if not dense:
+                            stack.append(far[n2])
+                        elif 0 <= n2 < len(memo):
+                            stack.append(memo[n2])
+                        else:
+                            raise KeyError(n2)
                     else:
                         stack.append(self._text_value(op, obj))
                     pos = n + 1
