@@ -90,6 +90,29 @@ def _i32(data: bytes, i: int) -> int:
     return n - 0x100000000 if n >= 0x80000000 else n
 
 
+# 2.0 ** (e - 1075) for each biased exponent e (e = 0 shares e = 1's scale).
+_POW2: Final[list[float]] = [2.0 ** (max(e, 1) - 1075) for e in range(2047)]
+
+
+def _double_be(data: bytes, i: int) -> float:
+    """The big-endian IEEE 754 double at ``data[i]``, decoded arithmetically.
+
+    Compiled, this is native code with no tuple to allocate. Scaling the
+    integer significand by a power of two is exact for every finite double;
+    infinities and NaNs (whose payload must survive) go through struct.
+    """
+    hi = (data[i] << 24) | (data[i + 1] << 16) | (data[i + 2] << 8) | data[i + 3]
+    lo = (data[i + 4] << 24) | (data[i + 5] << 16) | (data[i + 6] << 8) | data[i + 7]
+    exponent = (hi >> 20) & 0x7FF
+    if exponent == 0x7FF:
+        return float(_unpack_double(data, i)[0])
+    significand = ((hi & 0xFFFFF) << 32) | lo
+    if exponent:
+        significand |= 0x10000000000000
+    value = float(significand) * _POW2[exponent]
+    return -value if hi & 0x80000000 else value
+
+
 def opcode_name(op: int) -> str | None:
     """Name of opcode byte ``op`` (None for -1, i.e. no opcode read yet)."""
     if op < 0:
@@ -476,7 +499,10 @@ class Machine:
                         data = self.data
                         pos = self.pos
                         end = self.end
-                    stack.append(_unpack_double(data, pos + 1)[0])
+                    if _NATIVE:
+                        stack.append(_double_be(data, pos + 1))
+                    else:
+                        stack.append(_unpack_double(data, pos + 1)[0])
                     pos += 9
                 elif op == 0x8A or op == 0x8B:  # LONG1, LONG4
                     n = 2 if op == 0x8A else 5
