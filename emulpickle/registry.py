@@ -11,8 +11,7 @@ changing it::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from importlib.metadata import EntryPoint, entry_points
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -30,6 +29,9 @@ __all__ = [
 
 #: Entry-point group in which plugin distributions advertise ``register``.
 PLUGIN_GROUP = "emulpickle.plugins"
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 T = TypeVar("T")
 
@@ -79,6 +81,10 @@ class PluginNotFoundError(LookupError):
 
 def installed_plugins() -> dict[str, EntryPoint]:
     """The plugins installed in this environment, by entry-point name."""
+    # Imported here: importlib.metadata alone would double emulpickle's
+    # import time, and only plugin loading needs it.
+    from importlib.metadata import entry_points
+
     return {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP)}
 
 
