@@ -37,6 +37,7 @@ ENGINES: list[tuple[str, Callable[[bytes], object]]] = [
     ("emulpickle.load (BytesIO)", lambda data: emulpickle.load(io.BytesIO(data))),
 ]
 
+
 def make_records(n: int, seed: int = 1234) -> list[dict[str, object]]:
     """Return ``n`` deterministic pseudo-random records.
 
