@@ -32,6 +32,7 @@ from .protocols import (
     PyStateSettable,
 )
 from .registry import PluginNotFoundError, Registry, Resolution, default_registry
+from .scan import Finding, ScanReport, scan
 from .unpickler import Unknown, Unpickler, load, loads
 
 __version__ = "0.1.0"
@@ -39,6 +40,7 @@ __version__ = "0.1.0"
 __all__ = [
     "EXTRAS",
     "EmulationError",
+    "Finding",
     "ForbiddenGlobalError",
     "GenericAttribute",
     "GenericClass",
@@ -56,6 +58,7 @@ __all__ = [
     "PyStateSettable",
     "Registry",
     "Resolution",
+    "ScanReport",
     "TruncatedError",
     "Unknown",
     "Unpickler",
@@ -68,5 +71,6 @@ __all__ = [
     "generic_getattr",
     "load",
     "loads",
+    "scan",
     "to_builtins",
 ]

@@ -1,0 +1,323 @@
+"""Hostile files: the scanner flags them, the loader never runs them, and
+resource attacks finish quickly in little memory."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shlex
+import struct
+import sys
+import time
+import tracemalloc
+import zipfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import emulpickle
+from emulpickle.scan import scan
+
+
+def _u(s: str) -> bytes:
+    raw = s.encode()
+    return (
+        b"\x8c" + bytes([len(raw)]) + raw
+        if len(raw) < 256
+        else b"X" + struct.pack("<I", len(raw)) + raw
+    )
+
+
+def _s(s: str) -> bytes:  # protocol 0 string
+    return b"S'" + s.encode("unicode_escape").replace(b"'", b"\\'") + b"'\n"
+
+
+def _cmd(marker: Path) -> str:
+    return f"touch {shlex.quote(str(marker))}"
+
+
+def _py(marker: Path) -> str:
+    return f"open({str(marker)!r}, 'w').close()"
+
+
+# Each builder takes the marker path and returns a pickle that, under
+# CPython's pickle.loads, would create that file.
+BUILDERS: dict[str, Callable[[Path], bytes]] = {
+    "GLOBAL os.system": lambda m: b"cos\nsystem\n(" + _s(_cmd(m)) + b"tR.",
+    "GLOBAL posix.system proto2": lambda m: (
+        b"\x80\x02cposix\nsystem\n" + _u(_cmd(m)) + b"\x85R."
+    ),
+    "GLOBAL builtins.exec": lambda m: (
+        b"\x80\x03cbuiltins\nexec\n" + _u(_py(m)) + b"\x85R."
+    ),
+    "python2 __builtin__.eval": lambda m: (
+        b"c__builtin__\neval\n(" + _s(_py(m)) + b"tR."
+    ),
+    "STACK_GLOBAL": lambda m: (
+        b"\x80\x04" + _u("os") + _u("system") + b"\x93" + _u(_cmd(m)) + b"\x85R."
+    ),
+    "STACK_GLOBAL memoized": lambda m: (
+        b"\x80\x04"
+        + _u("subprocess")
+        + b"\x94"
+        + _u("getoutput")
+        + b"\x94"
+        + b"00h\x00h\x01\x93"
+        + _u(_cmd(m))
+        + b"\x85R."
+    ),
+    "STACK_GLOBAL python2 strings": lambda m: (
+        b"\x80\x02U\x02osU\x06system\x93" + _s(_cmd(m)) + b"\x85R."
+    ),
+    "STACK_GLOBAL text memo": lambda m: (
+        b"S'os'\np0\n0S'system'\np1\n0g0\ng1\n\x93(" + _s(_cmd(m)) + b"tR."
+    ),
+    "INST": lambda m: b"(" + _s(_cmd(m)) + b"ios\nsystem\n.",
+    "OBJ": lambda m: b"(cos\nsystem\n" + _s(_cmd(m)) + b"o.",
+    "dotted STACK_GLOBAL": lambda m: (
+        b"\x80\x04" + _u("shlex") + _u("os.system") + b"\x93" + _u(_cmd(m)) + b"\x85R."
+    ),
+    "getattr chain": lambda m: (
+        b"\x80\x04cbuiltins\ngetattr\ncbuiltins\n__import__\n"
+        + _u("os")
+        + b"\x85R"
+        + _u("system")
+        + b"\x86R"
+        + _u(_cmd(m))
+        + b"\x85R."
+    ),
+    "payload after benign pickle": lambda m: (
+        b"\x80\x04K\x01."
+        + b"\x80\x04"
+        + _u("os")
+        + _u("system")
+        + b"\x93"
+        + _u(_cmd(m))
+        + b"\x85R."
+    ),
+    "broken tail": lambda m: b"\x80\x02cos\nsystem\n" + _u(_cmd(m)) + b"\x85R\xff\xfe",
+}
+
+
+@pytest.fixture
+def marker(tmp_path: Path) -> Path:
+    return tmp_path / "pwned"
+
+
+@pytest.mark.parametrize("build", BUILDERS.values(), ids=list(BUILDERS))
+def test_payload_is_flagged(build: Callable[[Path], bytes], marker: Path) -> None:
+    report = scan(build(marker))
+    assert not report.clean
+    assert any(f.verdict == "dangerous" for f in report.findings), report
+
+
+@pytest.mark.parametrize("build", BUILDERS.values(), ids=list(BUILDERS))
+@pytest.mark.parametrize("unknown", ["error", "generic"])
+def test_loader_never_executes(
+    build: Callable[[Path], bytes], unknown: str, marker: Path
+) -> None:
+    data = build(marker)
+    before = set(sys.modules)
+    with contextlib.suppress(emulpickle.UnpicklingError):
+        emulpickle.loads(data, unknown=unknown)  # type: ignore[arg-type]
+    assert not marker.exists()
+    assert not {"subprocess", "pty", "webbrowser"} & (set(sys.modules) - before)
+
+
+def _zip(members: dict[str, bytes], method: int = zipfile.ZIP_STORED) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=method) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_zip_member_with_misleading_extension(marker: Path) -> None:
+    payload = BUILDERS["STACK_GLOBAL"](marker)
+    data = _zip({"archive/data.pkl": b"\x80\x04K\x01.", "archive/readme.txt": payload})
+    report = scan(data)
+    assert not report.clean
+    assert [f.where for f in report.dangerous] == ["archive/readme.txt"]
+
+
+def test_zip_deflated_member(marker: Path) -> None:
+    data = _zip(
+        {"model.bin": BUILDERS["GLOBAL os.system"](marker)}, zipfile.ZIP_DEFLATED
+    )
+    assert scan(data).dangerous
+
+
+def test_protocol0_member_without_magic(marker: Path) -> None:
+    data = _zip(
+        {"archive/data/0": b"\x00" * 64, "archive/version": BUILDERS["INST"](marker)}
+    )
+    report = scan(data)
+    assert not report.clean
+    assert report.dangerous[0].where == "archive/version"
+
+
+def test_mismatched_local_header_name(marker: Path) -> None:
+    data = bytearray(_zip({"archive/evil.bin": BUILDERS["OBJ"](marker)}))
+    at = data.index(b"archive/evil.bin")  # the local header's copy comes first
+    data[at : at + 16] = b"archive/safe.txt"
+    data[6:8] = struct.pack("<H", 0x0809)  # odd flag bits
+    report = scan(bytes(data))
+    assert report.dangerous and report.dangerous[0].where == "archive/evil.bin"
+
+
+def test_bad_crc_and_prefixed_archive(marker: Path) -> None:
+    raw = bytearray(_zip({"x": BUILDERS["INST"](marker)}))
+    raw[14:18] = b"\0\0\0\0"  # local CRC
+    assert scan(b"#!/bin/sh\nexit 0\n" + bytes(raw)).dangerous
+
+
+def test_payload_in_npy_inside_npz(marker: Path) -> None:
+    header = b"{'descr': '|O', 'fortran_order': False, 'shape': (1,), }"
+    header += b" " * (63 - (10 + len(header)) % 64) + b"\n"
+    npy = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header
+    npy += BUILDERS["STACK_GLOBAL"](marker)
+    report = scan(_zip({"arr.npy": npy}))
+    assert not report.clean
+    assert report.dangerous[0].where == "arr.npy (npz member)"
+    assert scan(npy).dangerous
+
+
+def test_nested_zip(marker: Path) -> None:
+    inner = _zip({"p": BUILDERS["INST"](marker)})
+    assert scan(_zip({"inner.zip": inner})).dangerous
+
+
+def test_torch_legacy_layout_stops_after_storage_keys(marker: Path) -> None:
+    magic = b"\x80\x02\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little") + b"."
+    parts = [
+        magic,
+        b"\x80\x02M\xe9\x03.",
+        b"\x80\x02}q\x00.",
+        b"\x80\x02}q\x00.",
+        b"\x80\x02]q\x00.",
+    ]
+    data = b"".join(parts) + b"\xff" * 100
+    assert scan(data).clean
+    assert scan(b"".join(parts[:3]) + BUILDERS["INST"](marker)).dangerous
+
+
+def _bounded(data: bytes) -> object:
+    """Scan ``data``: under 1 s (untraced), under 100 MB (traced)."""
+    t0 = time.perf_counter()
+    report = scan(data)
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 1.0, elapsed
+    tracemalloc.start()
+    try:
+        scan(data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 100 << 20, peak
+    return report
+
+
+def test_zip_bomb_member() -> None:
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    chunk = b"\0" * (1 << 20)
+    body = b"".join(comp.compress(chunk) for _ in range(512)) + comp.flush()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("small.pkl", b"\x80\x04K\x01.")
+    small = buf.getvalue()
+    # Swap the member's data for the bomb by building the archive by hand.
+    name = b"bomb.pkl"
+    local = struct.pack(
+        "<4sHHHHHIIIHH",
+        b"PK\x03\x04",
+        20,
+        0,
+        8,
+        0,
+        0,
+        0,
+        len(body),
+        512 << 20,
+        len(name),
+        0,
+    )
+    central = struct.pack(
+        "<4sHHHHHHIIIHHHHHII",
+        b"PK\x01\x02",
+        20,
+        20,
+        0,
+        8,
+        0,
+        0,
+        0,
+        len(body),
+        512 << 20,
+        len(name),
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+    )
+    cd = central + name
+    eocd = struct.pack(
+        "<4sHHHHIIH",
+        b"PK\x05\x06",
+        0,
+        0,
+        1,
+        1,
+        len(cd),
+        len(local) + len(name) + len(body),
+        0,
+    )
+    data = local + name + body + cd + eocd
+    assert small  # (the helper zip shows zipfile is available)
+    report = _bounded(data)
+    assert not report.clean  # type: ignore[attr-defined]
+    assert any("inflates" in e for e in report.errors)  # type: ignore[attr-defined]
+
+
+def test_huge_memo_index() -> None:
+    data = (
+        b"\x80\x04"
+        + b"".join(
+            _u("os") + b"r" + struct.pack("<I", 0xFFFFFFFF - i) + b"0"
+            for i in range(20000)
+        )
+        + b"j\xff\xff\xff\xff"
+        + _u("system")
+        + b"\x93."
+    )
+    report = _bounded(data)
+    assert report.dangerous  # type: ignore[attr-defined]
+
+
+def test_deep_mark_nesting() -> None:
+    report = _bounded(b"\x80\x04" + b"(" * 1_000_000 + b"cos\nsystem\n.")
+    assert report.dangerous  # type: ignore[attr-defined]
+
+
+def test_long_line_and_huge_length_prefix() -> None:
+    _bounded(b"cos\n" + b"a" * 5_000_000)
+    _bounded(b"\x80\x04\x8e" + struct.pack("<Q", 1 << 62) + b"x")
+    assert not scan(b"\x80\x04\x8e" + struct.pack("<Q", 1 << 62) + b"x").clean
+
+
+def test_many_distinct_globals_are_bounded() -> None:
+    data = b"".join(b"cm%d\nn\n0" % i for i in range(50_000)) + b"N."
+    report = _bounded(data)
+    assert not report.clean  # type: ignore[attr-defined]
+
+
+def test_never_imports_anything() -> None:
+    before = set(sys.modules)
+    scan(b"\x80\x04" + _u("antigravity") + _u("fly") + b"\x93.")
+    scan(b"cthis_module_does_not_exist\nx\n.")
+    assert "antigravity" not in set(sys.modules) - before
+    assert os.environ.get("EMULPICKLE_SCAN_IMPORTED") is None
