@@ -163,29 +163,38 @@ def pick_state_dict(root: object, key: str | None, tensor_type: type) -> dict[st
 
 def _chunks(tensor: Any) -> Callable[[], Iterator[Any]]:
     def generate() -> Iterator[Any]:
-        import numpy as np
-
-        array = tensor.numpy()  # a view of the file where possible
-        if sys.byteorder == "big":  # pragma: no cover - safetensors is LE
-            array = array.byteswap()
-        if array.size == 0:
-            return
-        if array.flags.c_contiguous:
-            flat = array.reshape(-1).view(np.uint8)
-            for start in range(0, flat.size, CHUNK):
-                yield flat[start : start + CHUNK].data
-            return
-        # A strided view: materialise a block of leading rows at a time.
-        if array.ndim == 0:  # pragma: no cover - 0-d arrays are contiguous
-            yield np.ascontiguousarray(array).view(np.uint8).data
-            return
-        row = max(1, array[0].nbytes)
-        step = max(1, CHUNK // row)
-        for start in range(0, array.shape[0], step):
-            block = np.ascontiguousarray(array[start : start + step])
-            yield block.reshape(-1).view(np.uint8).data
+        try:
+            yield from _tensor_chunks(tensor.numpy())
+        finally:
+            storage = getattr(tensor, "storage", None)
+            if storage is not None and hasattr(storage, "release"):
+                storage.release()
 
     return generate
+
+
+def _tensor_chunks(array: Any) -> Iterator[Any]:
+    """The C-order bytes of ``array``, at most ``CHUNK`` at a time."""
+    import numpy as np
+
+    if sys.byteorder == "big":  # pragma: no cover - safetensors is LE
+        array = array.byteswap()
+    if array.size == 0:
+        return
+    if array.flags.c_contiguous:
+        flat = array.reshape(-1).view(np.uint8)
+        for start in range(0, flat.size, CHUNK):
+            yield flat[start : start + CHUNK].data
+        return
+    # A strided view: materialise a block of leading rows at a time.
+    if array.ndim == 0:  # pragma: no cover - 0-d arrays are contiguous
+        yield np.ascontiguousarray(array).view(np.uint8).data
+        return
+    row = max(1, array[0].nbytes)
+    step = max(1, CHUNK // row)
+    for start in range(0, array.shape[0], step):
+        block = np.ascontiguousarray(array[start : start + step])
+        yield block.reshape(-1).view(np.uint8).data
 
 
 def _entries(state: dict[str, Any]) -> list[Entry]:
@@ -274,7 +283,9 @@ def convert(
     if kind == "torch-zip":
         zip_pickle_name(source)
     try:
-        root = emulpickle_torch.load(source, unknown="generic")
+        # Read each storage when it is written, then forget it (see _chunks):
+        # with a memory map, every page read would stay in the RSS.
+        root = emulpickle_torch.load(source, unknown="generic", mmap=False)
     except (
         emulpickle_torch.TorchFormatError,
         emulpickle_torch.TorchScriptArchiveError,

@@ -71,6 +71,14 @@ class Storage:
             self._buffer = data
         return self._buffer
 
+    def release(self) -> None:
+        """Forget bytes read so far; the next :meth:`buffer` reads them again.
+
+        Lets a caller that streams tensors one by one (``emulpickle convert``)
+        keep memory flat when the storage was read from a file, not mapped.
+        """
+        self._buffer = None
+
     def slice(self, offset: int, nbytes: int, key: str) -> Storage:
         """A storage viewing ``nbytes`` bytes of this one from ``offset``."""
         if offset < 0 or nbytes < 0 or offset + nbytes > self.nbytes:
