@@ -25,6 +25,7 @@ from typing import Any, Final
 
 from . import _semantics
 from ._keydepth import KeyDepthChecker
+from ._py2names import map_python2_name
 from .errors import (
     EmulationError,
     LimitExceededError,
@@ -1191,31 +1192,8 @@ def _has_dict_protocol(obj: object) -> bool:
     )
 
 
-def map_python2_name(module: str, name: str) -> tuple[str, str]:
-    """Map a Python 2 global name to its Python 3 location (``fix_imports``)."""
-    key = (module, name)
-    mapped = _NAME_MAPPING.get(key)
-    if mapped is not None:
-        return mapped
-    new_module = _IMPORT_MAPPING.get(module)
-    if new_module is not None:
-        return new_module, name
-    return key
-
-
 def _is_seekable(f: Any) -> bool:
     try:
         return bool(f.seekable()) and f.tell() >= 0
     except Exception:
         return False
-
-
-def _load_compat_tables() -> tuple[
-    dict[tuple[str, str], tuple[str, str]], dict[str, str]
-]:
-    import _compat_pickle
-
-    return dict(_compat_pickle.NAME_MAPPING), dict(_compat_pickle.IMPORT_MAPPING)
-
-
-_NAME_MAPPING, _IMPORT_MAPPING = _load_compat_tables()

@@ -29,7 +29,7 @@ from typing import Any
 import attrs
 
 from . import _zipread
-from ._vm import map_python2_name
+from ._py2names import map_python2_name
 from .registry import Registry, default_registry, installed_plugins
 
 __all__ = ["Finding", "ScanReport", "classify", "scan"]
