@@ -19,7 +19,6 @@ the file actually holds.
 from __future__ import annotations
 
 import codecs
-import sys
 from struct import Struct
 from typing import Any, Final
 
@@ -43,7 +42,6 @@ _unpack_uint16: Final = Struct("<H").unpack_from
 _unpack_uint32: Final = Struct("<I").unpack_from
 _unpack_uint64: Final = Struct("<Q").unpack_from
 _unpack_double: Final = Struct(">d").unpack_from
-_intern: Final = sys.intern
 # Compiled by mypyc, byte arithmetic on ``bytes`` is native C and much faster
 # than a struct call; interpreted, struct is faster. Hot opcodes pick per build.
 _NATIVE: Final = __file__.endswith((".so", ".pyd"))
@@ -130,32 +128,12 @@ class Passthrough(Exception):
         self.exc = exc
 
 
-class Host:
-    """What the machine needs from its owner (an Unpickler)."""
-
-    def resolve_global(self, module: str, name: str) -> object:
-        """Answer a global (after Python 2 names were mapped)."""
-        raise NotImplementedError
-
-    def persistent_load(self, pid: object) -> object:
-        """Answer a persistent id."""
-        raise NotImplementedError
-
-    def get_extension(self, code: int) -> object:
-        """Answer an extension code."""
-        raise NotImplementedError
-
-    def next_buffer(self) -> object:
-        """Return the next out-of-band buffer."""
-        raise NotImplementedError
-
-    def make_readonly(self, obj: object) -> object:
-        """Return a read-only view of a buffer."""
-        raise NotImplementedError
-
-
 class Machine:
     """One run of the unpickling machine over one input source.
+
+    ``host`` (an Unpickler) answers ``resolve_global``, ``persistent_load``,
+    ``get_extension``, ``next_buffer``, ``make_readonly``, ``call_handler``
+    and ``state_setter``.
 
     ``load`` may be called repeatedly: each call reads one pickle and leaves
     the input positioned right after its STOP opcode.
@@ -204,10 +182,6 @@ class Machine:
         self.base = 0  # stream offset of self.data[0]
 
     # ----------------------------------------------------------------- input
-
-    def offset(self, pos: int) -> int:
-        """Stream offset of buffer position ``pos``."""
-        return self.base + pos
 
     def _more(self, pos: int, n: int, header: int = 1) -> None:
         """Make ``n`` bytes available at ``pos`` (sets data/pos/end) or raise.

@@ -131,9 +131,8 @@ _MARK = object()  # a MARK on the symbolic stack
 class _Reader:
     """Bounds- and frame-checked reads from the pickle bytes."""
 
-    def __init__(self, data: bytes, base: int) -> None:
+    def __init__(self, data: bytes) -> None:
         self.data = data
-        self.base = base
         self.frame_end = -1
 
     def take(self, start: int, pos: int, n: int, header: int) -> bytes:
@@ -143,11 +142,11 @@ class _Reader:
             split = self.frame_end - start
             if split > 0 and split != 1 and split != header:
                 raise UnpicklingError(
-                    "pickle exhausted before end of frame", offset=self.base + start
+                    "pickle exhausted before end of frame", offset=start
                 )
             self.frame_end = -1
         if end > len(self.data):
-            raise TruncatedError("pickle data was truncated", offset=self.base + start)
+            raise TruncatedError("pickle data was truncated", offset=start)
         return self.data[pos:end]
 
     def line(self, start: int, pos: int) -> bytes:
@@ -162,9 +161,9 @@ class _Reader:
         if i < 0:
             if limit < len(self.data):
                 raise UnpicklingError(
-                    "pickle exhausted before end of frame", offset=self.base + start
+                    "pickle exhausted before end of frame", offset=start
                 )
-            raise TruncatedError("pickle data was truncated", offset=self.base + start)
+            raise TruncatedError("pickle data was truncated", offset=start)
         return self.data[pos:i]
 
 
@@ -175,7 +174,7 @@ def disassemble(data: bytes, *, start: int = 0) -> Iterator[Instruction]:
     yielding everything before it) where the input is malformed.
     """
     data = bytes(data)
-    reader = _Reader(data, 0)
+    reader = _Reader(data)
     pos = start
     stack: list[object] = []
     marks: list[int] = []
