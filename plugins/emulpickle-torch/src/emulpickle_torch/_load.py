@@ -173,6 +173,25 @@ def _check_key(key: object, what: str) -> str:
     return key
 
 
+def _check_storage_id(
+    storage_type: object, raw_key: object, location: object, numel: object
+) -> tuple[str, str]:
+    """Validate the fields a storage persistent id shares in both formats.
+
+    Returns the checked storage key and location.
+    """
+    if not isinstance(storage_type, StorageType):
+        raise TorchFormatError(f"not a storage type: {storage_type!r}")
+    key = _check_key(raw_key, "storage key")
+    if isinstance(location, bytes):
+        location = location.decode("ascii", "replace")
+    if not isinstance(location, str) or len(location) > 64:
+        raise TorchFormatError(f"bad storage location {location!r}")
+    if type(numel) is not int or numel < 0:
+        raise TorchFormatError(f"bad storage size {numel!r}")
+    return key, location
+
+
 def _find_root(reader: ZipReader) -> str:
     names = reader.names()
     roots = [
@@ -217,18 +236,10 @@ def _load_zip(reader: ZipReader, options: dict[str, Any]) -> Any:
     def persistent_load(pid: Any) -> TypedStorage:
         if not isinstance(pid, tuple) or len(pid) != 5:
             raise TorchFormatError(f"unexpected persistent id {pid!r}")
-        typename, storage_type, raw_key, location, numel = pid
+        typename, storage_type, raw_key, raw_location, numel = pid
         if typename not in ("storage", b"storage"):
             raise TorchFormatError(f"unknown persistent id type {typename!r}")
-        if not isinstance(storage_type, StorageType):
-            raise TorchFormatError(f"not a storage type: {storage_type!r}")
-        key = _check_key(raw_key, "storage key")
-        if isinstance(location, bytes):
-            location = location.decode("ascii", "replace")
-        if not isinstance(location, str) or len(location) > 64:
-            raise TorchFormatError(f"bad storage location {location!r}")
-        if type(numel) is not int or numel < 0:
-            raise TorchFormatError(f"bad storage size {numel!r}")
+        key, location = _check_storage_id(storage_type, raw_key, raw_location, numel)
         itemsize = 1 if storage_type.untyped else storage_type.dtype.itemsize
         nbytes = numel * itemsize
         storage = storages.get(key)
@@ -279,16 +290,8 @@ def _load_stream(source: Source, options: dict[str, Any]) -> Any:
             return pid[1]  # an nn.Module class (its source is ignored)
         if pid[0] not in ("storage", b"storage") or len(pid) != 6:
             raise TorchFormatError(f"unexpected persistent id {pid!r}")
-        _, storage_type, raw_key, location, numel, view = pid
-        if not isinstance(storage_type, StorageType):
-            raise TorchFormatError(f"not a storage type: {storage_type!r}")
-        key = _check_key(raw_key, "storage key")
-        if isinstance(location, bytes):
-            location = location.decode("ascii", "replace")
-        if not isinstance(location, str) or len(location) > 64:
-            raise TorchFormatError(f"bad storage location {location!r}")
-        if type(numel) is not int or numel < 0:
-            raise TorchFormatError(f"bad storage size {numel!r}")
+        _, storage_type, raw_key, raw_location, numel, view = pid
+        key, location = _check_storage_id(storage_type, raw_key, raw_location, numel)
         itemsize = storage_type.dtype.itemsize
         if key not in roots:
             roots[key] = (
