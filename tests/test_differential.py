@@ -91,17 +91,7 @@ def test_shared_and_cyclic_structures(x: Any, protocol: int) -> None:
 @given(xs=st.lists(builtin_values, min_size=1, max_size=4), protocols=st.data())
 def test_concatenated_stream_property(xs: list[Any], protocols: st.DataObject) -> None:
     chunks = [pickle.dumps(x, protocols.draw(st.sampled_from(PROTOCOLS))) for x in xs]
-    stream = b"".join(chunks)
-    f_emul, f_pick = io.BytesIO(stream), io.BytesIO(stream)
-    end = 0
-    for x, chunk in zip(xs, chunks, strict=True):
-        end += len(chunk)
-        got = emulpickle.load(f_emul)
-        expected = pickle.load(f_pick)
-        assert f_pick.tell() == end
-        assert f_emul.tell() == f_pick.tell()
-        assert_same(expected, got)
-        assert_same(x, got)
+    f_emul = load_side_by_side(xs, chunks, b"".join(chunks))
     with pytest.raises(EOFError):
         emulpickle.load(f_emul)
 
@@ -343,6 +333,28 @@ def test_trailing_data_after_stop_is_ignored(protocol: int) -> None:
     assert_same(pickle.loads(data), emulpickle.loads(data))
 
 
+def load_side_by_side(xs: list[Any], chunks: list[bytes], stream: bytes) -> io.BytesIO:
+    """Load ``stream`` pickle by pickle with emulpickle and pickle together.
+
+    After each pickle both files must sit right after its STOP and the
+    objects must match each other and the originals. Returns emulpickle's
+    file, positioned after the last pickle.
+    """
+    f_emul, f_pick = io.BytesIO(stream), io.BytesIO(stream)
+    end = 0
+    for x, chunk in zip(xs, chunks, strict=True):
+        end += len(chunk)
+        expected = pickle.load(f_pick)
+        got = emulpickle.load(f_emul)
+        assert f_pick.tell() == end
+        assert f_emul.tell() == end, (
+            f"after {x!r:.50}: position {f_emul.tell()} != {end}"
+        )
+        assert_same(expected, got)
+        assert_same(x, got)
+    return f_emul
+
+
 def _mixed_stream() -> tuple[list[Any], list[bytes]]:
     xs: list[Any] = [
         1,
@@ -362,18 +374,7 @@ def _mixed_stream() -> tuple[list[Any], list[bytes]]:
 
 def test_concatenated_pickles_file_position() -> None:
     xs, chunks = _mixed_stream()
-    stream = b"".join(chunks) + b"tail"
-    f_emul, f_pick = io.BytesIO(stream), io.BytesIO(stream)
-    end = 0
-    for x, chunk in zip(xs, chunks, strict=True):
-        end += len(chunk)
-        expected = pickle.load(f_pick)
-        got = emulpickle.load(f_emul)
-        assert f_pick.tell() == end
-        assert f_emul.tell() == end, (
-            f"after {x!r:.50}: position {f_emul.tell()} != {end}"
-        )
-        assert_same(expected, got)
+    f_emul = load_side_by_side(xs, chunks, b"".join(chunks) + b"tail")
     assert f_emul.read() == b"tail"
 
 
