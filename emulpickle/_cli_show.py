@@ -522,14 +522,8 @@ def tensor_data(obj: Any) -> object:
     else:
         array = obj
     np = _numpy_module()
-    if array.dtype.kind == "V" or array.dtype.name in (
-        "bfloat16",
-        "float8_e4m3fn",
-        "float8_e5m2",
-        "float8_e4m3fnuz",
-        "float8_e5m2fnuz",
-        "float8_e8m0fnu",
-    ):
+    # ml_dtypes floats (bfloat16, float8_*) have no Python scalar of their own.
+    if array.dtype.kind == "V" or array.dtype.type.__module__ == "ml_dtypes":
         with contextlib.suppress(TypeError, ValueError):
             array = array.astype(np.float32)
     return array.tolist()
