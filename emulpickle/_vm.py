@@ -163,6 +163,11 @@ class Machine:
         # ids of the objects globals resolved to: registry emulators are shared
         # by every load, so in registry mode a pickle may not modify them.
         self.global_ids: set[int] = set()
+        # What REDUCE calls for each global it has called (by id, with the
+        # global kept alive beside it), and the BUILD setter for each class:
+        # resolved once per unpickler instead of once per opcode.
+        self._callees: dict[int, tuple[object, Any]] = {}
+        self._setters: dict[type, Any] = {}
         self.keys = KeyDepthChecker(limits.max_key_depth, limits.max_key_size)
         self.file: Any = None
         self.file_read: Any = None
@@ -1021,7 +1026,20 @@ class Machine:
             raise self._guarded(exc) from exc
 
     def _call(self, func: object, args: tuple[Any, ...]) -> object:
+        cached = self._callees.get(id(func))
+        if cached is not None and cached[0] is func:
+            return cached[1](*args)
         handler = self.host.call_handler(func)
+        if id(func) in self.global_ids:
+            # Registry-answered globals cannot be modified by the pickle, so
+            # what calling one means cannot change during the load.
+            callee: Any = None
+            if handler is not None:
+                callee = handler.call
+            else:
+                callee = _semantics.protocol_method(func, "py_call")
+            if callee is not None:
+                self._callees[id(func)] = (func, callee)
         if handler is None:
             return _semantics.call(func, args)
         if handler.call is None:
@@ -1041,7 +1059,12 @@ class Machine:
     def _build(self, inst: object, state: object) -> None:
         self._check_not_global(inst, "py_setstate")
         try:
-            setter = self.host.state_setter(type(inst))
+            cls = type(inst)
+            if cls in self._setters:
+                setter = self._setters[cls]
+            else:
+                setter = self.host.state_setter(cls)
+                self._setters[cls] = setter
             if setter is not None:
                 setter(inst, state)
             else:

@@ -229,3 +229,151 @@ def test_truncated_numpy_pickles_are_errors(make: Callable[[], Any]) -> None:
     for cut in range(len(data) - 1):
         with pytest.raises(emulpickle.UnpicklingError):
             emulate(data[:cut])
+
+
+# --- dtypes changed after use -------------------------------------------------
+# numpy's dtype.__setstate__ changes a dtype in place, and numpy keeps the very
+# fields dict it is given. Each pickle below is hand-assembled so that a dtype
+# (or its fields dict) is changed after an array, a scalar or another dtype
+# uses it; before the fix the first of them crashed the interpreter.
+
+
+class Asm:
+    """A tiny protocol-4 pickle assembler for the attack pickles below."""
+
+    def __init__(self) -> None:
+        self.out = bytearray(b"\x80\x04")
+        self.memo = 0
+
+    def op(self, raw: bytes) -> Asm:
+        self.out += raw
+        return self
+
+    def value(self, value: Any) -> Asm:
+        if value is None:
+            return self.op(b"N")
+        if isinstance(value, bool):
+            return self.op(b"\x88" if value else b"\x89")
+        if isinstance(value, int):
+            return self.op(b"J" + value.to_bytes(4, "little", signed=True))
+        if isinstance(value, str):
+            raw = value.encode()
+            return self.op(b"\x8c" + bytes([len(raw)]) + raw)
+        if isinstance(value, bytes):
+            return self.op(b"B" + len(value).to_bytes(4, "little") + value)
+        if isinstance(value, tuple):
+            self.op(b"(")
+            for item in value:
+                self.value(item)
+            return self.op(b"t")
+        if isinstance(value, dict):
+            self.op(b"}(")
+            for key, item in value.items():
+                self.value(key).value(item)
+            return self.op(b"u")
+        if isinstance(value, np.dtype):
+            return self.dtype(value)
+        raise TypeError(value)
+
+    def glob(self, module: str, name: str) -> Asm:
+        return self.value(module).value(name).op(b"\x93")
+
+    def put(self) -> int:
+        self.op(b"\x94")
+        self.memo += 1
+        return self.memo - 1
+
+    def get(self, index: int) -> Asm:
+        return self.op(b"j" + index.to_bytes(4, "little"))
+
+    def new_dtype(self, typestr: str) -> Asm:
+        """``numpy.dtype(typestr, False, True)``, not built."""
+        return self.glob("numpy", "dtype").value((typestr, False, True)).op(b"R")
+
+    def dtype(self, dtype: np.dtype[Any]) -> Asm:
+        """A dtype written the way numpy writes it: call, then BUILD."""
+        _, args, state = dtype.__reduce__()
+        return self.new_dtype(args[0]).value(state).op(b"b")
+
+    def array(self, dtype_index: int, count: int, data: bytes) -> Asm:
+        """An array of ``count`` items of the memoized dtype, from raw bytes."""
+        self.glob("numpy._core.multiarray", "_reconstruct").op(b"(")
+        self.glob("numpy", "ndarray").value((0,)).value(b"b").op(b"tR(")
+        self.value(1).value((count,)).get(dtype_index).value(False).value(data)
+        return self.op(b"tb")
+
+    def stop(self) -> bytes:
+        return bytes(self.out + b".")
+
+
+OBJECT_STRUCT = np.dtype([("a", "O"), ("b", "O")])
+FLOAT_STRUCT = np.dtype([("a", "<f8"), ("b", "<f8")])
+POINTERS = (0x4141414141).to_bytes(8, "little") * 4
+
+
+def rebuild_as_objects(asm: Asm, dtype_index: int) -> bytes:
+    """BUILD the memoized V16 dtype into a struct of two object fields."""
+    state = OBJECT_STRUCT.__reduce__()[2]
+    asm.get(dtype_index).value(state).op(b"b0")
+    return asm.stop()
+
+
+def test_dtype_cannot_change_under_an_array() -> None:
+    asm = Asm().new_dtype("V16")
+    dtype = asm.put()
+    asm.array(dtype, 2, POINTERS).op(b"0")
+    message = refused(rebuild_as_objects(asm, dtype))
+    assert "in use" in message
+
+
+def test_dtype_cannot_change_under_a_scalar() -> None:
+    asm = Asm().new_dtype("V16")
+    dtype = asm.put()
+    asm.glob("numpy._core.multiarray", "scalar").op(b"(").get(dtype)
+    asm.value(POINTERS[:16]).op(b"tR0")
+    refused(rebuild_as_objects(asm, dtype))
+
+
+def test_dtype_cannot_change_under_another_dtype() -> None:
+    asm = Asm().new_dtype("V16")
+    inner = asm.put()
+    state = list(np.dtype([("x", "V16")]).__reduce__()[2])
+    outer = asm.new_dtype("V16").put()
+    asm.get(outer).op(b"(")
+    for item in state:
+        if isinstance(item, dict):
+            asm.op(b"}(").value("x").op(b"(").get(inner).value(0).op(b"tu")
+        else:
+            asm.value(item)
+    asm.op(b"tb0")
+    refused(rebuild_as_objects(asm, inner))
+
+
+def test_dtype_takes_one_build() -> None:
+    asm = Asm().new_dtype("f8")
+    dtype = asm.put()
+    state = np.dtype(">f8").__reduce__()[2]
+    asm.get(dtype).value(state).op(b"b0").get(dtype).value(state).op(b"b.")
+    refused(bytes(asm.out))
+
+
+def test_fields_dict_changed_after_build_does_not_reach_numpy() -> None:
+    _, args, state = FLOAT_STRUCT.__reduce__()
+    asm = Asm().new_dtype(args[0])
+    dtype = asm.put()
+    asm.op(b"(")
+    fields = -1
+    for item in state:
+        asm.value(item)
+        if isinstance(item, dict):
+            fields = asm.put()
+    asm.op(b"tb")
+    asm.array(dtype, 2, POINTERS)
+    result = asm.put()
+    # fields["a"] = (dtype("O"), 0), after the array was made with raw bytes.
+    asm.get(fields).value("a").op(b"(").dtype(np.dtype("O")).value(0).op(b"ts0")
+    got = emulate(asm.get(result).stop())
+    assert got.dtype == FLOAT_STRUCT
+    assert not got.dtype.hasobject
+    assert got.tobytes() == POINTERS
+    assert got["a"].tobytes() == POINTERS[:8] + POINTERS[16:24]

@@ -18,6 +18,8 @@ import numpy as np
 
 import emulpickle
 
+from ._dtypes import _UNBUILT, dtype_classes, parse_typestr, seal
+
 __all__ = [
     "ArrayClass",
     "FromBufferEmulator",
@@ -28,9 +30,20 @@ __all__ = [
 
 #: NPY_LIST_PICKLE in ``dtype.flags``: the array's data is pickled as a list.
 _LIST_PICKLE = 0x02
+#: NPY_ITEM_HASOBJECT | NPY_LIST_PICKLE: items pickled one by one.
+_LIST_OR_OBJECT = 0x01 | _LIST_PICKLE
 
 #: Largest dimension product numpy can address.
 _MAX_INTP = 2**63 - 1
+
+#: The shape numpy gives ``_reconstruct`` (BUILD sets the real one).
+_EMPTY = (0,)
+
+#: Every dtype class (the fast paths accept these without ``isinstance``).
+_DTYPE_CLASSES = frozenset(dtype_classes())
+
+#: How many distinct ``_reconstruct`` type strings are remembered.
+_MAX_CACHED_DTYPES = 64
 
 #: numpy's own ``multiarray.scalar``, called only with validated arguments.
 _REAL_SCALAR: Callable[..., Any] = cast(Any, np.float64(0).__reduce__())[0]
@@ -92,14 +105,18 @@ def _coerce_dtype(value: object, what: str) -> np.dtype[Any]:
     if isinstance(value, np.dtype):
         return value
     if isinstance(value, (bytes, str)):
-        from ._dtypes import parse_typestr
-
         return parse_typestr(value)
     raise _fail(f"{what}: expected a dtype, not {type(value).__name__}")
 
 
 class ReconstructEmulator:
     """Answers ``numpy.(_)core.multiarray._reconstruct``."""
+
+    def __init__(self) -> None:
+        # numpy writes the same placeholder type string (b"b") before every
+        # array, so parsed type strings are kept. The dtype only shapes the
+        # empty array that BUILD then replaces; the pickle never reaches it.
+        self._dtypes: dict[object, np.dtype[Any]] = {}
 
     def __repr__(self) -> str:
         return "<emulated numpy multiarray._reconstruct>"
@@ -110,8 +127,25 @@ class ReconstructEmulator:
         subtype, shape, dtype_arg = args
         if not isinstance(subtype, ArrayClass):
             raise _fail(f"_reconstruct: unsupported array class {subtype!r:.80}")
+        kind = type(dtype_arg)
+        if kind is bytes or kind is str:
+            dtype = self._dtypes.get(dtype_arg)
+            if (
+                dtype is not None
+                and type(shape) is tuple
+                and len(shape) == 1
+                and type(shape[0]) is int
+                and shape[0] == 0
+            ):  # what numpy writes: nothing to allocate
+                return np.ndarray.__new__(subtype.cls, _EMPTY, dtype)
+            if dtype is None:
+                dtype = _coerce_dtype(dtype_arg, "_reconstruct")
+                if len(self._dtypes) < _MAX_CACHED_DTYPES:
+                    self._dtypes[dtype_arg] = dtype
+        else:
+            dtype = _coerce_dtype(dtype_arg, "_reconstruct")
+            seal(dtype)
         dims = _check_shape(shape, "_reconstruct")
-        dtype = _coerce_dtype(dtype_arg, "_reconstruct")
         _check_alloc(math.prod(dims) * max(dtype.itemsize, 1), "_reconstruct")
         return np.ndarray.__new__(subtype.cls, dims, dtype)
 
@@ -152,6 +186,33 @@ def _check_rawdata(dtype: np.dtype[Any], count: int, rawdata: object) -> None:
 
 def set_array_state(arr: Any, state: Any) -> None:
     """State setter for ndarrays: validate, then ``ndarray.__setstate__``."""
+    # The fast path takes what numpy writes for a numeric array: a 5-tuple,
+    # a 1-d shape and bytes whose length is exactly shape x itemsize.
+    if type(state) is tuple and len(state) == 5:
+        _, shape, dtype, is_fortran, rawdata = state
+        if (
+            type(rawdata) is bytes
+            and type(shape) is tuple
+            and len(shape) == 1
+            and type(dtype) in _DTYPE_CLASSES
+            and type(is_fortran) is bool
+            and type(arr) is np.ndarray
+            and type(state[0]) is int
+        ):
+            count = shape[0]
+            if (
+                type(count) is int
+                and count >= 0
+                and not dtype.flags & _LIST_OR_OBJECT
+                and len(rawdata) == count * dtype.itemsize
+            ):
+                _UNBUILT.pop(id(dtype), None)  # seal(dtype), inlined
+                arr.__setstate__(state)
+                return
+    _set_array_state_checked(arr, state)
+
+
+def _set_array_state_checked(arr: Any, state: Any) -> None:
     if not isinstance(arr, np.ndarray):
         raise _fail("ndarray state applied to a non-array")
     if type(state) is not tuple or len(state) not in (4, 5):
@@ -159,12 +220,12 @@ def set_array_state(arr: Any, state: Any) -> None:
     if len(state) == 5 and type(state[0]) is not int:
         raise _fail("ndarray state: version must be an int")
     shape, dtype, is_fortran, rawdata = state[-4:]
-    dims = _check_shape(shape, "ndarray state")
     if not isinstance(dtype, np.dtype):
         raise _fail(f"ndarray state: expected a dtype, not {type(dtype).__name__}")
     if type(is_fortran) not in (bool, int) or is_fortran not in (0, 1):
         raise _fail("ndarray state: is_fortran must be a boolean")
-    count = math.prod(dims)
+    seal(dtype)
+    count = math.prod(_check_shape(shape, "ndarray state"))
     if count * dtype.itemsize > _MAX_INTP:
         raise _fail("ndarray state: the array's size overflows")
     _check_rawdata(dtype, count, rawdata)
@@ -187,6 +248,7 @@ class FromBufferEmulator:
             raise _fail(f"_frombuffer: dtype {dtype} cannot be read from bytes")
         if dtype.itemsize == 0:
             raise _fail("_frombuffer: dtype has no size")
+        seal(dtype)
         dims = _check_shape(shape, "_frombuffer")
         if order not in ("C", "F"):
             raise _fail(f"_frombuffer: order must be 'C' or 'F', not {order!r:.20}")
@@ -217,9 +279,19 @@ class ScalarEmulator:
     def py_call(self, *args: object) -> object:
         if len(args) != 2:
             raise _fail("scalar expects (dtype, data)")
-        dtype, data = args
+        dtype: Any = args[0]
+        data = args[1]
+        if (
+            type(data) is bytes
+            and type(dtype) in _DTYPE_CLASSES
+            and not dtype.flags & _LIST_OR_OBJECT
+            and len(data) == dtype.itemsize
+        ):
+            _UNBUILT.pop(id(dtype), None)  # seal(dtype), inlined
+            return _REAL_SCALAR(dtype, data)
         if not isinstance(dtype, np.dtype):
             raise _fail(f"scalar: expected a dtype, not {type(dtype).__name__}")
+        seal(dtype)
         if dtype.flags & _LIST_PICKLE or dtype.hasobject:
             if dtype.kind == "O" and dtype.names is None and dtype.shape == ():
                 return data

@@ -23,6 +23,7 @@ __all__ = [
     "StringDTypeEmulator",
     "dtype_classes",
     "parse_typestr",
+    "seal",
     "set_dtype_state",
 ]
 
@@ -46,8 +47,33 @@ _BYTEORDERS = frozenset("<>|=")
 _ALIGNED_STRUCT = 0x80
 
 
+#: The dtypes ``numpy.dtype(...)`` made for pickles that are still unbuilt
+#: and unused, by id (dtypes cannot be weakly referenced). numpy's
+#: ``dtype.__setstate__`` changes a dtype in place, so a BUILD on a dtype that
+#: an array, a scalar or another dtype already uses would make numpy read that
+#: data with another layout (raw bytes as object pointers: a crash). A dtype
+#: therefore takes one BUILD, before anything uses it, as numpy writes them.
+_UNBUILT: dict[int, np.dtype[Any]] = {}
+#: Beyond this many, the oldest unbuilt dtypes can no longer be built.
+_MAX_UNBUILT = 1 << 14
+
+
 def _fail(message: str) -> emulpickle.EmulationError:
     return emulpickle.EmulationError(message)
+
+
+def _remember_unbuilt(dtype: np.dtype[Any]) -> None:
+    while len(_UNBUILT) >= _MAX_UNBUILT:
+        try:
+            del _UNBUILT[next(iter(_UNBUILT))]
+        except (KeyError, RuntimeError, StopIteration):  # another thread's change
+            break
+    _UNBUILT[id(dtype)] = dtype
+
+
+def seal(dtype: object) -> None:
+    """Mark ``dtype`` as used: no BUILD may change it from now on."""
+    _UNBUILT.pop(id(dtype), None)
 
 
 def parse_typestr(value: object) -> np.dtype[Any]:
@@ -84,6 +110,7 @@ class DTypeEmulator:
         if len(args) > 1 and args[1]:
             # align only matters for structured dtypes, which BUILD sets up.
             dtype = np.dtype(dtype, align=True, copy=True)
+        _remember_unbuilt(dtype)
         return dtype
 
 
@@ -297,10 +324,12 @@ def set_dtype_state(inst: Any, state: Any) -> None:
         raise _fail("numpy.dtype state applied to a non-dtype")
     if inst.isbuiltin == 1:
         raise _fail("the pickle tried to modify one of numpy's builtin dtypes")
+    if _UNBUILT.pop(id(inst), None) is not inst:
+        raise _fail("numpy.dtype state: the dtype was built before or is in use")
     if type(state) is not tuple:
         raise _fail("numpy.dtype state must be a tuple")
     expected = _expected_dtype(inst, state)
-    cast(Any, inst).__setstate__(state)
+    cast(Any, inst).__setstate__(_private_state(state))
     if (
         inst != expected
         or inst.itemsize != expected.itemsize
@@ -309,3 +338,26 @@ def set_dtype_state(inst: Any, state: Any) -> None:
         or inst.alignment != expected.alignment
     ):
         raise _fail(f"numpy.dtype state is inconsistent (expected {expected})")
+
+
+def _private_state(state: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``state`` with copies of its dicts, and its sub-dtypes sealed.
+
+    numpy keeps the very ``fields`` and metadata dicts it is given; the pickle
+    could otherwise change them (SETITEM) after they were checked.
+    """
+    items = list(state)
+    subarray, fields = items[2], items[4]
+    if subarray is not None:
+        seal(subarray[0])
+    if fields is not None:
+        for entry in fields.values():
+            seal(entry[0])
+        items[4] = dict(fields)
+    if len(items) == 9:
+        extra = items[8]
+        if type(extra) is dict:
+            items[8] = dict(extra)
+        elif type(extra) is tuple and type(extra[0]) is dict:
+            items[8] = (dict(extra[0]), *extra[1:])
+    return tuple(items)
