@@ -17,7 +17,6 @@ behave the same; the compiled one is faster.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 import warnings
@@ -51,6 +50,8 @@ def load_source() -> ModuleType:
     module = sys.modules.get(name)
     if module is not None:
         return module
+    import importlib.util  # only here: it costs a few ms of every import
+
     spec = importlib.util.spec_from_file_location(name, _SOURCE)
     if spec is None or spec.loader is None:  # pragma: no cover
         raise ImportError(f"cannot load {_SOURCE}", name=name, path=_SOURCE)

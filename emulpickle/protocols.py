@@ -19,7 +19,7 @@ implement what they need. All protocols are runtime-checkable.
 
 from __future__ import annotations
 
-from typing_extensions import Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 __all__ = [
     "PyAppendable",
