@@ -14,7 +14,7 @@ from typing import Any
 import emulpickle_torch as et
 import numpy as np
 import pytest
-from torch_ckpt_helpers import TORCH_REASON, assert_same_tensor
+from torch_ckpt_helpers import TORCH_REASON, assert_same_tensor, rewrite_zip
 
 import emulpickle
 
@@ -192,15 +192,6 @@ def test_conj_and_neg_bits(tmp_path: Path) -> None:
         assert_same_tensor(ours[key], theirs[key])
 
 
-def _rewrite(path: Path, target: Path, change: Any) -> Path:
-    """Copy a zip archive record by record, letting ``change`` edit each."""
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(target, "w") as dst:
-        for info in src.infolist():
-            name, data, method = change(info.filename, src.read(info))
-            dst.writestr(zipfile.ZipInfo(name), data, compress_type=method)
-    return target
-
-
 def test_big_endian_file_is_swapped(tmp_path: Path) -> None:
     obj = {name: sample(name) for name in ("float32", "float64", "int16", "complex64")}
     obj["bf"] = sample("bfloat16")
@@ -222,7 +213,7 @@ def test_big_endian_file_is_swapped(tmp_path: Path) -> None:
                 data = array.astype(f">u{unit}").tobytes()
         return name, data, zipfile.ZIP_STORED
 
-    big = _rewrite(path, tmp_path / "be.pt", swap)
+    big = rewrite_zip(path, tmp_path / "be.pt", swap)
     ours = et.load(big)
     for key, tensor in obj.items():
         assert ours[key].storage.byteorder == "big"
@@ -236,7 +227,7 @@ def test_lenient_zip_variants(tmp_path: Path) -> None:
     def rename_and_deflate(name: str, data: bytes) -> tuple[str, bytes, int]:
         return "my model/" + name.split("/", 1)[1], data, zipfile.ZIP_DEFLATED
 
-    deflated = _rewrite(path, tmp_path / "d.pt", rename_and_deflate)
+    deflated = rewrite_zip(path, tmp_path / "d.pt", rename_and_deflate)
     assert_same_tensor(et.load(deflated)["t"], tensor)
     with pytest.raises(et.TorchFormatError, match="inflate"):
         et.load(deflated, max_inflate=1000)

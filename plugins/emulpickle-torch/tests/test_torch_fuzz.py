@@ -1,10 +1,10 @@
 """Mutation fuzzing of the torch archive reader.
 
-Seeds are a hand-built zip checkpoint and (when torch is installed) files
-written by ``torch.save`` in both formats. Whatever the bytes become, loading
-them and reading every tensor either works or raises an
-``emulpickle.UnpicklingError`` subclass: never another exception, a crash or
-a hang.
+Seeds are hand-built zip and legacy tar checkpoints and (when torch is
+installed) files written by ``torch.save`` in both of its formats. Whatever
+the bytes become, loading them and reading every tensor either works or
+raises an ``emulpickle.UnpicklingError`` subclass: never another exception,
+a crash or a hang.
 """
 
 from __future__ import annotations
@@ -18,7 +18,12 @@ from typing import Any
 import emulpickle_torch as et
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from torch_ckpt_helpers import float_checkpoint, p_tensor
+from torch_ckpt_helpers import (
+    float_checkpoint,
+    p_tensor,
+    small_tar_members,
+    tar_checkpoint,
+)
 
 import emulpickle
 
@@ -27,6 +32,8 @@ EXAMPLES = int(os.environ.get("EMULPICKLE_FUZZ_EXAMPLES", "300"))
 
 def _seeds(tmp: Path) -> list[bytes]:
     seeds = [float_checkpoint(tmp / "hand.pt", p_tensor("0", 4, 1, (2,), (2,)))]
+    (tmp / "tar.pt").write_bytes(tar_checkpoint(small_tar_members()))
+    seeds.append(tmp / "tar.pt")
     try:
         import torch
     except ImportError:

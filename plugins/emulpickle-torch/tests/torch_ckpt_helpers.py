@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import struct
+import tarfile
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,8 +106,8 @@ def float_checkpoint(
 def bits(array: Any) -> Any:
     """A view of ``array``'s elements as unsigned ints of the same width."""
     array = array.copy(order="C")
-    if array.dtype.kind == "c":
-        unit = array.view(f"u{array.dtype.itemsize // 2}")
+    if array.dtype.kind == "c" or array.dtype.names:  # complex, or complex32 pairs
+        unit = array.reshape(-1).view(f"u{array.dtype.itemsize // 2}")
         return unit.reshape(*array.shape, 2)
     return array.view(f"u{array.dtype.itemsize}")
 
@@ -138,9 +140,114 @@ def assert_same_tensor(ours: Any, theirs: Any) -> None:
     assert ours.tobytes() == expected.tobytes()
 
 
+def rewrite_zip(path: Path, target: Path, change: Any) -> Path:
+    """Copy a zip archive record by record, letting ``change`` edit each.
+
+    ``change(name, data)`` returns ``(name, data, compress_type)``.
+    """
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(target, "w") as dst:
+        for info in src.infolist():
+            name, data, method = change(info.filename, src.read(info))
+            dst.writestr(zipfile.ZipInfo(name), data, compress_type=method)
+    return target
+
+
 def zip_bytes(records: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, data in records.items():
             archive.writestr(name, data)
     return buffer.getvalue()
+
+
+# ------------------------------------------- legacy tar checkpoints by hand
+#
+# torch 2.13 cannot write the tar format (torch < 0.4), so these follow what
+# its reader, torch.serialization._legacy_load, expects: int keys, decimal
+# string persistent ids, little-endian storage bytes after an int64 count.
+
+
+def p_list(*items: bytes) -> bytes:
+    return b"(" + b"".join(items) + b"l"
+
+
+def p_pid(key: int) -> bytes:
+    return p_str(str(key)) + b"Q"
+
+
+def tar_storages(
+    storages: list[tuple[int, str, int, bytes]],
+    views: Sequence[tuple[int, int, int, int]] = (),
+) -> bytes:
+    """The ``storages`` member: (key, storage class, numel, raw bytes) each."""
+    out = pickle_of(p_int(len(storages)))
+    for key, storage_type, numel, data in storages:
+        record = p_tuple(p_int(key), p_str("cpu"), p_global("torch", storage_type))
+        out += pickle_of(record) + struct.pack("<q", numel) + data
+    view_items = (p_tuple(*(p_int(v) for v in view)) for view in views)
+    return out + pickle_of(p_list(*view_items))
+
+
+#: (tensor key, storage key, size, stride, storage offset)
+TarTensor = tuple[int, int, tuple[int, ...], tuple[int, ...], int]
+
+
+def tar_tensors(
+    tensors: list[TarTensor],
+    tensor_type: str = "FloatTensor",
+) -> bytes:
+    """The ``tensors`` member: (key, storage key, size, stride, offset) each."""
+    out = pickle_of(p_int(len(tensors)))
+    for key, storage_key, size, stride, offset in tensors:
+        record = p_tuple(p_int(key), p_int(storage_key), p_global("torch", tensor_type))
+        meta = struct.pack(f"<q{2 * len(size) + 1}q", len(size), *size, *stride, offset)
+        out += pickle_of(record) + meta
+    return out
+
+
+def tar_checkpoint(
+    members: dict[str, bytes] | Sequence[tuple[str, bytes]],
+    *,
+    tar_format: int = tarfile.PAX_FORMAT,
+    types: dict[str, bytes] | None = None,
+    pax: dict[str, dict[str, str]] | None = None,
+) -> bytes:
+    """A tar archive of ``members``.
+
+    ``types`` overrides a member's tar type, ``pax`` adds PAX records to it.
+    """
+    items = members.items() if isinstance(members, dict) else members
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:", format=tar_format) as tar:
+        for name, data in items:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 1234567890.5  # float, as os.stat gave torch: a PAX record
+            info.type = (types or {}).get(name, tarfile.REGTYPE)
+            info.pax_headers = (pax or {}).get(name, {})
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def sys_info() -> bytes:
+    return pickle_of(b"}")
+
+
+TAR_DATA = np.arange(4, dtype="<f4").tobytes()
+
+
+def small_tar_members(
+    *,
+    numel: int = 4,
+    data: bytes = TAR_DATA,
+    tensor: TarTensor = (2, 1, (4,), (1,), 0),
+    main: bytes | None = None,
+    views: Sequence[tuple[int, int, int, int]] = (),
+) -> dict[str, bytes]:
+    """A one-tensor tar checkpoint: storage 1 (float32), tensor 2, ``{"t": 2}``."""
+    return {
+        "sys_info": sys_info(),
+        "pickle": main or pickle_of(b"}" + p_str("t") + p_pid(2) + b"s"),
+        "tensors": tar_tensors([tensor]),
+        "storages": tar_storages([(1, "FloatStorage", numel, data)], views),
+    }

@@ -3,7 +3,7 @@
 ```python
 import emulpickle_torch
 
-state = emulpickle_torch.load("model.pt")  # zip or legacy format, memory-mapped
+state = emulpickle_torch.load("model.pt")  # zip, legacy or tar format, mmapped
 weight = state["linear.weight"]  # an emulpickle_torch.Tensor
 array = weight.numpy()  # zero-copy view of the file
 ```
@@ -16,7 +16,7 @@ is never imported and nothing named by the file runs. ``register`` is the
 
 from __future__ import annotations
 
-from ._dtypes import DTYPES, STORAGE_TYPES, DType, StorageType, TorchConstant
+from ._dtypes import COMPLEX32, DTYPES, STORAGE_TYPES, DType, StorageType, TorchConstant
 from ._emulators import Device, TensorClass, register
 from ._load import MAGIC_NUMBER, load, torch_registry
 from ._tensor import NestedTensor, SparseTensor, Storage, Tensor, TypedStorage
@@ -25,6 +25,7 @@ from .errors import TorchFormatError, TorchScriptArchiveError
 __version__ = "0.1.0"
 
 __all__ = [
+    "COMPLEX32",
     "DTYPES",
     "MAGIC_NUMBER",
     "STORAGE_TYPES",

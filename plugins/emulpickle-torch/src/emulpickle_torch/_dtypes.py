@@ -7,6 +7,7 @@ from typing import Any
 from emulpickle import EmulationError
 
 __all__ = [
+    "COMPLEX32",
     "DTYPES",
     "STORAGE_TYPES",
     "DType",
@@ -35,7 +36,9 @@ class DType(_Frozen):
         name: torch's name, e.g. ``"bfloat16"``.
         itemsize: bytes per element.
         numpy_name: the numpy (or ml_dtypes) type name, or None if numpy has
-            no equivalent (the raw bytes are still available).
+            no equivalent (the raw bytes are still available). numpy lacks
+            ``"complex32"`` too: :meth:`numpy_dtype` gives the structured
+            :data:`COMPLEX32` (float16 fields ``real`` and ``imag``) for it.
         swap_unit: size of the units that are byte-swapped for endianness
             (half the itemsize for complex numbers, 1 for byte types).
     """
@@ -62,6 +65,8 @@ class DType(_Frozen):
 
         if self.numpy_name is None:
             raise TypeError(f"torch.{self.name} has no numpy equivalent")
+        if self.numpy_name == "complex32":
+            return np.dtype(COMPLEX32)
         if self.numpy_name in _ML_DTYPES:
             import ml_dtypes
 
@@ -74,6 +79,9 @@ class DType(_Frozen):
             return np.dtype(kind)
         return np.dtype(self.numpy_name)
 
+
+#: numpy has no complex32: torch.chalf elements are viewed as this record.
+COMPLEX32 = [("real", "=f2"), ("imag", "=f2")]
 
 _ML_DTYPES = {
     "bfloat16",
@@ -101,7 +109,7 @@ _TABLE: list[tuple[str, int, str | None, int, tuple[str, ...]]] = [
     ("bool", 1, "bool", 1, ()),
     ("complex128", 16, "complex128", 8, ("cdouble",)),
     ("complex64", 8, "complex64", 4, ("cfloat",)),
-    ("complex32", 4, None, 2, ("chalf",)),
+    ("complex32", 4, "complex32", 2, ("chalf",)),
     ("float8_e4m3fn", 1, "float8_e4m3fn", 1, ()),
     ("float8_e5m2", 1, "float8_e5m2", 1, ()),
     ("float8_e4m3fnuz", 1, "float8_e4m3fnuz", 1, ()),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from collections import OrderedDict
+from typing import Any
 
 from emulpickle import EmulationError, Registry, call
 
@@ -10,6 +12,7 @@ from ._dtypes import CONSTANTS, DTYPES, STORAGE_TYPES, DType, TorchConstant
 from ._tensor import (
     NestedTensor,
     SparseTensor,
+    Storage,
     Tensor,
     TypedStorage,
     int_tuple,
@@ -156,6 +159,19 @@ class TensorClass:
 
 _TENSOR_CLASS = TensorClass("torch.Tensor")
 _PARAMETER_CLASS = TensorClass("torch.nn.Parameter")
+#: The legacy typed tensor classes; the tar format names them per tensor.
+_LEGACY_TENSOR_TYPES = [
+    "DoubleTensor",
+    "FloatTensor",
+    "HalfTensor",
+    "BFloat16Tensor",
+    "LongTensor",
+    "IntTensor",
+    "ShortTensor",
+    "CharTensor",
+    "ByteTensor",
+    "BoolTensor",
+]
 
 
 def rebuild_from_type_v2(*args: object) -> object:
@@ -298,6 +314,73 @@ def rebuild_device_tensor_from_cpu_tensor(*args: object) -> Tensor:
     return data
 
 
+#: The dtypes ``torch.from_numpy`` accepts (the array's dtype must match).
+_FROM_NUMPY = frozenset(
+    [
+        "float64",
+        "float32",
+        "float16",
+        "complex128",
+        "complex64",
+        "int64",
+        "int32",
+        "int16",
+        "int8",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "bool",
+    ]
+)
+
+
+def _device_name(value: object) -> str:
+    if isinstance(value, Device) or (isinstance(value, str) and len(value) <= 64):
+        return str(value)
+    raise EmulationError(f"device must be a device string, not {value!r}")
+
+
+def _tensor_over_array(array: Any, dtype: DType, device: str) -> Tensor:
+    """A tensor viewing a (C- or Fortran-contiguous) array's own bytes."""
+    import numpy as np
+
+    if type(array) is not np.ndarray:
+        raise EmulationError(f"data must be a numpy array, not {type(array).__name__}")
+    if dtype.name not in _FROM_NUMPY or array.dtype != dtype.numpy_dtype():
+        raise EmulationError(
+            f"a {array.dtype} array as a torch.{dtype.name} tensor: dtype "
+            "conversion on load is not emulated"
+        )
+    if not (array.flags.c_contiguous or array.flags.f_contiguous):
+        array = np.ascontiguousarray(array)
+    # ravel(order="K") of a contiguous array is a view in memory order.
+    data = np.ravel(array, order="K").view(np.uint8).data
+    storage = Storage("numpy", data.nbytes, device, sys.byteorder, lambda: data)
+    itemsize = dtype.itemsize
+    return Tensor(
+        dtype,
+        tuple(array.shape),
+        tuple(stride // itemsize for stride in array.strides),
+        0,
+        storage,
+        device,
+    )
+
+
+def rebuild_device_tensor_from_numpy(*args: object) -> Tensor:
+    """``_rebuild_device_tensor_from_numpy(data, dtype, device, requires_grad)``.
+
+    Older torch saved XLA and other storage-less device tensors as a numpy
+    array; the tensor views the array's bytes and keeps the saved device.
+    """
+    _arity("_rebuild_device_tensor_from_numpy", args, 4, 4)
+    dtype = _dtype(args[1], "dtype")
+    tensor = _tensor_over_array(args[0], dtype, _device_name(args[2]))
+    tensor.requires_grad = _bool(args[3], "requires_grad")
+    return tensor
+
+
 def rebuild_nested_tensor(*args: object) -> NestedTensor:
     """``_rebuild_nested_tensor(buffer, sizes, strides, storage_offsets)``."""
     _arity("_rebuild_nested_tensor", args, 4, 4)
@@ -321,6 +404,7 @@ _REBUILDERS: dict[object, str] = {
     rebuild_wrapper_subclass: "_rebuild_wrapper_subclass",
     rebuild_device_tensor_from_cpu_tensor: "_rebuild_device_tensor_from_cpu_tensor",
     rebuild_nested_tensor: "_rebuild_nested_tensor",
+    rebuild_device_tensor_from_numpy: "_rebuild_device_tensor_from_numpy",
 }
 
 
@@ -395,6 +479,10 @@ def register(registry: Registry) -> None:
         registry.register("torch._utils", name, function)
     registry.register("torch._utils", "_rebuild_from_type_v2", rebuild_from_type_v2)
     registry.register("torch._tensor", "_rebuild_from_type_v2", rebuild_from_type_v2)
+    # torch keeps this old name as an alias of _rebuild_device_tensor_from_numpy.
+    registry.register(
+        "torch._utils", "_rebuild_xla_tensor", rebuild_device_tensor_from_numpy
+    )
     for name, dtype in DTYPES.items():
         registry.register("torch", name, dtype)
     for name, storage_type in STORAGE_TYPES.items():
@@ -415,6 +503,9 @@ def register(registry: Registry) -> None:
         ("torch.nn.parameter", "Parameter"),
     ):
         registry.register(module, name, _PARAMETER_CLASS)
+    for name in _LEGACY_TENSOR_TYPES:
+        for module in ("torch", "torch.cuda"):
+            registry.register(module, name, TensorClass(f"{module}.{name}"))
     if registry.resolve("numpy", "dtype") is None:
         # numpy scalars and arrays inside training checkpoints.
         import emulpickle_numpy

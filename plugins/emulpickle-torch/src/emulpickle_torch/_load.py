@@ -1,11 +1,10 @@
-"""``load``: torch.save files (zip and legacy) without torch."""
+"""``load``: torch.save files (zip, legacy stream, legacy tar) without torch."""
 
 from __future__ import annotations
 
 import io
 import mmap as _mmap
 import os
-import re
 import struct
 from collections.abc import Callable
 from typing import Any
@@ -13,9 +12,11 @@ from typing import Any
 import emulpickle
 from emulpickle import Registry, Unpickler, default_registry
 
-from ._dtypes import StorageType
+from ._checks import check_key, check_storage_id
 from ._emulators import register
-from ._source import BufferSource, FileSource, Source
+from ._source import BufferSource, FileSource, Source, SourceFile
+from ._tar import is_tar
+from ._tar_load import load_tar
 from ._tensor import Storage, TypedStorage
 from ._zip import ZipEntry, ZipReader
 from .errors import TorchFormatError, TorchScriptArchiveError
@@ -25,8 +26,6 @@ __all__ = ["MAGIC_NUMBER", "load", "torch_registry"]
 #: The first pickle of a legacy (pre-1.6) torch.save file.
 MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
 LEGACY_PROTOCOL_VERSION = 1001
-
-_SAFE_KEY = re.compile(r"[A-Za-z0-9_.\-]{1,256}")
 
 _REGISTRY: Registry | None = None
 
@@ -87,37 +86,6 @@ def _open(file: Any, use_mmap: bool) -> Source:
     return BufferSource(file.read())
 
 
-class _SourceFile(io.RawIOBase):
-    """A seekable read-only file over a :class:`Source` (no copying of the rest)."""
-
-    def __init__(self, source: Source) -> None:
-        super().__init__()
-        self._source = source
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        base = {0: 0, 1: self._pos, 2: self._source.size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        count = max(0, min(len(view), self._source.size - self._pos))
-        if count:
-            view[:count] = self._source.read(self._pos, count)
-            self._pos += count
-        return count
-
-
 def load(
     file: Any,
     *,
@@ -128,6 +96,9 @@ def load(
     **options: Any,
 ) -> Any:
     """Load a ``torch.save`` file without importing torch or running its pickle.
+
+    Reads the zip format, the legacy stream format (pre-1.6), the legacy tar
+    format (pre-0.4) and plain pickles.
 
     Args:
         file: a path, a binary file object or a bytes-like object.
@@ -155,41 +126,12 @@ def load(
     head = bytes(source.read(0, min(source.size, 4)))
     if head == b"PK\x03\x04":
         return _load_zip(ZipReader(source, max_inflate=max_inflate), options)
-    if source.size >= 262 and bytes(source.read(257, 5)) == b"ustar":
-        raise TorchFormatError(
-            "the legacy tar torch.save format is not supported by emulpickle-torch"
-        )
+    if is_tar(source):
+        return load_tar(source, options)
     return _load_stream(source, options)
 
 
 # ------------------------------------------------------------------- zip
-
-
-def _check_key(key: object, what: str) -> str:
-    if isinstance(key, bytes):
-        key = key.decode("ascii", "replace")
-    if not isinstance(key, str) or not _SAFE_KEY.fullmatch(key) or key in (".", ".."):
-        raise TorchFormatError(f"unsafe {what} {key!r}")
-    return key
-
-
-def _check_storage_id(
-    storage_type: object, raw_key: object, location: object, numel: object
-) -> tuple[str, str]:
-    """Validate the fields a storage persistent id shares in both formats.
-
-    Returns the checked storage key and location.
-    """
-    if not isinstance(storage_type, StorageType):
-        raise TorchFormatError(f"not a storage type: {storage_type!r}")
-    key = _check_key(raw_key, "storage key")
-    if isinstance(location, bytes):
-        location = location.decode("ascii", "replace")
-    if not isinstance(location, str) or len(location) > 64:
-        raise TorchFormatError(f"bad storage location {location!r}")
-    if type(numel) is not int or numel < 0:
-        raise TorchFormatError(f"bad storage size {numel!r}")
-    return key, location
 
 
 def _find_root(reader: ZipReader) -> str:
@@ -239,7 +181,7 @@ def _load_zip(reader: ZipReader, options: dict[str, Any]) -> Any:
         typename, storage_type, raw_key, raw_location, numel = pid
         if typename not in ("storage", b"storage"):
             raise TorchFormatError(f"unknown persistent id type {typename!r}")
-        key, location = _check_storage_id(storage_type, raw_key, raw_location, numel)
+        key, location = check_storage_id(storage_type, raw_key, raw_location, numel)
         itemsize = 1 if storage_type.untyped else storage_type.dtype.itemsize
         nbytes = numel * itemsize
         storage = storages.get(key)
@@ -270,7 +212,7 @@ def _load_zip(reader: ZipReader, options: dict[str, Any]) -> Any:
 
 def _load_stream(source: Source, options: dict[str, Any]) -> Any:
     """A raw pickle, or the legacy format: pickles then raw storages."""
-    stream = _SourceFile(source)
+    stream = SourceFile(source)
     first = Unpickler(stream, **options).load()
     if type(first) is not int or first != MAGIC_NUMBER:
         return first  # a plain pickle
@@ -291,7 +233,7 @@ def _load_stream(source: Source, options: dict[str, Any]) -> Any:
         if pid[0] not in ("storage", b"storage") or len(pid) != 6:
             raise TorchFormatError(f"unexpected persistent id {pid!r}")
         _, storage_type, raw_key, raw_location, numel, view = pid
-        key, location = _check_storage_id(storage_type, raw_key, raw_location, numel)
+        key, location = check_storage_id(storage_type, raw_key, raw_location, numel)
         itemsize = storage_type.dtype.itemsize
         if key not in roots:
             roots[key] = (
@@ -302,7 +244,7 @@ def _load_stream(source: Source, options: dict[str, Any]) -> Any:
         if view is not None:
             if not (isinstance(view, tuple) and len(view) == 3):
                 raise TorchFormatError(f"bad storage view {view!r}")
-            view_key = _check_key(view[0], "view key")
+            view_key = check_key(view[0], "view key")
             offset, size = view[1], view[2]
             if type(offset) is not int or type(size) is not int:
                 raise TorchFormatError(f"bad storage view {view!r}")
@@ -320,7 +262,7 @@ def _load_stream(source: Source, options: dict[str, Any]) -> Any:
     position = stream.tell()
     seen: set[str] = set()
     for raw_key in keys:
-        key = _check_key(raw_key, "storage key")
+        key = check_key(raw_key, "storage key")
         if key in seen or key not in roots:
             raise TorchFormatError(f"unexpected storage key {key!r}")
         seen.add(key)
@@ -334,10 +276,6 @@ def _load_stream(source: Source, options: dict[str, Any]) -> Any:
             )
         start = position + 8
         source.check(start, storage.nbytes, f"storage {key!r}")
-        storage.bind(_bound(source, start, storage.nbytes))
+        storage.bind(source.reader(start, storage.nbytes))
         position = start + storage.nbytes
     return result
-
-
-def _bound(source: Source, start: int, nbytes: int) -> Callable[[], memoryview]:
-    return lambda: source.read(start, nbytes)

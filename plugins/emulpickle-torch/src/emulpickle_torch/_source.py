@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from .errors import TorchFormatError
 
-__all__ = ["BufferSource", "FileSource", "Source"]
+__all__ = ["BufferSource", "FileSource", "Source", "SourceFile"]
 
 
 class Source:
@@ -25,6 +27,10 @@ class Source:
                 f"{what}: bytes {offset}..{offset + length} lie outside the "
                 f"file ({self.size} bytes)"
             )
+
+    def reader(self, offset: int, length: int) -> Callable[[], memoryview]:
+        """A function that reads ``length`` bytes at ``offset`` when called."""
+        return lambda: self.read(offset, length)
 
     @property
     def zero_copy(self) -> bool:
@@ -70,3 +76,48 @@ class FileSource(Source):
                 f"file ended early: wanted {length} bytes at offset {offset}"
             )
         return memoryview(data)
+
+
+class SourceFile(io.RawIOBase):
+    """A seekable read-only file over ``size`` bytes of a :class:`Source`.
+
+    Positions count from ``start``; nothing beyond the window is ever read, so
+    a pickle in one tar member cannot run on into the next.
+
+    Attributes:
+        size: the window's length in bytes.
+    """
+
+    def __init__(self, source: Source, start: int = 0, size: int | None = None) -> None:
+        super().__init__()
+        self._source = source
+        self._start = start
+        self.size = source.size - start if size is None else size
+        source.check(start, self.size, "file window")
+        self._pos = 0
+
+    def reader(self, offset: int, length: int) -> Callable[[], memoryview]:
+        """Like :meth:`Source.reader`, at an offset into this window."""
+        return self._source.reader(self._start + offset, length)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self.size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        count = max(0, min(len(view), self.size - self._pos))
+        if count:
+            view[:count] = self._source.read(self._start + self._pos, count)
+            self._pos += count
+        return count

@@ -276,7 +276,11 @@ class Tensor:
         unit_dtype = np.dtype(f"u{unit}")
         shape = (*self.shape, per)
         if self.numel == 0:
-            return np.zeros(shape, unit_dtype)
+            # A size like (0, 2**62) is valid in torch but not in numpy.
+            try:
+                return np.zeros(shape, unit_dtype)
+            except ValueError as exc:
+                raise EmulationError(f"{self!r}: {exc}") from None
         last = self.storage_offset + sum(
             st * (sz - 1) for sz, st in zip(self.shape, self.stride, strict=True)
         )
@@ -295,12 +299,22 @@ class Tensor:
     def numpy(self, *, resolve: bool = True) -> Any:
         """The data as a numpy array, zero-copy where possible (read-only).
 
-        bfloat16 and float8 use ml_dtypes. A big-endian file is byte-swapped
-        (a copy). With ``resolve`` (the default) the conjugate / negative bits
-        are applied, which copies; ``resolve=False`` gives the stored values.
+        bfloat16 and float8 use ml_dtypes; complex32 (``torch.chalf``), which
+        numpy lacks, is a structured array with float16 fields ``real`` and
+        ``imag``. A big-endian file is byte-swapped (a copy). With ``resolve``
+        (the default) the conjugate / negative bits are applied, which copies;
+        ``resolve=False`` gives the stored values.
         """
         raw = self._raw()
         array = raw.view(self.torch_dtype.numpy_dtype())[..., 0]
+        if array.dtype.names is not None and resolve and (self.conj or self.neg):
+            # numpy cannot conj or negate records: flip the fields' signs.
+            array = array.copy()
+            if self.neg:
+                array["real"] = -array["real"]
+            if self.conj != self.neg:
+                array["imag"] = -array["imag"]
+            return array
         if resolve and self.conj:
             array = array.conj()
         if resolve and self.neg:
@@ -310,6 +324,8 @@ class Tensor:
     def tobytes(self) -> bytes:
         """The elements in C order and native byte order (bits applied)."""
         storage = self._require_storage()
+        if self.numel == 0:
+            return b""
         limit = max(storage.nbytes, current_limits().max_emulator_alloc)
         if self.nbytes > limit:
             raise EmulationError(

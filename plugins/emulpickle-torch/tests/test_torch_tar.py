@@ -1,0 +1,176 @@
+"""The legacy tar format (torch < 0.4), built by hand and checked against torch.
+
+torch 2.13 cannot write this format, so the files are built here; that
+torch.load reads each one to the same tensors is the proof they are real.
+"""
+
+from __future__ import annotations
+
+import mmap
+import tarfile
+import warnings
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import emulpickle_torch as et
+import numpy as np
+import pytest
+from emulpickle_torch._source import BufferSource
+from emulpickle_torch._tar import read_members
+from torch_ckpt_helpers import (
+    TORCH_REASON,
+    assert_same_tensor,
+    p_global,
+    p_int,
+    p_pid,
+    p_str,
+    p_tuple,
+    pickle_of,
+    sys_info,
+    tar_checkpoint,
+    tar_storages,
+    tar_tensors,
+)
+
+torch = pytest.importorskip("torch", reason=TORCH_REASON)
+
+GEN = np.random.default_rng(7)
+
+# key, storage class, data
+STORAGES: list[tuple[int, str, np.ndarray[Any, Any]]] = [
+    (101, "FloatStorage", GEN.standard_normal(12).astype("<f4")),
+    (102, "DoubleStorage", GEN.standard_normal(6).astype("<f8")),
+    (103, "LongStorage", GEN.integers(-(2**62), 2**62, 4).astype("<i8")),
+    (104, "ByteStorage", GEN.integers(0, 256, 5).astype("u1")),
+    (105, "HalfStorage", GEN.standard_normal(4).astype("<f2")),
+    (106, "ComplexFloatStorage", GEN.standard_normal(6).astype("<f4")),
+    (107, "BoolStorage", np.array([1, 0, 1], "u1")),
+]
+ITEMSIZE = {"ComplexFloatStorage": 8}
+
+# name: (tensor key, storage key, size, stride, storage offset)
+TENSORS: dict[str, tuple[int, int, tuple[int, ...], tuple[int, ...], int]] = {
+    "w": (1, 101, (3, 4), (4, 1), 0),
+    "wt": (2, 101, (4, 3), (1, 4), 0),
+    "view": (3, 201, (2, 3), (3, 1), 0),
+    "view_strided": (4, 201, (2,), (2,), 1),
+    "double": (5, 102, (6,), (1,), 0),
+    "long": (6, 103, (2, 2), (2, 1), 0),
+    "byte": (7, 104, (5,), (1,), 0),
+    "half": (8, 105, (2, 2), (1, 2), 0),
+    "complex": (9, 106, (3,), (1,), 0),
+    "bool": (10, 107, (3,), (1,), 0),
+    "scalar": (11, 101, (), (), 5),
+    "empty": (12, 101, (0, 3), (3, 1), 0),
+}
+
+
+def storages_member() -> bytes:
+    items = [
+        (key, kind, data.nbytes // ITEMSIZE.get(kind, data.itemsize), data.tobytes())
+        for key, kind, data in STORAGES
+    ]
+    # storage 201 views elements 2..8 of storage 101
+    return tar_storages(items, views=[(201, 101, 2, 6)])
+
+
+def main_pickle() -> bytes:
+    items = b"".join(p_str(name) + p_pid(spec[0]) for name, spec in TENSORS.items())
+    items += p_str("again") + p_pid(1)  # the same tensor twice
+    items += p_str("storage") + p_pid(102)  # a storage on its own
+    module = p_tuple(p_global("collections", "OrderedDict"), b"N", b"N") + b"Q"
+    items += p_str("module") + module  # an nn.Module class, saved without source
+    items += p_str("epoch") + p_int(3)
+    return pickle_of(b"}(" + items + b"u")
+
+
+def members() -> dict[str, bytes]:
+    # The order torch's _save wrote them in.
+    return {
+        "sys_info": sys_info(),
+        "pickle": main_pickle(),
+        "tensors": tar_tensors(list(TENSORS.values())),
+        "storages": storages_member(),
+    }
+
+
+@pytest.fixture(autouse=True)
+def _quiet() -> None:
+    warnings.simplefilter("ignore")  # TypedStorage deprecation
+
+
+def torch_load(path: Path) -> Any:
+    return torch.load(path, weights_only=False)
+
+
+def check_against_torch(ours: Any, theirs: Any) -> None:
+    for name in TENSORS:
+        assert_same_tensor(ours[name], theirs[name])
+    assert ours["again"] is ours["w"] and theirs["again"] is theirs["w"]
+    assert ours["w"].storage is ours["wt"].storage is ours["scalar"].storage
+    stored = np.frombuffer(ours["storage"].storage.buffer(), "<f8")
+    assert ours["storage"].dtype.name == "float64"
+    assert stored.tolist() == theirs["storage"].tolist()
+    assert theirs["module"] is OrderedDict
+    emulated = et.torch_registry().resolve("collections", "OrderedDict")
+    assert emulated is not None and ours["module"] is emulated.value
+    assert ours["epoch"] == theirs["epoch"] == 3
+
+
+@pytest.mark.parametrize(
+    "tar_format", [tarfile.PAX_FORMAT, tarfile.GNU_FORMAT, tarfile.USTAR_FORMAT]
+)
+def test_tar_checkpoint_matches_torch(tmp_path: Path, tar_format: int) -> None:
+    path = tmp_path / "old.pt"
+    path.write_bytes(tar_checkpoint(members(), tar_format=tar_format))
+    theirs = torch_load(path)
+    check_against_torch(et.load(path), theirs)
+    check_against_torch(et.load(path.read_bytes()), theirs)
+    with open(path, "rb") as handle:
+        check_against_torch(et.load(handle, mmap=False), theirs)
+
+
+def test_torch_refuses_weights_only_for_tar(tmp_path: Path) -> None:
+    path = tmp_path / "old.pt"
+    path.write_bytes(tar_checkpoint(members()))
+    with pytest.raises(Exception, match=r"legacy \.tar format"):
+        torch.load(path, weights_only=True)
+
+
+@pytest.mark.parametrize(
+    ("tar_format", "long_name"),
+    [
+        (tarfile.PAX_FORMAT, "notes/" + "x" * 150),  # a PAX path record
+        (tarfile.GNU_FORMAT, "notes/" + "x" * 150),  # a GNU long-name member
+        (tarfile.USTAR_FORMAT, "notes/" + "x" * 80 + "/y"),  # the ustar prefix
+    ],
+)
+def test_long_names_directories_and_extra_members(
+    tmp_path: Path, tar_format: int, long_name: str
+) -> None:
+    extra = {"notes": b"", long_name: b"ignored", **members(), "trailer": b"zz"}
+    data = tar_checkpoint(extra, tar_format=tar_format, types={"notes": b"5"})
+    path = tmp_path / "extra.pt"
+    path.write_bytes(data)
+    check_against_torch(et.load(path), torch_load(path))
+    # The member listing agrees with tarfile's.
+    ours = read_members(BufferSource(data))
+    with tarfile.open(path) as tar:
+        theirs = {m.name: (m.offset_data, m.size, m.isreg()) for m in tar}
+    listed = {m.name: (m.offset, m.size, m.regular) for m in ours.values()}
+    assert listed == theirs and long_name in listed
+
+
+def test_tar_storages_are_lazy_and_memory_mapped(tmp_path: Path) -> None:
+    path = tmp_path / "old.pt"
+    path.write_bytes(tar_checkpoint(members()))
+    loaded = et.load(path)
+    storage = loaded["w"].storage
+    assert storage._buffer is None  # nothing read until asked
+    array = loaded["w"].numpy()
+    assert isinstance(storage.buffer().obj, mmap.mmap)
+    assert not array.flags.owndata and not array.flags.writeable
+    raw = path.read_bytes()
+    assert raw.find(STORAGES[0][2].tobytes()) >= 0
+    assert array.tobytes() == STORAGES[0][2][:12].tobytes()
