@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ._cli_load import CliError, sniff, zip_pickle_name
+from ._cli_load import TORCH_KINDS, CliError, sniff, zip_pickle_name
 from ._safetensors import Entry, write_file
 from .generic import GenericObject
 
@@ -274,7 +274,7 @@ def convert(
     if os.path.exists(target) and not force:
         raise CliError(f"{target} exists; use --force to overwrite it")
     kind = sniff(source)
-    if kind not in ("torch-zip", "torch-legacy", "pickle"):
+    if kind not in (*TORCH_KINDS, "pickle"):
         raise CliError(f"{source}: not a torch checkpoint ({kind})")
     try:
         import emulpickle_torch

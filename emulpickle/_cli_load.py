@@ -63,7 +63,8 @@ class Loaded:
     """A loaded file.
 
     Attributes:
-        kind: ``"torch-zip"``, ``"torch-legacy"``, ``"npy"`` or ``"pickle"``.
+        kind: ``"torch-zip"``, ``"torch-legacy"``, ``"torch-tar"``, ``"npy"``
+            or ``"pickle"``.
         obj: the loaded object tree.
         npy: the header, for ``.npy`` files.
     """
@@ -71,6 +72,10 @@ class Loaded:
     kind: str
     obj: object
     npy: NpyHeader | None = None
+
+
+#: The kinds :func:`sniff` gives torch checkpoints.
+TORCH_KINDS = ("torch-zip", "torch-legacy", "torch-tar")
 
 
 def installed_plugin_names() -> list[str]:
@@ -95,13 +100,15 @@ def _read_head(path: str, n: int = 64) -> bytes:
 
 def sniff(path: str) -> str:
     """The kind of file at ``path`` (see :class:`Loaded`); raises OSError."""
-    head = _read_head(path)
+    head = _read_head(path, 512)
     if head.startswith(_ZIP_MAGIC):
         return "torch-zip"
     if head.startswith(_NPY_MAGIC):
         return "npy"
     if _TORCH_MAGIC in head[:32]:
         return "torch-legacy"
+    if len(head) == 512 and head[257:262] == b"ustar":
+        return "torch-tar"  # the oldest torch.save format: a tar of pickles
     return "pickle"
 
 
@@ -203,7 +210,7 @@ def load_file(path: str) -> Loaded:
         CliError, OSError, emulpickle.UnpicklingError: unreadable input.
     """
     kind = sniff(path)
-    if kind in ("torch-zip", "torch-legacy"):
+    if kind in TORCH_KINDS:
         torch = _torch()
         if kind == "torch-zip":
             zip_pickle_name(path)

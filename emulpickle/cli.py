@@ -98,6 +98,8 @@ def _describe(loaded: Loaded) -> str | None:
         return "torch checkpoint (zip format)"
     if loaded.kind == "torch-legacy":
         return "torch checkpoint (legacy format)"
+    if loaded.kind == "torch-tar":
+        return "torch checkpoint (legacy tar format)"
     return None
 
 

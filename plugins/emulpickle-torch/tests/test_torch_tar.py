@@ -6,6 +6,7 @@ torch.load reads each one to the same tensors is the proof they are real.
 
 from __future__ import annotations
 
+import json
 import mmap
 import tarfile
 import warnings
@@ -174,3 +175,29 @@ def test_tar_storages_are_lazy_and_memory_mapped(tmp_path: Path) -> None:
     raw = path.read_bytes()
     assert raw.find(STORAGES[0][2].tobytes()) >= 0
     assert array.tobytes() == STORAGES[0][2][:12].tobytes()
+
+
+def test_cli_show_and_convert_read_tar_checkpoints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from emulpickle.cli import main
+
+    path = tmp_path / "old.pt"
+    path.write_bytes(tar_checkpoint(members()))
+    assert main(["show", str(path)]) == 0
+    shown = capsys.readouterr().out
+    assert "legacy tar format" in shown
+    assert "epoch" in shown
+    # A state dict of tensors only converts to safetensors.
+    state = {name: TENSORS[name] for name in ("w", "double", "long")}
+    items = b"".join(p_str(name) + p_pid(spec[0]) for name, spec in state.items())
+    path.write_bytes(
+        tar_checkpoint({**members(), "pickle": pickle_of(b"}(" + items + b"u")})
+    )
+    target = tmp_path / "old.safetensors"
+    assert main(["convert", str(path), str(target)]) == 0
+    header_size = int.from_bytes(target.read_bytes()[:8], "little")
+    header = json.loads(target.read_bytes()[8 : 8 + header_size])
+    theirs = torch_load(path)
+    for name in state:
+        assert header[name]["shape"] == list(theirs[name].shape)
