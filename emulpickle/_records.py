@@ -12,7 +12,6 @@ marked with ``metadata={"emulpickle": "extras"}``, which then receives them.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import attrs
@@ -32,13 +31,21 @@ EXTRAS = {"emulpickle": "extras"}
 
 def is_record_class(obj: object) -> bool:
     """Whether ``obj`` is a dataclass or attrs class (not an instance)."""
-    return isinstance(obj, type) and (dataclasses.is_dataclass(obj) or attrs.has(obj))
+    # What dataclasses.is_dataclass checks. The dataclasses module is imported
+    # below only where a dataclass exists, so it is loaded already there.
+    return isinstance(obj, type) and (_is_dataclass(obj) or attrs.has(obj))
+
+
+def _is_dataclass(cls: type) -> bool:
+    return hasattr(cls, "__dataclass_fields__")
 
 
 def record_fields(cls: type) -> dict[str, bool]:
     """Map each field name to whether ``__init__`` accepts it."""
     if attrs.has(cls):
         return {f.name: f.init for f in attrs.fields(cls)}
+    import dataclasses
+
     return {f.name: f.init for f in dataclasses.fields(cls)}
 
 
@@ -57,6 +64,8 @@ def _extras_field(cls: type) -> str | None:
             if f.metadata.get("emulpickle") == "extras":
                 return str(f.name)
         return None
+    import dataclasses
+
     for df in dataclasses.fields(cls):
         if df.metadata.get("emulpickle") == "extras":
             return df.name
@@ -66,7 +75,9 @@ def _extras_field(cls: type) -> str | None:
 def set_record_state(inst: Any, state: object) -> None:
     """Apply a BUILD state to an instance of a registered record class."""
     cls = type(inst)
-    if isinstance(state, list) and dataclasses.is_dataclass(cls):
+    if isinstance(state, list) and _is_dataclass(cls):
+        import dataclasses
+
         # dataclass(slots=True) pickles its field values as a list, in order.
         names = [f.name for f in dataclasses.fields(cls)]
         if len(state) != len(names):

@@ -55,9 +55,6 @@ below the root (the root is level 0) is written as ``{"$type": "truncated",
 
 from __future__ import annotations
 
-import base64
-import dataclasses
-import datetime
 import math
 import types
 from typing import Any
@@ -73,7 +70,6 @@ _SHARE_MIN_LEN = 64
 #: ints with more bits than this are written in hex (``str()`` may refuse them).
 _BIG_INT_BITS = 14_000
 
-_ISO_TYPES = (datetime.date, datetime.time)  # datetime is a date subclass
 # Value types written as str(x), named rather than imported so that importing
 # emulpickle stays fast; a subclass matches through its MRO.
 _STR_TYPE_NAMES = frozenset(
@@ -163,6 +159,11 @@ class _Converter:
         self.ids: dict[int, int] = {}
         self.alive: list[object] = []  # keeps ids of tracked objects unique
         self.stack: list[_Task] = []
+        # Imported here, like base64 and dataclasses below, to keep
+        # ``import emulpickle`` fast. datetime is a date subclass.
+        import datetime
+
+        self.iso_types = (datetime.date, datetime.time)
 
     def run(self, root: object) -> object:
         box: list[object] = [None]
@@ -203,7 +204,7 @@ class _Converter:
             return {"$type": "global", "name": obj.qualname}
         elif isinstance(obj, _GLOBAL_TYPES):
             return self.global_name(obj)
-        elif isinstance(obj, _ISO_TYPES):
+        elif isinstance(obj, self.iso_types):
             return {"$type": _qualname(type(obj)), "value": obj.isoformat()}
         elif _is_str_type(type(obj)):
             return {"$type": _qualname(type(obj)), "value": str(obj)}
@@ -306,6 +307,8 @@ class _Converter:
         if isinstance(obj, int):
             return {**self.head(ident), "$type": "int", "hex": hex(obj)}
         if isinstance(obj, (bytes, bytearray)):
+            import base64
+
             kind = "bytearray" if isinstance(obj, bytearray) else "bytes"
             encoded = base64.b64encode(obj).decode("ascii")
             return {**self.head(ident), "$type": kind, "base64": encoded}
@@ -368,6 +371,8 @@ class _Converter:
         cls = type(obj)
         result = self.head(ident)
         names: list[str] | None = None
+        import dataclasses
+
         if dataclasses.is_dataclass(obj):
             names = [f.name for f in dataclasses.fields(obj)]
         elif attrs.has(cls):
