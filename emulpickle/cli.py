@@ -259,6 +259,17 @@ def _dis_source(path: str) -> tuple[bytes, int, int]:
         with zipfile.ZipFile(path) as archive:
             return archive.read(name), 0, 1
     data = _map(path)
+    if kind == "torch-tar":
+        from . import _tarread
+
+        try:
+            member = _tarread.read_members(data).get("pickle")
+        except _tarread.TarError as exc:
+            raise CliError(f"{path}: {exc}") from None
+        if member is None:
+            raise CliError(f"{path}: a tar archive without a 'pickle' member")
+        print(f"# member 'pickle' of {path}")
+        return data, member.offset, 1
     if kind == "npy":
         from ._cli_load import read_npy_header
 

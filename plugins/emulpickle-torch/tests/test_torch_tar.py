@@ -201,3 +201,16 @@ def test_cli_show_and_convert_read_tar_checkpoints(
     theirs = torch_load(path)
     for name in state:
         assert header[name]["shape"] == list(theirs[name].shape)
+
+
+def test_cli_dis_shows_the_main_pickle_of_a_tar_checkpoint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from emulpickle.cli import main
+
+    path = tmp_path / "old.pt"
+    path.write_bytes(tar_checkpoint(members()))
+    assert main(["dis", str(path)]) == 0
+    shown = capsys.readouterr().out
+    assert "member 'pickle'" in shown
+    assert "BINPERSID" in shown and "epoch" in shown
