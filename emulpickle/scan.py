@@ -5,7 +5,10 @@ importing anything it names, and reports every global a loader could reach —
 however it is spelled (GLOBAL, STACK_GLOBAL from any string opcode, memoized
 or not, INST, OBJ on such a class, EXT1/2/4 through copyreg's registry) — in
 every pickle of the input: stacked pickles, the legacy torch layout, every
-member of a zip archive (torch.save, npz) and object arrays in ``.npy`` files.
+member of a zip archive (torch.save, npz), object arrays in ``.npy`` files,
+and joblib files (compressed or not) read as ``joblib.load`` reads them, past
+the array data it finds in the stream. Frames are checked as the loader
+checks them.
 
 The verdict is an allowlist: a global is ``"safe"`` when the registry (by
 default the curated default registry plus the installed first-party numpy and
@@ -18,17 +21,12 @@ input could be read to the end.
 
 from __future__ import annotations
 
-import ast
-import codecs
-import copyreg
-import mmap
 import os
 import struct
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from . import _zipread
 from ._py2names import map_python2_name
 from .registry import Registry, default_registry, installed_plugins
 
@@ -313,6 +311,15 @@ DANGEROUS_ATTRIBUTES = frozenset(
 _BUILTIN_MODULES = frozenset({"builtins", "__builtin__", "__builtins__"})
 _DANGEROUS_TOPS = frozenset(m for m in DANGEROUS_MODULES if "." not in m)
 
+#: Globals inside a dangerous module that are inert themselves, with a note.
+#: joblib's array placeholder only carries an array's shape and dtype; the
+#: scan follows the array data joblib.load reads after it.
+INERT_NAMES = {
+    "joblib.numpy_pickle.NumpyArrayWrapper": (
+        "joblib's array placeholder: joblib.load reads the array that follows it"
+    ),
+}
+
 
 def classify(
     module: str | None,
@@ -332,10 +339,10 @@ def classify(
         return "dangerous", "name computed at load time; cannot be checked statically"
     mapped = map_python2_name(module, name) if python2 else (module, name)
     for mod, qual in {(module, name), mapped}:
-        why = _danger(mod, qual)
+        why = "" if f"{mod}.{qual}" in INERT_NAMES else _danger(mod, qual)
         if why:
             return "dangerous", why
-    note = ""
+    note = INERT_NAMES.get(f"{mapped[0]}.{mapped[1]}", "")
     if mapped != (module, name):
         note = f"Python 2 name, loaded as {mapped[0]}.{mapped[1]}"
     reg = registry if registry is not None else _scan_registry()
@@ -466,373 +473,52 @@ class ScanReport:
         }
 
 
-# --- the walker -------------------------------------------------------------
-
-
-class _Broken(Exception):
-    def __init__(self, reason: str, offset: int) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.offset = offset
-
-
-# Opcodes that push one non-name value and have a fixed total length.
-_PUSH_FIXED = [-1] * 256
-for _code, _width in {
-    0x4E: 1, 0x88: 1, 0x89: 1, 0x5D: 1, 0x7D: 1, 0x29: 1, 0x8F: 1, 0x97: 1,
-    0x4A: 5, 0x4B: 2, 0x4D: 3, 0x47: 9,
-}.items():  # fmt: skip
-    _PUSH_FIXED[_code] = _width
-# Opcodes that pop some values then push some, (needed, pushed).
-_POP_PUSH: dict[int, tuple[int, int]] = {
-    0x61: (2, 1), 0x73: (3, 1), 0x52: (2, 1), 0x62: (2, 1), 0x85: (1, 1),
-    0x86: (2, 1), 0x87: (3, 1), 0x81: (2, 1), 0x92: (3, 1), 0x51: (1, 1),
-    0x98: (1, 1),
-}  # fmt: skip
-# Opcodes that pop to the last MARK, then (needed, pushed).
-_MARK_POP: dict[int, tuple[int, int]] = {
-    0x65: (1, 1), 0x75: (1, 1), 0x90: (1, 1), 0x6C: (0, 1), 0x74: (0, 1),
-    0x64: (0, 1), 0x91: (0, 1), 0x31: (0, 0),
-}  # fmt: skip
-_LEN_NAMES = {0x58: True, 0x54: True, 0x42: False, 0x8B: False}
-_LEN8_NAMES = {0x8D: True, 0x8E: False, 0x96: False}
-_LINE_PUSH = {0x49, 0x4C, 0x46, 0x50}
-
-
-def _as_name(value: object) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bytes):
-        try:
-            return value.decode("utf-8", "surrogatepass")
-        except UnicodeDecodeError:
-            return value.decode("latin-1")
-    return None
-
-
-_RefKey = tuple[str | None, str | None, str, bool]
-
-
-def _walk(data: Any, pos: int, end: int, refs: dict[_RefKey, list[int]]) -> int:
-    """Walk one pickle in ``data[pos:end]``, recording globals into ``refs``.
-
-    ``refs`` maps ``(module, name, via, python2)`` to ``[first offset,
-    count]``. Returns the offset after STOP; raises :class:`_Broken`.
-    """
-    stack: list[object] = []
-    push = stack.append
-    marks: list[int] = []
-    fence = 0
-    memo: list[object] = []
-    sparse: dict[int, object] | None = None
-    proto = 0
-    push_fixed = _PUSH_FIXED
-    start = pos
-    try:
-        while True:
-            if pos >= end:
-                raise _Broken("pickle data was truncated", start)
-            start = pos
-            op = data[pos]
-            width = push_fixed[op]
-            if width >= 0:
-                push(None)
-                pos += width
-                continue
-            if op == 0x8C or op == 0x55 or op == 0x43 or op == 0x8A:
-                n = data[pos + 1]
-                pos += 2 + n
-                if pos > end:
-                    raise _Broken("pickle data was truncated", start)
-                push(data[pos - n : pos] if op == 0x8C or op == 0x55 else None)
-                continue
-            if op == 0x94:  # MEMOIZE
-                if len(stack) <= fence:
-                    raise _Broken("stack underflow", start)
-                if sparse is None:
-                    memo.append(stack[-1])
-                else:
-                    sparse[len(sparse)] = stack[-1]
-                pos += 1
-                continue
-            if op == 0x28:  # MARK
-                fence = len(stack)
-                marks.append(fence)
-                pos += 1
-                continue
-            mark_pop = _MARK_POP.get(op)
-            if mark_pop is not None:
-                if not marks:
-                    raise _Broken("could not find MARK", start)
-                del stack[marks.pop() :]
-                fence = marks[-1] if marks else 0
-                need, pushed = mark_pop
-                if len(stack) - fence < need:
-                    raise _Broken("stack underflow", start)
-                if need:
-                    stack[-1] = None
-                elif pushed:
-                    push(None)
-                pos += 1
-                continue
-            if op == 0x68 or op == 0x6A:  # BINGET, LONG_BINGET
-                if op == 0x68:
-                    index = data[pos + 1]
-                    pos += 2
-                else:
-                    index = struct.unpack("<I", data[pos + 1 : pos + 5])[0]
-                    pos += 5
-                push(_memo_get(memo, sparse, index, start))
-                continue
-            if op == 0x71 or op == 0x72:  # BINPUT, LONG_BINPUT
-                if op == 0x71:
-                    index = data[pos + 1]
-                    pos += 2
-                else:
-                    index = struct.unpack("<I", data[pos + 1 : pos + 5])[0]
-                    pos += 5
-                if len(stack) <= fence:
-                    raise _Broken("stack underflow", start)
-                sparse = _memo_put(memo, sparse, index, stack[-1])
-                continue
-            pop_push = _POP_PUSH.get(op)
-            if pop_push is not None:
-                need, pushed = pop_push
-                if len(stack) - fence < need:
-                    raise _Broken("stack underflow", start)
-                del stack[len(stack) - need :]
-                push(None)
-                pos += 1
-                continue
-            if op == 0x95:  # FRAME
-                pos += 9
-                continue
-            if op == 0x80:  # PROTO
-                proto = data[pos + 1]
-                if proto > 5:
-                    raise _Broken(f"unsupported pickle protocol: {proto}", start)
-                pos += 2
-                continue
-            if op == 0x93:  # STACK_GLOBAL
-                if len(stack) - fence < 2:
-                    raise _Broken("stack underflow", start)
-                name = _as_name(stack.pop())
-                module = _as_name(stack.pop())
-                _record(refs, module, name, "STACK_GLOBAL", proto < 3, start)
-                push(None)
-                pos += 1
-                continue
-            if op == 0x2E:  # STOP
-                if len(stack) <= fence:
-                    raise _Broken("stack underflow", start)
-                return pos + 1
-            if op == 0x67 or op == 0x70:  # GET, PUT (text)
-                raw, pos = _line(data, pos + 1, end, start)
-                index = _text_index(raw, start)
-                if op == 0x67:
-                    push(_memo_get(memo, sparse, index, start))
-                    continue
-                if len(stack) <= fence:
-                    raise _Broken("stack underflow", start)
-                sparse = _memo_put(memo, sparse, index, stack[-1])
-                continue
-            pos = _walk_rare(data, pos, end, op, stack, marks, refs, proto)
-            fence = marks[-1] if marks else 0
-    except IndexError:
-        raise _Broken("pickle data was truncated", start) from None
-    except struct.error:
-        raise _Broken("pickle data was truncated", start) from None
-
-
-def _memo_get(
-    memo: list[object], sparse: dict[int, object] | None, index: int, start: int
-) -> object:
-    if sparse is None:
-        if index < len(memo):
-            return memo[index]
-    elif index in sparse:
-        return sparse[index]
-    raise _Broken(f"memo value not found at index {index}", start)
-
-
-def _memo_put(
-    memo: list[object], sparse: dict[int, object] | None, index: int, value: object
-) -> dict[int, object] | None:
-    if sparse is None:
-        if index < len(memo):
-            memo[index] = value
-            return None
-        if index == len(memo):
-            memo.append(value)
-            return None
-        sparse = dict(enumerate(memo))
-        memo.clear()
-    sparse[index] = value
-    return sparse
-
-
-def _record(
-    refs: dict[_RefKey, list[int]],
-    module: str | None,
-    name: str | None,
-    via: str,
-    python2: bool,
-    offset: int,
-) -> None:
-    key = (module, name, via, python2)
-    seen = refs.get(key)
-    if seen is None:
-        if len(refs) >= _MAX_FINDINGS_PER_PICKLE:
-            raise _Broken("too many distinct globals", offset)
-        refs[key] = [offset, 1]
-    else:
-        seen[1] += 1
-
-
-def _text_index(raw: bytes, start: int) -> int:
-    try:
-        index = int(raw)
-    except ValueError:
-        raise _Broken(f"bad memo index {raw!r}", start) from None
-    if index < 0:
-        raise _Broken("negative memo index", start)
-    return index
-
-
-def _line(data: Any, pos: int, end: int, start: int) -> tuple[bytes, int]:
-    i = data.find(b"\n", pos, end)
-    if i < 0:
-        raise _Broken("pickle data was truncated", start)
-    return data[pos:i], i + 1
-
-
-def _walk_rare(
-    data: Any,
-    pos: int,
-    end: int,
-    op: int,
-    stack: list[object],
-    marks: list[int],
-    refs: dict[_RefKey, list[int]],
-    proto: int,
-) -> int:
-    """The less frequent opcodes; returns the next position."""
-    start = pos
-    fence = marks[-1] if marks else 0
-    is_name = _LEN_NAMES.get(op)
-    if is_name is not None:  # 4-byte counted
-        n = struct.unpack(
-            "<i" if op in (0x54, 0x8B) else "<I", data[pos + 1 : pos + 5]
-        )[0]
-        if n < 0:
-            raise _Broken("negative byte count", start)
-        pos += 5 + n
-        if pos > end:
-            raise _Broken("pickle data was truncated", start)
-        stack.append(data[pos - n : pos] if is_name else None)
-        return pos
-    is_name = _LEN8_NAMES.get(op)
-    if is_name is not None:
-        n = struct.unpack("<Q", data[pos + 1 : pos + 9])[0]
-        pos += 9 + n
-        if pos > end:
-            raise _Broken("pickle data was truncated", start)
-        stack.append(data[pos - n : pos] if is_name else None)
-        return pos
-    if op in _LINE_PUSH:
-        _, pos = _line(data, pos + 1, end, start)
-        stack.append(None)
-        return pos
-    if op == 0x53:  # STRING
-        raw, pos = _line(data, pos + 1, end, start)
-        value: object = None
-        if len(raw) >= 2 and raw[0] == raw[-1] and raw[:1] in (b"'", b'"'):
-            try:
-                value = codecs.escape_decode(raw[1:-1])[0]
-            except ValueError:
-                value = None
-        stack.append(value)
-        return pos
-    if op == 0x56:  # UNICODE
-        raw, pos = _line(data, pos + 1, end, start)
-        try:
-            stack.append(str(raw, "raw-unicode-escape"))
-        except UnicodeDecodeError:
-            stack.append(None)
-        return pos
-    if op == 0x63 or op == 0x69:  # GLOBAL, INST
-        first, pos = _line(data, pos + 1, end, start)
-        second, pos = _line(data, pos, end, start)
-        module = first.decode("utf-8", "surrogateescape")
-        name = second.decode("utf-8", "surrogateescape")
-        via = "GLOBAL" if op == 0x63 else "INST"
-        _record(refs, module, name, via, proto < 3, start)
-        if op == 0x69:
-            if not marks:
-                raise _Broken("could not find MARK", start)
-            del stack[marks.pop() :]
-        stack.append(None)
-        return pos
-    if op in (0x82, 0x83, 0x84):  # EXT1, EXT2, EXT4
-        size, fmt = {0x82: (1, "<B"), 0x83: (2, "<H"), 0x84: (4, "<i")}[op]
-        raw = data[pos + 1 : pos + 1 + size]
-        if len(raw) < size or pos + 1 + size > end:
-            raise _Broken("pickle data was truncated", start)
-        code = struct.unpack(fmt, raw)[0]
-        via = f"EXT{size}"
-        key = copyreg._inverted_registry.get(code)  # type: ignore[attr-defined]
-        if key:
-            _record(refs, str(key[0]), str(key[1]), via, False, start)
-        else:
-            _record(refs, None, None, via, False, start)
-        stack.append(None)
-        return pos + 1 + size
-    if op == 0x6F:  # OBJ: the class is a global already recorded
-        if not marks:
-            raise _Broken("could not find MARK", start)
-        k = marks.pop()
-        if len(stack) - k < 1:
-            raise _Broken("stack underflow", start)
-        del stack[k:]
-        stack.append(None)
-        return pos + 1
-    if op == 0x30:  # POP
-        if len(stack) > fence:
-            stack.pop()
-        elif marks:
-            del stack[marks.pop() :]
-        else:
-            raise _Broken("stack underflow", start)
-        return pos + 1
-    if op == 0x32:  # DUP
-        if len(stack) <= fence:
-            raise _Broken("stack underflow", start)
-        stack.append(stack[-1])
-        return pos + 1
-    raise _Broken(f"invalid load key, {bytes([op])!r}", start)
-
-
 # --- inputs -----------------------------------------------------------------
 
 _TORCH_LEGACY_MAGIC = b"\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
 _NPY_MAGIC = b"\x93NUMPY"
+# What joblib.load recognises at the start of a file, as it does: by prefix.
+_COMPRESSED = (
+    (b"ZF", "compat"),
+    (b"\x78", "zlib"),
+    (b"\x1f\x8b", "gzip"),
+    (b"BZ", "bz2"),
+    (b"\xfd\x37\x7a\x58\x5a", "xz"),
+    (b"\x5d\x00", "lzma"),
+    (b"\x04\x22\x4d\x18", "lz4"),
+)
+# A bz2 header: a pickle may start with "BZ" (BINBYTES), never with this.
+_BZ2_BLOCKS = (b"\x31\x41\x59\x26\x53\x59", b"\x17\x72\x45\x38\x50\x90")
+_PLAIN_NOTE = "reached only when the file is read by pickle.load, not joblib.load"
+
+if TYPE_CHECKING:
+    from ._scan_walk import Refs
+
+    _Found = list[tuple[Refs, str]]
 
 
-@attrs.define
 class _Context:
-    registry: Registry
-    findings: list[Finding] = attrs.field(factory=list)
-    errors: list[str] = attrs.field(factory=list)
-    inflated: int = 0
-    cache: dict[tuple[str | None, str | None, bool], tuple[str, str]] = attrs.field(
-        factory=dict
-    )
+    """What one scan has found so far."""
+
+    __slots__ = ("cache", "errors", "findings", "inflated", "registry")
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.findings: list[Finding] = []
+        self.errors: list[str] = []
+        self.inflated = 0
+        self.cache: dict[tuple[str | None, str | None, bool], tuple[str, str]] = {}
 
     def error(self, message: str) -> None:
         if len(self.errors) < _MAX_ERRORS:
             self.errors.append(message)
 
-    def report(self, refs: dict[_RefKey, list[int]], where: str, base: int) -> None:
+    def inflate_limit(self, compressed: int) -> int:
+        """How far a stream of ``compressed`` bytes may decompress."""
+        allowed = max(MIN_INFLATE_ALLOWANCE, MAX_INFLATE_RATIO * compressed)
+        return min(MAX_INFLATED_MEMBER, MAX_INFLATED_TOTAL - self.inflated, allowed)
+
+    def report(self, refs: Refs, where: str, base: int, extra: str = "") -> None:
         for (module, name, via, python2), (offset, count) in refs.items():
             key = (module, name, python2)
             verdict = self.cache.get(key)
@@ -849,65 +535,137 @@ class _Context:
                 )
             if count > 1:
                 note = f"{note}; {count} times" if note else f"{count} times"
+            if extra:
+                note = f"{note}; {extra}" if note else extra
             self.findings.append(
                 Finding(module, name, via, offset - base, where, verdict[0], note)
             )
 
 
-def _plausible(refs: dict[_RefKey, list[int]]) -> bool:
+def _real_name(module: str | None, name: str | None) -> bool:
+    """Whether ``module.name`` looks like a real global (not parsed from noise)."""
+    if module is None or name is None:
+        return False
+    return all(p.isidentifier() for p in module.split(".")) and all(
+        p.isidentifier() for p in name.split(".")
+    )
+
+
+def _plausible(refs: Refs) -> bool:
     """Whether a walk over data that does not look like a pickle found real names."""
-    for module, name, _, _ in refs:
-        if module is None or name is None:
-            continue
-        if all(p.isidentifier() for p in module.split(".")) and all(
-            p.isidentifier() for p in name.split(".")
-        ):
-            return True
-    return False
+    return any(_real_name(module, name) for module, name, _, _ in refs)
 
 
-def _scan_stream(
-    ctx: _Context, data: Any, pos: int, end: int, label: str, strict: bool
-) -> None:
-    """Scan the stacked pickles in ``data[pos:end]``.
+def _chain(
+    data: Any, pos: int, end: int, label: str, joblib: bool
+) -> tuple[_Found, str, bool]:
+    """Walk the stacked pickles in ``data[pos:end]``.
 
-    ``label`` names the stream (``""`` for the input itself). When ``strict``
-    is false the bytes need not be a pickle at all: what was found is kept
-    only when it names real-looking globals.
+    Returns what each pickle names (with its ``where``), the error that ended
+    the walk (``""`` if none) and whether a pickle names joblib's array
+    wrapper. With ``joblib``, such pickles are walked as ``joblib.load``
+    reads them: array data after each wrapper is skipped.
     """
+    from . import _scan_walk
+
     number = 0
     legacy = False
     base = pos
-    found: list[tuple[dict[_RefKey, list[int]], str]] = []
-    error = ""
+    found: _Found = []
+    wrapper = False
     while pos < end:
         number += 1
         if label:
             where = label if number == 1 else f"{label} (pickle #{number})"
         else:
             where = f"pickle #{number}"
-        refs: dict[_RefKey, list[int]] = {}
+        refs: Refs = {}
         found.append((refs, where))
+        broken: _scan_walk.Broken | None = None
+        after = end
         try:
-            after = _walk(data, pos, end, refs)
-        except _Broken as exc:
-            error = f"{where}: {exc.reason} (at offset {exc.offset - base})"
-            break
+            after = _scan_walk.walk(data, pos, end, refs)
+        except _scan_walk.Broken as exc:
+            broken = exc
+        if _scan_walk.names_wrapper(refs):
+            wrapper = True
+            if joblib:
+                from . import _scan_joblib
+
+                refs.clear()
+                broken = None
+                try:
+                    after = _scan_joblib.walk(data, pos, end, refs)
+                except _scan_walk.Broken as exc:
+                    broken = exc
+        if broken is not None:
+            offset = broken.offset - base
+            return found, f"{where}: {broken.reason} (at offset {offset})", wrapper
         if number == 1 and after - pos <= 32 and _TORCH_LEGACY_MAGIC in data[pos:after]:
             legacy = True
         if legacy and number == 5:
             break  # legacy torch.save: raw storage bytes follow
         pos = after
-    if not strict and not any(_plausible(refs) for refs, _ in found):
+    return found, "", wrapper
+
+
+def _plain_only(plain: _Found, joblib: _Found) -> _Found:
+    """What a plain pickle reader reaches that joblib's reading does not.
+
+    Only real-looking names are kept: beyond the first array, a plain reader
+    walks through array bytes, and noise there is no finding.
+    """
+    # The same opcode, whatever protocol each reading had reached.
+    seen = {(key[:3], hits[0]) for refs, _ in joblib for key, hits in refs.items()}
+    extra: _Found = []
+    for refs, where in plain:
+        only = {
+            key: hits
+            for key, hits in refs.items()
+            if (key[:3], hits[0]) not in seen and _real_name(key[0], key[1])
+        }
+        if only:
+            extra.append((only, where))
+    return extra
+
+
+def _scan_stream(
+    ctx: _Context,
+    data: Any,
+    pos: int,
+    end: int,
+    label: str,
+    strict: bool,
+    joblib: bool = True,
+) -> None:
+    """Scan the stacked pickles in ``data[pos:end]``.
+
+    ``label`` names the stream (``""`` for the input itself). When ``strict``
+    is false the bytes need not be a pickle at all: what was found is kept
+    only when it names real-looking globals. A stream naming joblib's array
+    wrapper is scanned as ``joblib.load`` reads it (unless not ``joblib``),
+    plus whatever else a plain pickle reader would reach.
+    """
+    found, error, wrapper = _chain(data, pos, end, label, False)
+    extra: _Found = []
+    if wrapper and joblib:
+        plain = found
+        found, error, _ = _chain(data, pos, end, label, True)
+        extra = _plain_only(plain, found)
+    if not strict and not any(_plausible(refs) for refs, _ in found + extra):
         return  # not a pickle: bytes that happened to parse
     for refs, where in found:
-        ctx.report(refs, where, base)
+        ctx.report(refs, where, pos)
+    for refs, where in extra:
+        ctx.report(refs, where, pos, _PLAIN_NOTE)
     if error:
         ctx.error(error)
 
 
 def _scan_npy(ctx: _Context, data: Any, pos: int, end: int, label: str) -> None:
     """Scan a ``.npy`` image in ``data[pos:end]``: its pickle, if it has one."""
+    import ast
+
     head = data[pos : min(end, pos + 12)]
     if len(head) < 10:
         ctx.error(f"{label}: truncated .npy header")
@@ -950,6 +708,8 @@ def _looks_like_pickle(name: str, data: Any, start: int, end: int) -> bool:
 
 
 def _scan_zip(ctx: _Context, data: Any, label: str, depth: int) -> None:
+    from . import _zipread
+
     try:
         members = _zipread.read_members(data)
     except (_zipread.ZipError, struct.error) as exc:
@@ -962,11 +722,7 @@ def _scan_zip(ctx: _Context, data: Any, label: str, depth: int) -> None:
         if member.name.endswith("/") and member.compressed_size == 0:
             continue
         try:
-            left = MAX_INFLATED_TOTAL - ctx.inflated
-            allowed = max(
-                MIN_INFLATE_ALLOWANCE, MAX_INFLATE_RATIO * member.compressed_size
-            )
-            limit = min(MAX_INFLATED_MEMBER, left, allowed)
+            limit = ctx.inflate_limit(member.compressed_size)
             buf, start, end = _zipread.read_member(data, member, limit)
         except (_zipread.ZipError, struct.error) as exc:
             ctx.error(f"{name}: {exc}")
@@ -992,17 +748,61 @@ def _scan_member(
     )
 
 
+def _compression(head: bytes) -> str | None:
+    """The compressor joblib.load would pick for a file starting with ``head``."""
+    for prefix, kind in _COMPRESSED:
+        if head.startswith(prefix):
+            if kind == "bz2" and not (
+                head[3:4].isdigit() and head[4:10] in _BZ2_BLOCKS
+            ):
+                return None  # not bz2: a pickle starting with BINBYTES
+            return kind
+    return None
+
+
+def _scan_compressed(ctx: _Context, data: Any, kind: str) -> None:
+    """Scan a compressed joblib file: the pickle stream it decompresses to."""
+    from . import _scan_joblib
+
+    if kind == "lz4":
+        ctx.error("lz4-compressed file (joblib): lz4 is not supported by the scanner")
+        return
+    try:
+        buf = _scan_joblib.decompress(data, kind, ctx.inflate_limit(len(data)))
+    except _scan_joblib.DecompressError as exc:
+        ctx.error(f"{kind}-compressed file: {exc}")
+        return
+    ctx.inflated += len(buf)
+    label = f"{kind}-compressed stream"
+    if not buf:
+        ctx.error(f"{label}: empty")
+        return
+    # joblib before 0.10 ("compat") reads its arrays from separate files.
+    _scan_stream(ctx, buf, 0, len(buf), label, True, joblib=kind != "compat")
+
+
 def _scan_buffer(ctx: _Context, data: Any) -> None:
     if len(data) == 0:
         ctx.error("empty input")
         return
-    head = data[:6]
-    if head == _NPY_MAGIC:
+    head = data[:10]
+    kind = _compression(head)
+    if head[:6] == _NPY_MAGIC:
         _scan_npy(ctx, data, 0, len(data), "npy payload")
-    elif head[:4] == b"PK\x03\x04" or (head[:1] != b"\x80" and _zipread.is_zip(data)):
+    elif head[:4] == b"PK\x03\x04":
+        _scan_zip(ctx, data, "", 0)
+    elif kind is not None:
+        _scan_compressed(ctx, data, kind)
+    elif head[:1] != b"\x80" and _is_zip(data):
         _scan_zip(ctx, data, "", 0)
     else:
         _scan_stream(ctx, data, 0, len(data), "", True)
+
+
+def _is_zip(data: Any) -> bool:
+    from . import _zipread
+
+    return _zipread.is_zip(data)
 
 
 def scan(
@@ -1012,7 +812,7 @@ def scan(
 
     Args:
         source: a path, or the bytes of a file (pickle, torch checkpoint,
-            zip, ``.npy`` or ``.npz``).
+            zip, ``.npy``, ``.npz``, or a joblib file, compressed or not).
         registry: what counts as safe; default: the default registry plus
             the installed first-party plugins (numpy, torch).
 
@@ -1032,6 +832,8 @@ def scan(
             if size == 0:
                 _scan_buffer(ctx, b"")
             else:
+                import mmap
+
                 with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
                     _scan_buffer(ctx, mapped)
     except (OSError, ValueError) as exc:

@@ -1,8 +1,9 @@
-"""Mutation fuzzing of loads, scan and the disassembler, seeded with real pickles.
+"""Mutation fuzzing of loads, scan (also of joblib files) and the disassembler.
 
-Any input must give a value or an ``emulpickle.UnpicklingError`` subclass,
-never another exception. The default run takes a few seconds per target; set
-``EMULPICKLE_FUZZ_SECONDS`` (total budget, split over the targets) for a long run.
+Seeded with real pickles, any input must give a value or an
+``emulpickle.UnpicklingError`` subclass, never another exception. The default
+run takes a few seconds per target; set ``EMULPICKLE_FUZZ_SECONDS`` (total
+budget, split over the targets) for a long run.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import datetime
+import io
 import os
 import pickle
 import time
@@ -24,7 +26,7 @@ from emulpickle.disasm import disassemble
 from emulpickle.scan import ScanReport, scan
 
 _BUDGET = float(os.environ.get("EMULPICKLE_FUZZ_SECONDS", "15"))
-_PER_TARGET = _BUDGET / 3
+_PER_TARGET = _BUDGET / 4  # loads, scan, disasm, scan of joblib files
 
 SEEDS: list[bytes] = [
     pickle.dumps(value, protocol=protocol)
@@ -82,12 +84,36 @@ def _dis(data: bytes) -> None:
         pass
 
 
+def _joblib_seeds() -> list[bytes]:
+    np = pytest.importorskip("numpy")
+    joblib = pytest.importorskip("joblib")
+    value = {
+        "f": np.arange(4.0),
+        "s": np.zeros(2, dtype=[("x", "<i4"), ("y", "U2")]),
+        "o": np.array([1, "x"], dtype=object),
+    }
+    seeds = []
+    for protocol, compress in ((2, 0), (4, 0), (5, 0), (4, 3)):
+        buf = io.BytesIO()
+        joblib.dump(value, buf, protocol=protocol, compress=compress)
+        seeds.append(buf.getvalue())
+    return seeds
+
+
 @pytest.mark.parametrize(
-    "target", [_loads_both, _scan, _dis], ids=["loads", "scan", "disasm"]
+    ("target", "seeds"),
+    [
+        (_loads_both, lambda: SEEDS),
+        (_scan, lambda: SEEDS),
+        (_dis, lambda: SEEDS),
+        (_scan, _joblib_seeds),
+    ],
+    ids=["loads", "scan", "disasm", "scan-joblib"],
 )
 def test_mutations_never_raise_other_exceptions(
-    target: Callable[[bytes], None],
+    target: Callable[[bytes], None], seeds: Callable[[], list[bytes]]
 ) -> None:
+    pool = seeds()
     deadline = time.monotonic() + _PER_TARGET
 
     @settings(
@@ -96,7 +122,7 @@ def test_mutations_never_raise_other_exceptions(
         database=None,
         suppress_health_check=list(HealthCheck),
     )
-    @given(st.sampled_from(SEEDS), st.lists(mutation, min_size=1, max_size=4))
+    @given(st.sampled_from(pool), st.lists(mutation, min_size=1, max_size=4))
     def run(seed: bytes, ops: list[tuple[str, int, bytes]]) -> None:
         if time.monotonic() > deadline:
             return  # budget spent: let hypothesis finish quickly

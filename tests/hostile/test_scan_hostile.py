@@ -321,3 +321,52 @@ def test_never_imports_anything() -> None:
     scan(b"cthis_module_does_not_exist\nx\n.")
     assert "antigravity" not in set(sys.modules) - before
     assert os.environ.get("EMULPICKLE_SCAN_IMPORTED") is None
+
+
+def _zeros_bomb(kind: str) -> bytes:
+    """More than 32 MiB of zeros, compressed as joblib files are."""
+    import bz2
+    import lzma
+
+    if kind in ("zlib", "gzip"):
+        comp = zlib.compressobj(9, zlib.DEFLATED, 15 if kind == "zlib" else 31)
+        chunk = b"\0" * (1 << 20)
+        return b"".join(comp.compress(chunk) for _ in range(48)) + comp.flush()
+    # bz2 and xz readers go on through concatenated streams.
+    one = {"bz2": bz2.compress, "xz": lzma.compress}[kind](b"\0" * (1 << 20))
+    return one * 48
+
+
+@pytest.mark.parametrize("kind", ["zlib", "gzip", "bz2", "xz"])
+def test_decompression_bomb(kind: str) -> None:
+    report = _bounded(_zeros_bomb(kind))
+    assert report.errors == [  # type: ignore[attr-defined]
+        f"{kind}-compressed file: decompresses to more than {32 << 20} bytes"
+        " (decompression bomb?)"
+    ]
+
+
+def _joblib_head(shape: bytes) -> bytes:
+    """A joblib array wrapper with a float64 dtype, memoized at 0, built."""
+    dtype = b"cnumpy\ndtype\n(" + _u("f8") + b"\x89\x88tR"
+    state = b"}(" + _u("shape") + shape + _u("dtype") + dtype
+    state += _u("numpy_array_alignment_bytes") + b"Nu"
+    return b"cjoblib.numpy_pickle\nNumpyArrayWrapper\n)\x81\x94" + state + b"\x94b"
+
+
+def test_joblib_wrapper_states_are_bounded() -> None:
+    """A wrapper state with other keys is refused at once, however big it is;
+    building a wrapper again and again costs the same each time."""
+    head = b"\x80\x04(" + _joblib_head(b"K\x00\x85") + b"0"
+    big = b"}\x94(" + b"".join(_u(f"k{i}") + b"N" for i in range(50_000)) + b"u"
+    report = _bounded(head + big + b"h\x00h\x02b" * 20_000 + b"N.")
+    assert "other attributes" in report.errors[0]  # type: ignore[attr-defined]
+    rebuild = b"h\x00}" + _u("shape") + b"K\x00\x85sb0"
+    report = _bounded(head + rebuild * 30_000 + b"N.")
+    assert report.errors == []  # type: ignore[attr-defined]
+
+
+def test_joblib_huge_array_is_an_error() -> None:
+    shape = b"\x8a\x08" + (1 << 62).to_bytes(8, "little") + b"K\x04\x86"
+    report = _bounded(b"\x80\x04(" + _joblib_head(shape) + b"\0" * 100 + b"N.")
+    assert report.errors  # type: ignore[attr-defined]

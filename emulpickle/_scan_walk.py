@@ -1,0 +1,463 @@
+"""The scanner's opcode walker: every global one pickle names, nothing built.
+
+:func:`walk` follows a symbolic stack that holds only the strings a
+STACK_GLOBAL could use as names (everything else is ``None``), with the
+loader's mark, memo and underflow rules, and the machine's frame rules: no
+single read may straddle the end of a frame (an opcode may end exactly at it,
+or the frame may end right after the opcode byte or after a length prefix),
+a FRAME may not start before the current frame ends, and a frame must fit in
+the data. So a pickle that emulpickle refuses for its framing is an error
+here too, at the same offset, and one it accepts is walked the same way.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+_MAX_FINDINGS_PER_PICKLE = 10_000
+
+#: The global joblib writes in place of each numpy array; joblib's loader
+#: reads the array from the stream right after the BUILD that fills it in.
+JOBLIB_WRAPPER = "joblib.numpy_pickle.NumpyArrayWrapper"
+
+RefKey = tuple[str | None, str | None, str, bool]
+Refs = dict[RefKey, list[int]]
+
+
+class Broken(Exception):
+    """The walk cannot go on: ``reason`` at byte ``offset``."""
+
+    def __init__(self, reason: str, offset: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.offset = offset
+
+
+# Opcodes that push one non-name value and have a fixed total length.
+_PUSH_FIXED = [-1] * 256
+for _code, _width in {
+    0x4E: 1, 0x88: 1, 0x89: 1, 0x5D: 1, 0x7D: 1, 0x29: 1, 0x8F: 1, 0x97: 1,
+    0x4A: 5, 0x4B: 2, 0x4D: 3, 0x47: 9,
+}.items():  # fmt: skip
+    _PUSH_FIXED[_code] = _width
+# Opcodes that pop some values then push some, (needed, pushed).
+_POP_PUSH: dict[int, tuple[int, int]] = {
+    0x61: (2, 1), 0x73: (3, 1), 0x52: (2, 1), 0x62: (2, 1), 0x85: (1, 1),
+    0x86: (2, 1), 0x87: (3, 1), 0x81: (2, 1), 0x92: (3, 1), 0x51: (1, 1),
+    0x98: (1, 1),
+}  # fmt: skip
+# Opcodes that pop to the last MARK, then (needed, pushed).
+_MARK_POP: dict[int, tuple[int, int]] = {
+    0x65: (1, 1), 0x75: (1, 1), 0x90: (1, 1), 0x6C: (0, 1), 0x74: (0, 1),
+    0x64: (0, 1), 0x91: (0, 1), 0x31: (0, 0),
+}  # fmt: skip
+# Counted opcodes: (length prefix size, whether the payload can be a name).
+COUNTED: dict[int, tuple[int, bool]] = {
+    0x8C: (1, True), 0x55: (1, True), 0x43: (1, False), 0x8A: (1, False),
+    0x58: (4, True), 0x54: (4, True), 0x42: (4, False), 0x8B: (4, False),
+    0x8D: (8, True), 0x8E: (8, False), 0x96: (8, False),
+}  # fmt: skip
+_SIGNED_COUNTS = {0x54, 0x8B}
+# Where each opcode's length prefix ends (1: it has none).
+_HEADERS = [1] * 256
+for _code, (_size, _) in COUNTED.items():
+    _HEADERS[_code] = 1 + _size
+LINE_PUSH = {0x49, 0x4C, 0x46, 0x50}
+EXT_SIZES = {0x82: (1, "<B"), 0x83: (2, "<H"), 0x84: (4, "<i")}
+_u32 = struct.Struct("<I").unpack_from
+_MEMO_WIDTHS = [0] * 256
+_MEMO_WIDTHS[0x71] = 2  # BINPUT
+_MEMO_WIDTHS[0x6A] = _MEMO_WIDTHS[0x72] = 5  # LONG_BINGET, LONG_BINPUT
+_MEMO_WIDTHS[0x67] = _MEMO_WIDTHS[0x70] = -1  # GET, PUT: a line
+
+
+def as_name(value: object) -> str | None:
+    """``value`` as a STACK_GLOBAL name would decode it, or None."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray)):  # inflated data is a bytearray
+        try:
+            return value.decode("utf-8", "surrogatepass")
+        except UnicodeDecodeError:
+            return value.decode("latin-1")
+    return None
+
+
+def names_wrapper(refs: Refs) -> bool:
+    """Whether the globals in ``refs`` include joblib's array wrapper."""
+    return any(
+        module is not None and name is not None and f"{module}.{name}" == JOBLIB_WRAPPER
+        for module, name, _, _ in refs
+    )
+
+
+def cross(start: int, pos: int, frame_end: int, end: int, header: int) -> None:
+    """Check an opcode at ``start`` reading up to ``pos``, past the frame or data end.
+
+    Inside a frame the frame may end only after the opcode byte or after its
+    ``header`` (opcode and length prefix), as the machine allows.
+    """
+    split = frame_end - start
+    if split > 1 and split != header:
+        raise Broken("pickle exhausted before end of frame", start)
+    if pos > end:
+        raise Broken("pickle data was truncated", start)
+
+
+def line(
+    data: Any, pos: int, end: int, start: int, frame_end: int
+) -> tuple[bytes, int]:
+    """The line at ``pos`` and the offset after it; inside a frame, within it."""
+    i = data.find(b"\n", pos, end)
+    if frame_end > pos and not 0 <= i < frame_end:
+        raise Broken("pickle exhausted before end of frame", start)
+    if i < 0:
+        raise Broken("pickle data was truncated", start)
+    return data[pos:i], i + 1
+
+
+def counted(data: Any, pos: int, end: int, frame_end: int, op: int) -> int:
+    """The offset after the counted opcode at ``pos`` (its payload ends there)."""
+    size = COUNTED[op][0]
+    header = pos + 1 + size
+    if header > (frame_end if frame_end >= 0 else end):
+        cross(pos, header, frame_end, end, 1)
+        frame_end = -1
+    raw = data[pos + 1 : header]
+    if size == 1:
+        n = raw[0]
+    elif size == 4:
+        n = struct.unpack("<i" if op in _SIGNED_COUNTS else "<I", raw)[0]
+        if n < 0:
+            raise Broken("negative byte count", pos)
+    else:
+        n = struct.unpack("<Q", raw)[0]
+    after = header + n
+    if after > (frame_end if frame_end >= 0 else end):
+        cross(pos, after, frame_end, end, size + 1)
+    return int(after)
+
+
+def memo_get(
+    memo: list[object], sparse: dict[int, object] | None, index: int, start: int
+) -> object:
+    """The memo entry at ``index``."""
+    if sparse is None:
+        if index < len(memo):
+            return memo[index]
+    elif index in sparse:
+        return sparse[index]
+    raise Broken(f"memo value not found at index {index}", start)
+
+
+def memo_put(
+    memo: list[object], sparse: dict[int, object] | None, index: int, value: object
+) -> dict[int, object] | None:
+    """Store ``value`` at ``index``; returns the sparse memo once there is one."""
+    if sparse is None:
+        if index < len(memo):
+            memo[index] = value
+            return None
+        if index == len(memo):
+            memo.append(value)
+            return None
+        sparse = dict(enumerate(memo))
+        memo.clear()
+    sparse[index] = value
+    return sparse
+
+
+def record(
+    refs: Refs,
+    module: str | None,
+    name: str | None,
+    via: str,
+    python2: bool,
+    offset: int,
+) -> None:
+    """Count one reference to ``module.name``."""
+    key = (module, name, via, python2)
+    seen = refs.get(key)
+    if seen is None:
+        if len(refs) >= _MAX_FINDINGS_PER_PICKLE:
+            raise Broken("too many distinct globals", offset)
+        refs[key] = [offset, 1]
+    else:
+        seen[1] += 1
+
+
+def text_index(raw: bytes, start: int) -> int:
+    """A protocol 0 memo index."""
+    try:
+        index = int(raw)
+    except ValueError:
+        raise Broken(f"bad memo index {raw!r}", start) from None
+    if index < 0:
+        raise Broken("negative memo index", start)
+    return index
+
+
+def ext_key(code: int) -> tuple[str | None, str | None]:
+    """What copyreg's extension registry maps ``code`` to in this process."""
+    import copyreg
+
+    key = copyreg._inverted_registry.get(code)  # type: ignore[attr-defined]
+    return (str(key[0]), str(key[1])) if key else (None, None)
+
+
+def string_value(raw: bytes) -> bytes | None:
+    """The value of a protocol 0 STRING line, or None when it is malformed."""
+    import codecs
+
+    if len(raw) >= 2 and raw[0] == raw[-1] and raw[:1] in (b"'", b'"'):
+        try:
+            return bytes(codecs.escape_decode(raw[1:-1])[0])
+        except ValueError:
+            return None
+    return None
+
+
+def unicode_value(raw: bytes) -> str | None:
+    """The value of a protocol 0 UNICODE line, or None when it is malformed."""
+    try:
+        return str(raw, "raw-unicode-escape")
+    except UnicodeDecodeError:
+        return None
+
+
+def walk(data: Any, pos: int, end: int, refs: Refs, nested: bool = False) -> int:
+    """Walk one pickle in ``data[pos:end]``, recording globals into ``refs``.
+
+    ``refs`` maps ``(module, name, via, python2)`` to ``[first offset,
+    count]``. Returns the offset after STOP; raises :class:`Broken`. A
+    ``nested`` pickle (joblib's object arrays) may not stop inside a frame,
+    since pickle's Python unpickler would then resume after the frame.
+    """
+    stack: list[object] = []
+    push = stack.append
+    marks: list[int] = []
+    fence = 0
+    memo: list[object] = []
+    sparse: dict[int, object] | None = None
+    proto = 0
+    push_fixed = _PUSH_FIXED
+    frame_end = -1
+    limit = end  # frame_end inside a frame, else end
+    start = pos
+    try:
+        while True:
+            if pos >= limit:
+                if pos > limit:
+                    # Checked here, after the fact: the opcode at start (a
+                    # fixed-size or short counted one) read past the limit.
+                    cross(start, pos, frame_end, end, _HEADERS[data[start]])
+                if pos >= end:
+                    raise Broken("pickle data was truncated", start)
+                frame_end = -1  # the current frame is used up
+                limit = end
+            start = pos
+            op = data[pos]
+            width = push_fixed[op]
+            if width >= 0:
+                push(None)
+                pos += width
+                continue
+            if op == 0x8C or op == 0x55 or op == 0x43 or op == 0x8A:
+                n = data[pos + 1]
+                pos += 2 + n
+                push(data[pos - n : pos] if op == 0x8C or op == 0x55 else None)
+                continue
+            if op == 0x94:  # MEMOIZE
+                if len(stack) <= fence:
+                    raise Broken("stack underflow", start)
+                if sparse is None:
+                    memo.append(stack[-1])
+                else:
+                    sparse[len(sparse)] = stack[-1]
+                pos += 1
+                continue
+            if op == 0x28:  # MARK
+                fence = len(stack)
+                marks.append(fence)
+                pos += 1
+                continue
+            mark_pop = _MARK_POP.get(op)
+            if mark_pop is not None:
+                if not marks:
+                    raise Broken("could not find MARK", start)
+                del stack[marks.pop() :]
+                fence = marks[-1] if marks else 0
+                need, pushed = mark_pop
+                if len(stack) - fence < need:
+                    raise Broken("stack underflow", start)
+                if need:
+                    stack[-1] = None
+                elif pushed:
+                    push(None)
+                pos += 1
+                continue
+            if op == 0x68:  # BINGET, the commonest after MEMOIZE
+                pos += 2
+                if pos > limit:
+                    cross(start, pos, frame_end, end, 1)
+                    frame_end, limit = -1, end
+                push(memo_get(memo, sparse, data[pos - 1], start))
+                continue
+            memo_width = _MEMO_WIDTHS[op]
+            if memo_width:  # LONG_BINGET, (LONG_)BINPUT, and GET, PUT (text)
+                if memo_width > 0:
+                    pos += memo_width
+                    if pos > limit:
+                        cross(start, pos, frame_end, end, 1)
+                    index = (
+                        data[pos - 1] if memo_width == 2 else _u32(data, start + 1)[0]
+                    )
+                else:
+                    raw, pos = line(data, pos + 1, end, start, frame_end)
+                    index = text_index(raw, start)
+                if pos > limit:
+                    frame_end, limit = -1, end
+                if op == 0x6A or op == 0x67:  # LONG_BINGET, GET
+                    push(memo_get(memo, sparse, index, start))
+                    continue
+                if len(stack) <= fence:
+                    raise Broken("stack underflow", start)
+                sparse = memo_put(memo, sparse, index, stack[-1])
+                continue
+            if op == 0x58:  # BINUNICODE, common up to protocol 3
+                pos = counted(data, pos, end, frame_end, op)
+                if pos > limit:
+                    frame_end, limit = -1, end
+                push(data[start + 5 : pos])
+                continue
+            pop_push = _POP_PUSH.get(op)
+            if pop_push is not None:
+                need, pushed = pop_push
+                if len(stack) - fence < need:
+                    raise Broken("stack underflow", start)
+                del stack[len(stack) - need :]
+                push(None)
+                pos += 1
+                continue
+            if op == 0x95:  # FRAME
+                pos += 9
+                if pos > limit:
+                    cross(start, pos, frame_end, end, 1)
+                elif frame_end > pos:
+                    raise Broken(
+                        "beginning of a new frame before end of current frame", start
+                    )
+                n = struct.unpack("<Q", data[start + 1 : pos])[0]
+                if n > end - pos:
+                    raise Broken("pickle data was truncated", start)
+                frame_end = limit = pos + n
+                continue
+            if op == 0x80:  # PROTO
+                pos += 2
+                if pos > limit:
+                    cross(start, pos, frame_end, end, 1)
+                    frame_end, limit = -1, end
+                proto = data[start + 1]
+                if proto > 5:
+                    raise Broken(f"unsupported pickle protocol: {proto}", start)
+                continue
+            if op == 0x93:  # STACK_GLOBAL
+                if len(stack) - fence < 2:
+                    raise Broken("stack underflow", start)
+                name = as_name(stack.pop())
+                module = as_name(stack.pop())
+                record(refs, module, name, "STACK_GLOBAL", proto < 3, start)
+                push(None)
+                pos += 1
+                continue
+            if op == 0x2E:  # STOP
+                if len(stack) <= fence:
+                    raise Broken("stack underflow", start)
+                if nested and frame_end > pos + 1:
+                    raise Broken("the pickle stops inside a frame", start)
+                return pos + 1
+            pos = _walk_rare(data, pos, end, frame_end, op, stack, marks, refs, proto)
+            if pos > limit:
+                frame_end, limit = -1, end
+            fence = marks[-1] if marks else 0
+    except IndexError:
+        raise Broken("pickle data was truncated", start) from None
+    except struct.error:
+        raise Broken("pickle data was truncated", start) from None
+
+
+def _walk_rare(
+    data: Any,
+    pos: int,
+    end: int,
+    frame_end: int,
+    op: int,
+    stack: list[object],
+    marks: list[int],
+    refs: Refs,
+    proto: int,
+) -> int:
+    """The less frequent opcodes; returns the next position."""
+    start = pos
+    fence = marks[-1] if marks else 0
+    counts = COUNTED.get(op)
+    if counts is not None:  # 4- and 8-byte counted
+        pos = counted(data, pos, end, frame_end, op)
+        n = pos - start - 1 - counts[0]
+        stack.append(data[pos - n : pos] if counts[1] else None)
+        return pos
+    if op in LINE_PUSH:
+        _, pos = line(data, pos + 1, end, start, frame_end)
+        stack.append(None)
+        return pos
+    if op == 0x53 or op == 0x56:  # STRING, UNICODE
+        raw, pos = line(data, pos + 1, end, start, frame_end)
+        stack.append(string_value(raw) if op == 0x53 else unicode_value(raw))
+        return pos
+    if op == 0x63 or op == 0x69:  # GLOBAL, INST
+        first, pos = line(data, pos + 1, end, start, frame_end)
+        second, pos = line(data, pos, end, start, frame_end)
+        module = first.decode("utf-8", "surrogateescape")
+        name = second.decode("utf-8", "surrogateescape")
+        via = "GLOBAL" if op == 0x63 else "INST"
+        record(refs, module, name, via, proto < 3, start)
+        if op == 0x69:
+            if not marks:
+                raise Broken("could not find MARK", start)
+            del stack[marks.pop() :]
+        stack.append(None)
+        return pos
+    ext = EXT_SIZES.get(op)
+    if ext is not None:  # EXT1, EXT2, EXT4
+        size, fmt = ext
+        pos += 1 + size
+        if pos > (frame_end if frame_end >= 0 else end):
+            cross(start, pos, frame_end, end, 1)
+        code = struct.unpack(fmt, data[start + 1 : pos])[0]
+        record(refs, *ext_key(code), f"EXT{size}", False, start)
+        stack.append(None)
+        return pos
+    if op == 0x6F:  # OBJ: the class is a global already recorded
+        if not marks:
+            raise Broken("could not find MARK", start)
+        k = marks.pop()
+        if len(stack) - k < 1:
+            raise Broken("stack underflow", start)
+        del stack[k:]
+        stack.append(None)
+        return pos + 1
+    if op == 0x30:  # POP
+        if len(stack) > fence:
+            stack.pop()
+        elif marks:
+            del stack[marks.pop() :]
+        else:
+            raise Broken("stack underflow", start)
+        return pos + 1
+    if op == 0x32:  # DUP
+        if len(stack) <= fence:
+            raise Broken("stack underflow", start)
+        stack.append(stack[-1])
+        return pos + 1
+    raise Broken(f"invalid load key, {bytes([op])!r}", start)
