@@ -732,6 +732,120 @@ def _scan_zip(ctx: _Context, data: Any, label: str, depth: int) -> None:
         _scan_member(ctx, buf, start, end, name, depth)
 
 
+#: Bytes per element of the storage classes old (tar) torch.save files name.
+_TORCH_ELEMENT_SIZES = {
+    "DoubleStorage": 8,
+    "FloatStorage": 4,
+    "HalfStorage": 2,
+    "BFloat16Storage": 2,
+    "LongStorage": 8,
+    "IntStorage": 4,
+    "ShortStorage": 2,
+    "CharStorage": 1,
+    "ByteStorage": 1,
+    "BoolStorage": 1,
+    "ComplexDoubleStorage": 16,
+    "ComplexFloatStorage": 8,
+}
+
+
+def _scan_tar(ctx: _Context, data: Any, label: str, depth: int) -> None:
+    """A tar archive: every member, and old torch.save's storages/tensors
+    members the way torch reads them (pickles between raw records)."""
+    from . import _tarread
+
+    try:
+        members = _tarread.read_members(data)
+    except _tarread.TarError as exc:
+        ctx.error(f"{label or 'tar archive'}: {exc}")
+        return
+    torch_layout = "pickle" in members
+    for member in members.values():
+        if not member.regular:
+            continue
+        name = f"{label}/{member.name}" if label else member.name
+        start, end = member.offset, member.offset + member.size
+        if torch_layout and member.name in ("storages", "tensors"):
+            _scan_torch_records(ctx, data, start, end, name, member.name)
+        else:
+            _scan_member(ctx, data, start, end, name, depth)
+
+
+def _scan_torch_records(
+    ctx: _Context, data: Any, start: int, end: int, label: str, kind: str
+) -> None:
+    """``storages``/``tensors`` of a tar checkpoint: a count pickle, then per
+    record a pickle and raw bytes (whose size the pickle or bytes give)."""
+    from . import _scan_walk
+
+    pos = start
+    number = 0
+    records = -1
+    while pos < end:
+        number += 1
+        where = f"{label} (pickle #{number})"
+        refs: Refs = {}
+        try:
+            after = _scan_walk.walk(data, pos, end, refs)
+        except _scan_walk.Broken as exc:
+            ctx.report(refs, where, start)
+            ctx.error(f"{where}: {exc.reason} (at offset {exc.offset - start})")
+            return
+        ctx.report(refs, where, start)
+        if number == 1:
+            count = _small_int(data[pos:after])
+            if count is None:
+                ctx.error(f"{where}: the record count is not an int")
+                return
+            records = count
+        elif number - 1 > records:
+            if kind == "tensors" or number - 2 > records:
+                ctx.error(f"{where}: more pickles than the count says")
+                return
+            pos = after  # storages end with the pickled list of views
+            continue
+        else:
+            skip = _torch_record_size(data, after, end, refs, kind)
+            if skip is None:
+                ctx.error(f"{where}: cannot tell the size of the raw record after it")
+                return
+            after += skip
+        pos = after
+    if pos > end:
+        ctx.error(f"{label}: a raw record ends beyond the member")
+
+
+def _small_int(pickled: Any) -> int | None:
+    """The value of a pickled int (no globals: checked by the caller's walk)."""
+    from .unpickler import loads
+
+    try:
+        value = loads(bytes(pickled))
+    except Exception:
+        return None
+    return value if type(value) is int and 0 <= value < 1 << 32 else None
+
+
+def _torch_record_size(
+    data: Any, pos: int, end: int, refs: Refs, kind: str
+) -> int | None:
+    """How many raw bytes follow a record's pickle (None: cannot tell)."""
+    if pos + 8 > end:
+        return None
+    if kind == "tensors":  # ndim (int32), 4 unused bytes, sizes, strides, offset
+        ndim = int.from_bytes(data[pos : pos + 4], "little", signed=True)
+        return 8 + 16 * ndim + 8 if 0 <= ndim <= 64 else None
+    sizes = {
+        _TORCH_ELEMENT_SIZES[name]
+        for module, name, _, _ in refs
+        if module == "torch" and name in _TORCH_ELEMENT_SIZES
+    }
+    if len(sizes) != 1:
+        return None
+    count = int.from_bytes(data[pos : pos + 8], "little", signed=True)
+    return 8 + count * sizes.pop() if count >= 0 else None
+
+
 def _scan_member(
     ctx: _Context, data: Any, start: int, end: int, name: str, depth: int
 ) -> None:
@@ -791,6 +905,8 @@ def _scan_buffer(ctx: _Context, data: Any) -> None:
         _scan_npy(ctx, data, 0, len(data), "npy payload")
     elif head[:4] == b"PK\x03\x04":
         _scan_zip(ctx, data, "", 0)
+    elif len(data) >= 512 and data[257:262] == b"ustar":
+        _scan_tar(ctx, data, "", 0)
     elif kind is not None:
         _scan_compressed(ctx, data, kind)
     elif head[:1] != b"\x80" and _is_zip(data):

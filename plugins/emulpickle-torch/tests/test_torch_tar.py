@@ -34,6 +34,8 @@ from torch_ckpt_helpers import (
     tar_tensors,
 )
 
+import emulpickle
+
 torch = pytest.importorskip("torch", reason=TORCH_REASON)
 
 GEN = np.random.default_rng(7)
@@ -214,3 +216,67 @@ def test_cli_dis_shows_the_main_pickle_of_a_tar_checkpoint(
     shown = capsys.readouterr().out
     assert "member 'pickle'" in shown
     assert "BINPERSID" in shown and "epoch" in shown
+
+
+# --- scanning ---------------------------------------------------------------
+
+SYSTEM = p_global("os", "system") + p_tuple(p_str("touch /tmp/never")) + b"R"
+
+
+def test_scan_reads_every_pickle_of_a_tar_checkpoint() -> None:
+    report = emulpickle.scan(tar_checkpoint(members()))
+    assert report.clean, report.errors
+    seen = {(f.module, f.name, f.where.split(" ")[0]) for f in report.findings}
+    storage_classes = {kind for _, kind, _ in STORAGES}
+    assert {n for m, n, w in seen if w == "storages"} == storage_classes
+    assert {n for m, n, w in seen if w == "tensors"} == {"FloatTensor"}
+    assert ("collections", "OrderedDict", "pickle") in seen
+
+
+def storages_with_payload() -> bytes:
+    """One more storage record, whose pickle also calls os.system."""
+    good = storages_member()
+    head = len(pickle_of(p_int(len(STORAGES))))
+    torch_type = p_global("torch", "ByteStorage")
+    record = p_tuple(p_int(999), p_str("cpu"), torch_type, SYSTEM)
+    bad = pickle_of(record) + (1).to_bytes(8, "little") + b"\x07"
+    return pickle_of(p_int(len(STORAGES) + 1)) + bad + good[head:]
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        {"pickle": pickle_of(SYSTEM)},
+        {"sys_info": pickle_of(SYSTEM)},
+        {"tensors": tar_tensors([]) + pickle_of(SYSTEM)},
+    ],
+    ids=["pickle", "sys_info", "tensors"],
+)
+def test_scan_flags_payloads_in_tar_members(member: dict[str, bytes]) -> None:
+    report = emulpickle.scan(tar_checkpoint({**members(), **member}))
+    assert not report.clean
+    assert any(
+        (f.module, f.name, f.verdict) == ("os", "system", "dangerous")
+        for f in report.findings
+    )
+
+
+def test_scan_follows_storage_records_past_raw_bytes() -> None:
+    data = storages_with_payload()
+    report = emulpickle.scan(tar_checkpoint({**members(), "storages": data}))
+    assert report.errors == []
+    dangerous = [f for f in report.findings if f.verdict == "dangerous"]
+    assert [(f.module, f.name) for f in dangerous] == [("os", "system")]
+    assert dangerous[0].where == "storages (pickle #2)"
+    # every genuine record after it was reached too
+    storages = {f.name for f in report.findings if f.where.startswith("storages")}
+    assert {kind for _, kind, _ in STORAGES} <= storages
+
+
+def test_scan_refuses_storage_records_it_cannot_size() -> None:
+    count = pickle_of(p_int(1))
+    record = pickle_of(p_tuple(p_int(1), p_str("cpu"), p_global("torch", "Mystery")))
+    data = count + record + (4).to_bytes(8, "little") + b"\0" * 4 + pickle_of(b"]")
+    report = emulpickle.scan(tar_checkpoint({**members(), "storages": data}))
+    assert not report.clean
+    assert any("cannot tell the size" in e for e in report.errors)
