@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import attrs
-
 from .errors import EmulationError
 
 __all__ = [
     "EXTRAS",
+    "is_attrs_class",
     "is_record_class",
     "record_fields",
     "set_record_state",
@@ -33,16 +32,27 @@ def is_record_class(obj: object) -> bool:
     """Whether ``obj`` is a dataclass or attrs class (not an instance)."""
     # What dataclasses.is_dataclass checks. The dataclasses module is imported
     # below only where a dataclass exists, so it is loaded already there.
-    return isinstance(obj, type) and (_is_dataclass(obj) or attrs.has(obj))
+    return isinstance(obj, type) and (_is_dataclass(obj) or is_attrs_class(obj))
 
 
 def _is_dataclass(cls: type) -> bool:
     return hasattr(cls, "__dataclass_fields__")
 
 
+def is_attrs_class(cls: type) -> bool:
+    """Whether ``cls`` is an attrs class (what ``attrs.has`` checks).
+
+    attrs itself is imported only once such a class exists (so it is loaded
+    already): importing it would otherwise dominate ``import emulpickle``.
+    """
+    return getattr(cls, "__attrs_attrs__", None) is not None
+
+
 def record_fields(cls: type) -> dict[str, bool]:
     """Map each field name to whether ``__init__`` accepts it."""
-    if attrs.has(cls):
+    if is_attrs_class(cls):
+        import attrs
+
         return {f.name: f.init for f in attrs.fields(cls)}
     import dataclasses
 
@@ -51,7 +61,9 @@ def record_fields(cls: type) -> dict[str, bool]:
 
 def _init_name(cls: type, name: str) -> str:
     """The ``__init__`` keyword for field ``name`` (attrs strips underscores)."""
-    if attrs.has(cls):
+    if is_attrs_class(cls):
+        import attrs
+
         for f in attrs.fields(cls):
             if f.name == name:
                 return str(f.alias) if getattr(f, "alias", None) else name.lstrip("_")
@@ -59,7 +71,9 @@ def _init_name(cls: type, name: str) -> str:
 
 
 def _extras_field(cls: type) -> str | None:
-    if attrs.has(cls):
+    if is_attrs_class(cls):
+        import attrs
+
         for f in attrs.fields(cls):
             if f.metadata.get("emulpickle") == "extras":
                 return str(f.name)

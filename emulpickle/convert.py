@@ -59,8 +59,7 @@ import math
 import types
 from typing import Any
 
-import attrs
-
+from ._records import is_attrs_class, record_fields
 from .generic import GenericAttribute, GenericClass, GenericObject
 
 __all__ = ["to_builtins"]
@@ -375,8 +374,8 @@ class _Converter:
 
         if dataclasses.is_dataclass(obj):
             names = [f.name for f in dataclasses.fields(obj)]
-        elif attrs.has(cls):
-            names = [a.name for a in attrs.fields(cls)]
+        elif is_attrs_class(cls):
+            names = list(record_fields(cls))
         if names is not None:
             result["$class"] = _qualname(cls)
             missing = object()

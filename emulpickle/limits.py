@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import attrs
+from ._frozen import FrozenValue
 
 __all__ = ["Limits"]
 
 
-@attrs.frozen
-class Limits:
+class Limits(FrozenValue):
     """Bounds on what a pickle may make the machine do.
 
     The defaults never trigger on legitimate files (millions of objects,
@@ -30,13 +29,38 @@ class Limits:
         read_chunk: how many bytes are read from a file object at a time; an
             untrusted length prefix never causes a larger read than this plus
             what is actually in the file.
+
+    Instances are immutable; ``limits.replace(read_chunk=...)`` makes a
+    changed copy.
     """
 
-    max_mark_depth: int = 100_000
-    max_emulator_alloc: int = 64 * 1024 * 1024
-    max_key_depth: int = 10_000
-    max_key_size: int = 10_000_000
-    read_chunk: int = 1 << 20
+    _fields = (
+        "max_mark_depth",
+        "max_emulator_alloc",
+        "max_key_depth",
+        "max_key_size",
+        "read_chunk",
+    )
+    __slots__ = _fields
+    max_mark_depth: int
+    max_emulator_alloc: int
+    max_key_depth: int
+    max_key_size: int
+    read_chunk: int
+
+    def __init__(
+        self,
+        max_mark_depth: int = 100_000,
+        max_emulator_alloc: int = 64 * 1024 * 1024,
+        max_key_depth: int = 10_000,
+        max_key_size: int = 10_000_000,
+        read_chunk: int = 1 << 20,
+    ) -> None:
+        self._set("max_mark_depth", max_mark_depth)
+        self._set("max_emulator_alloc", max_emulator_alloc)
+        self._set("max_key_depth", max_key_depth)
+        self._set("max_key_size", max_key_size)
+        self._set("read_chunk", read_chunk)
 
 
 DEFAULT_LIMITS = Limits()

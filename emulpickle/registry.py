@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import attrs
-
+from ._frozen import FrozenValue
 from ._records import is_record_class, set_record_state
 
 __all__ = [
@@ -39,16 +38,20 @@ T = TypeVar("T")
 StateSetter = Callable[[Any, Any], None]
 
 
-@attrs.frozen
-class Resolution:
+class Resolution(FrozenValue):
     """The answer to a global: the emulator and the registry that holds it."""
 
+    _fields = ("value", "registry")
+    __slots__ = _fields
     value: object
     registry: Registry
 
+    def __init__(self, value: object, registry: Registry) -> None:
+        self._set("value", value)
+        self._set("registry", registry)
 
-@attrs.frozen
-class CallHandler:
+
+class CallHandler(FrozenValue):
     """Validating stand-ins for calling a registered real object.
 
     Attributes:
@@ -56,8 +59,16 @@ class CallHandler:
         new: used for NEWOBJ and NEWOBJ_EX; None refuses those.
     """
 
+    _fields = ("call", "new")
+    __slots__ = _fields
     call: Callable[..., object] | None
     new: Callable[..., object] | None
+
+    def __init__(
+        self, call: Callable[..., object] | None, new: Callable[..., object] | None
+    ) -> None:
+        self._set("call", call)
+        self._set("new", new)
 
 
 class PluginNotFoundError(LookupError):

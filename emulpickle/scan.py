@@ -25,8 +25,7 @@ import os
 import struct
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
+from ._frozen import FrozenValue
 from ._py2names import map_python2_name
 from .registry import Registry, default_registry, installed_plugins
 
@@ -398,8 +397,7 @@ def _scan_registry() -> Registry:
 # --- results ------------------------------------------------------------------
 
 
-@attrs.frozen
-class Finding:
+class Finding(FrozenValue):
     """One global the input can reach.
 
     Attributes:
@@ -412,17 +410,37 @@ class Finding:
         note: why, and anything else worth saying.
     """
 
+    _fields = ("module", "name", "via", "offset", "where", "verdict", "note")
+    __slots__ = _fields
     module: str | None
     name: str | None
     via: str
     offset: int
     where: str
     verdict: str
-    note: str = ""
+    note: str
+
+    def __init__(
+        self,
+        module: str | None,
+        name: str | None,
+        via: str,
+        offset: int,
+        where: str,
+        verdict: str,
+        note: str = "",
+    ) -> None:
+        self._set("module", module)
+        self._set("name", name)
+        self._set("via", via)
+        self._set("offset", offset)
+        self._set("where", where)
+        self._set("verdict", verdict)
+        self._set("note", note)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
-        return attrs.asdict(self)
+        return dict(zip(self._fields, self._values(), strict=True))
 
     def __str__(self) -> str:
         target = (
@@ -434,8 +452,7 @@ class Finding:
         return text + (f": {self.note}" if self.note else "")
 
 
-@attrs.frozen
-class ScanReport:
+class ScanReport(FrozenValue):
     """What :func:`scan` found.
 
     Attributes:
@@ -444,9 +461,21 @@ class ScanReport:
         errors: problems reading the input (each makes the report unclean).
     """
 
+    _fields = ("source", "findings", "errors")
+    __slots__ = _fields
     source: str
-    findings: list[Finding] = attrs.field(factory=list)
-    errors: list[str] = attrs.field(factory=list)
+    findings: list[Finding]
+    errors: list[str]
+
+    def __init__(
+        self,
+        source: str,
+        findings: list[Finding] | None = None,
+        errors: list[str] | None = None,
+    ) -> None:
+        self._set("source", source)
+        self._set("findings", [] if findings is None else findings)
+        self._set("errors", [] if errors is None else errors)
 
     @property
     def clean(self) -> bool:
