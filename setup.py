@@ -1,16 +1,19 @@
-"""Build script: compiles the opcode machine with mypyc when it can.
+"""Build script: compiles the opcode machine and the scanner's walker with mypyc.
 
 All metadata lives in ``pyproject.toml``; this file only adds the optional C
-extension. ``emulpickle/_vm.py`` is compiled with mypyc when mypy (a build
-requirement) imports, type-checks the module and a C compiler works. If any of
-that fails, or ``EMULPICKLE_NO_COMPILE=1`` is set, the package is built pure
-Python instead: one line on stderr says why, and the install goes on.
+extensions. ``emulpickle/_vm.py`` (the opcode machine) and
+``emulpickle/_scan_walk.py`` (the scanner's opcode walker) are compiled with
+mypyc when mypy (a build requirement) imports, type-checks them and a C
+compiler works. If any of that fails, or ``EMULPICKLE_NO_COMPILE=1`` is set,
+the package is built pure Python instead (neither module compiled): one line
+on stderr says why, and the install goes on.
 
-A successful build also writes ``emulpickle/_vm.stamp`` next to the extension:
-the CRC-32 and size of the ``_vm.py`` it was compiled from. At import time
-``emulpickle._machine`` uses the extension only while ``_vm.py`` still matches
-the stamp, so an editable install never runs a stale compiled machine after
-``_vm.py`` is edited (rebuild with ``pip install -e .`` to compile again).
+A successful build also writes a stamp next to each extension
+(``emulpickle/_vm.stamp``, ``emulpickle/_scan_walk.stamp``): the CRC-32 and
+size of the source it was compiled from. At import time
+``emulpickle._machine`` uses the extensions only while every source still
+matches its stamp, so an editable install never runs a stale compiled module
+after one is edited (rebuild with ``pip install -e .`` to compile again).
 """
 
 from __future__ import annotations
@@ -26,14 +29,16 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 PACKAGE = "emulpickle"
+# The modules compiled, all in one build (``_machine.COMPILED_MODULES``).
+COMPILED = ("_vm", "_scan_walk")
 VM_MODULE = f"{PACKAGE}._vm"
-VM_SOURCE = os.path.join(PACKAGE, "_vm.py")
-STAMP_NAME = "_vm.stamp"
+SOURCES = [os.path.join(PACKAGE, f"{name}.py") for name in COMPILED]
+WHAT = " and ".join(SOURCES)
 MYPYC_CONFIG = f"""\
 [mypy]
 [mypy-{PACKAGE}.*]
 ignore_errors = True
-[mypy-{VM_MODULE}]
+[mypy-{",".join(f"{PACKAGE}.{name}" for name in COMPILED)}]
 ignore_errors = False
 """
 
@@ -54,8 +59,8 @@ def _first_line(text: str) -> str:
     return ""
 
 
-def vm_stamp(path: str = VM_SOURCE) -> str:
-    """The stamp of a ``_vm.py`` (the same format ``_machine`` checks)."""
+def source_stamp(path: str) -> str:
+    """The stamp of a compiled module's source (the format ``_machine`` checks)."""
     with open(path, "rb") as f:
         source = f.read()
     return f"{zlib.crc32(source):08x} {len(source)}\n"
@@ -68,13 +73,13 @@ def compile_requested() -> bool:
     return True
 
 
-# What mypyc made of _vm.py in this process: "stamp" (of the source it
-# compiled) or "failure" (why it could not).
+# What mypyc made of the sources in this process: "<name>.stamp" for each
+# (the stamp of the source it compiled), or "failure" (why it could not).
 _mypyc_result: dict[str, str] = {}
 
 
 def mypyc_extensions() -> list[Extension]:
-    """mypyc's extensions for ``_vm.py``, or [] (once per process)."""
+    """mypyc's extensions for the compiled modules, or [] (once per process)."""
     if _mypyc_result:
         return []
     output = io.StringIO()
@@ -82,29 +87,35 @@ def mypyc_extensions() -> list[Extension]:
         with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
             from mypyc.build import mypycify
 
-            stamp = vm_stamp()
+            stamps = {
+                f"{name}.stamp": source_stamp(path)
+                for name, path in zip(COMPILED, SOURCES, strict=True)
+            }
             with tempfile.TemporaryDirectory() as tmp:
                 # mypy's defaults, not the project's strict settings (or a
-                # user's config), and only _vm.py's own errors count: what
-                # other modules get flagged for varies with the mypy version.
+                # user's config), and only the compiled modules' own errors
+                # count: what other modules get flagged for varies with the
+                # mypy version.
                 config = os.path.join(tmp, "mypy.ini")
                 with open(config, "w") as f:
                     f.write(MYPYC_CONFIG)
-                paths = ["--config-file", config, VM_SOURCE]
-                extensions = list(mypycify(paths, opt_level="3"))
+                paths = ["--config-file", config, *SOURCES]
+                # One shared library per module (``<module>__mypyc``), next
+                # to it in the package: they do not call each other.
+                extensions = list(mypycify(paths, opt_level="3", separate=True))
     except (Exception, SystemExit) as exc:
         why = _first_line(output.getvalue()) or _first_line(str(exc)) or repr(exc)
-        _mypyc_result["failure"] = f"mypyc cannot compile {VM_SOURCE} ({why})"
+        _mypyc_result["failure"] = f"mypyc cannot compile {WHAT} ({why})"
         return []
-    _mypyc_result["stamp"] = stamp
+    _mypyc_result.update(stamps)
     return extensions
 
 
 class OptionalBuildExt(build_ext):
-    """Compiles ``_vm.py`` with mypyc, or builds nothing if that fails.
+    """Compiles the modules with mypyc, or builds nothing if that fails.
 
     ``setup()`` gets a placeholder extension, so that ``build_ext`` runs and
-    the wheel is platform-specific; mypyc turns ``_vm.py`` into C only in a
+    the wheel is platform-specific; mypyc turns the sources into C only in a
     build, not for the metadata-only commands, which finalize this command
     too (to list extension sources).
     """
@@ -129,21 +140,25 @@ class OptionalBuildExt(build_ext):
         except Exception as exc:
             self.inplace = inplace  # build_ext.run() clears it while building
             reason = _first_line(str(exc)) or type(exc).__name__
-            self._fall_back(f"could not compile {VM_SOURCE} ({reason})")
+            self._fall_back(f"could not compile {WHAT} ({reason})")
             return
         for directory in self._package_dirs():
             if os.path.isdir(directory):
-                with open(os.path.join(directory, STAMP_NAME), "w") as f:
-                    f.write(_mypyc_result["stamp"])
+                for name in COMPILED:
+                    with open(os.path.join(directory, f"{name}.stamp"), "w") as f:
+                        f.write(_mypyc_result[f"{name}.stamp"])
 
     def _fall_back(self, reason: str) -> None:
         _note(f"{reason}; installing the pure Python package")
         # Remove partial products, and in place (editable installs) older
-        # ones: an install that fell back runs the pure machine.
-        names = {VM_MODULE, f"{VM_MODULE}__mypyc", *(e.name for e in self.extensions)}
+        # ones: an install that fell back runs the pure modules.
+        modules = [f"{PACKAGE}.{name}" for name in COMPILED]
+        names = {*modules, *(f"{m}__mypyc" for m in modules)}
+        names.update(e.name for e in self.extensions)
         files = [os.path.basename(self.get_ext_filename(n)) for n in sorted(names)]
+        stamps = [f"{name}.stamp" for name in COMPILED]
         for directory in self._package_dirs():
-            for name in [*files, STAMP_NAME]:
+            for name in [*files, *stamps]:
                 with contextlib.suppress(OSError):
                     os.remove(os.path.join(directory, name))
         self.extensions = []

@@ -8,12 +8,17 @@ or the frame may end right after the opcode byte or after a length prefix),
 a FRAME may not start before the current frame ends, and a frame must fit in
 the data. So a pickle that emulpickle refuses for its framing is an error
 here too, at the same offset, and one it accepts is walked the same way.
+
+This module is compiled with mypyc along with the opcode machine (see
+``setup.py`` and ``_machine``), so it stays plain typed Python; the walk
+itself reads ``bytes``, which compiled code indexes natively.
 """
 
 from __future__ import annotations
 
+import codecs
 import struct
-from typing import Any
+from typing import Any, Final
 
 _MAX_FINDINGS_PER_PICKLE = 10_000
 
@@ -26,50 +31,58 @@ Refs = dict[RefKey, list[int]]
 
 
 class Broken(Exception):
-    """The walk cannot go on: ``reason`` at byte ``offset``."""
+    """The walk cannot go on: ``reason`` at byte ``offset``.
 
-    def __init__(self, reason: str, offset: int) -> None:
+    When the data ran out, ``needed`` is where the data would have to reach
+    for the walk to go on (past the end it was given), else -1.
+    """
+
+    def __init__(self, reason: str, offset: int, needed: int = -1) -> None:
         super().__init__(reason)
         self.reason = reason
         self.offset = offset
+        self.needed = needed
 
 
-# Opcodes that push one non-name value and have a fixed total length.
-_PUSH_FIXED = [-1] * 256
-for _code, _width in {
+def truncated(start: int, needed: int) -> Broken:
+    """The opcode at ``start`` needs the data up to ``needed``, which ends before."""
+    return Broken("pickle data was truncated", start, needed)
+
+
+def _table(entries: dict[int, int], default: int = 0) -> bytes:
+    """A table indexed by opcode: ``entries[op]``, else ``default``."""
+    return bytes([entries.get(op, default) for op in range(256)])
+
+
+# Opcodes that push one value that is never a name: their total length.
+_PUSH_WIDTHS: Final = _table({
     0x4E: 1, 0x88: 1, 0x89: 1, 0x5D: 1, 0x7D: 1, 0x29: 1, 0x8F: 1, 0x97: 1,
     0x4A: 5, 0x4B: 2, 0x4D: 3, 0x47: 9,
-}.items():  # fmt: skip
-    _PUSH_FIXED[_code] = _width
-# Opcodes that pop some values then push some, (needed, pushed).
-_POP_PUSH: dict[int, tuple[int, int]] = {
-    0x61: (2, 1), 0x73: (3, 1), 0x52: (2, 1), 0x62: (2, 1), 0x85: (1, 1),
-    0x86: (2, 1), 0x87: (3, 1), 0x81: (2, 1), 0x92: (3, 1), 0x51: (1, 1),
-    0x98: (1, 1),
-}  # fmt: skip
-# Opcodes that pop to the last MARK, then (needed, pushed).
-_MARK_POP: dict[int, tuple[int, int]] = {
-    0x65: (1, 1), 0x75: (1, 1), 0x90: (1, 1), 0x6C: (0, 1), 0x74: (0, 1),
-    0x64: (0, 1), 0x91: (0, 1), 0x31: (0, 0),
-}  # fmt: skip
+})  # fmt: skip
+# Opcodes that pop some values, then push one: how many they pop.
+_POPS: Final = _table({
+    0x61: 2, 0x73: 3, 0x52: 2, 0x62: 2, 0x85: 1, 0x86: 2, 0x87: 3, 0x81: 2,
+    0x92: 3, 0x51: 1, 0x98: 1,
+})  # fmt: skip
+# Opcodes that pop to the topmost MARK, then: _INTO change the value below
+# (which must be there), _NEW push a new value, _NOTHING do nothing.
+_INTO: Final = 1
+_NEW: Final = 2
+_NOTHING: Final = 3
+_MARK_POPS: Final = _table({
+    0x65: _INTO, 0x75: _INTO, 0x90: _INTO, 0x6C: _NEW, 0x74: _NEW, 0x64: _NEW,
+    0x91: _NEW, 0x31: _NOTHING,
+})  # fmt: skip
 # Counted opcodes: (length prefix size, whether the payload can be a name).
 COUNTED: dict[int, tuple[int, bool]] = {
     0x8C: (1, True), 0x55: (1, True), 0x43: (1, False), 0x8A: (1, False),
     0x58: (4, True), 0x54: (4, True), 0x42: (4, False), 0x8B: (4, False),
     0x8D: (8, True), 0x8E: (8, False), 0x96: (8, False),
 }  # fmt: skip
-_SIGNED_COUNTS = {0x54, 0x8B}
 # Where each opcode's length prefix ends (1: it has none).
-_HEADERS = [1] * 256
-for _code, (_size, _) in COUNTED.items():
-    _HEADERS[_code] = 1 + _size
+_HEADERS: Final = _table({op: 1 + size for op, (size, _) in COUNTED.items()}, 1)
 LINE_PUSH = {0x49, 0x4C, 0x46, 0x50}
 EXT_SIZES = {0x82: (1, "<B"), 0x83: (2, "<H"), 0x84: (4, "<i")}
-_u32 = struct.Struct("<I").unpack_from
-_MEMO_WIDTHS = [0] * 256
-_MEMO_WIDTHS[0x71] = 2  # BINPUT
-_MEMO_WIDTHS[0x6A] = _MEMO_WIDTHS[0x72] = 5  # LONG_BINGET, LONG_BINPUT
-_MEMO_WIDTHS[0x67] = _MEMO_WIDTHS[0x70] = -1  # GET, PUT: a line
 
 
 def as_name(value: object) -> str | None:
@@ -102,41 +115,55 @@ def cross(start: int, pos: int, frame_end: int, end: int, header: int) -> None:
     if split > 1 and split != header:
         raise Broken("pickle exhausted before end of frame", start)
     if pos > end:
-        raise Broken("pickle data was truncated", start)
+        raise truncated(start, pos)
+
+
+def line_end(data: Any, pos: int, end: int, start: int, frame_end: int) -> int:
+    """The offset after the line at ``pos``; inside a frame, within it."""
+    i: int = data.find(b"\n", pos, end)
+    if frame_end > pos and not 0 <= i < frame_end:
+        raise Broken("pickle exhausted before end of frame", start)
+    if i < 0:
+        raise truncated(start, end + 1)
+    return i + 1
 
 
 def line(
     data: Any, pos: int, end: int, start: int, frame_end: int
 ) -> tuple[bytes, int]:
     """The line at ``pos`` and the offset after it; inside a frame, within it."""
-    i = data.find(b"\n", pos, end)
-    if frame_end > pos and not 0 <= i < frame_end:
-        raise Broken("pickle exhausted before end of frame", start)
-    if i < 0:
-        raise Broken("pickle data was truncated", start)
-    return data[pos:i], i + 1
+    after = line_end(data, pos, end, start, frame_end)
+    return data[pos : after - 1], after
+
+
+def uint(data: bytes, i: int, size: int) -> int:
+    """The little-endian unsigned integer in ``data[i : i + size]`` (size 1, 4, 8)."""
+    if size == 1:
+        return data[i]
+    n = data[i] | data[i + 1] << 8 | data[i + 2] << 16 | data[i + 3] << 24
+    if size == 8:
+        n |= uint(data, i + 4, 4) << 32
+    return n
 
 
 def counted(data: Any, pos: int, end: int, frame_end: int, op: int) -> int:
     """The offset after the counted opcode at ``pos`` (its payload ends there)."""
-    size = COUNTED[op][0]
-    header = pos + 1 + size
+    header = _HEADERS[op]
+    size = header - 1
+    header += pos
     if header > (frame_end if frame_end >= 0 else end):
         cross(pos, header, frame_end, end, 1)
         frame_end = -1
-    raw = data[pos + 1 : header]
-    if size == 1:
-        n = raw[0]
-    elif size == 4:
-        n = struct.unpack("<i" if op in _SIGNED_COUNTS else "<I", raw)[0]
-        if n < 0:
-            raise Broken("negative byte count", pos)
+    if isinstance(data, bytes):
+        n = uint(data, pos + 1, size)
     else:
-        n = struct.unpack("<Q", raw)[0]
+        n = uint(bytes(data[pos + 1 : header]), 0, size)
+    if n >> 31 and (op == 0x54 or op == 0x8B):  # BINSTRING, LONG4: signed
+        raise Broken("negative byte count", pos)
     after = header + n
     if after > (frame_end if frame_end >= 0 else end):
         cross(pos, after, frame_end, end, size + 1)
-    return int(after)
+    return after
 
 
 def memo_get(
@@ -208,8 +235,6 @@ def ext_key(code: int) -> tuple[str | None, str | None]:
 
 def string_value(raw: bytes) -> bytes | None:
     """The value of a protocol 0 STRING line, or None when it is malformed."""
-    import codecs
-
     if len(raw) >= 2 and raw[0] == raw[-1] and raw[:1] in (b"'", b'"'):
         try:
             return bytes(codecs.escape_decode(raw[1:-1])[0])
@@ -221,9 +246,13 @@ def string_value(raw: bytes) -> bytes | None:
 def unicode_value(raw: bytes) -> str | None:
     """The value of a protocol 0 UNICODE line, or None when it is malformed."""
     try:
-        return str(raw, "raw-unicode-escape")
+        return codecs.raw_unicode_escape_decode(raw)[0]
     except UnicodeDecodeError:
         return None
+
+
+#: How much of a buffer that is not bytes :func:`walk` copies at first.
+_FIRST_COPY = 1 << 12
 
 
 def walk(data: Any, pos: int, end: int, refs: Refs, nested: bool = False) -> int:
@@ -233,18 +262,70 @@ def walk(data: Any, pos: int, end: int, refs: Refs, nested: bool = False) -> int
     count]``. Returns the offset after STOP; raises :class:`Broken`. A
     ``nested`` pickle (joblib's object arrays) may not stop inside a frame,
     since pickle's Python unpickler would then resume after the frame.
+
+    ``data`` is bytes or any other buffer (an mmap, a bytearray); the walk
+    itself runs over bytes, which compiled it reads fastest.
     """
+    if isinstance(data, bytes):
+        return _walk(data, pos, end, refs, nested)
+    return _walk_copy(data, pos, end, refs, nested)
+
+
+def _walk_copy(data: Any, pos: int, end: int, refs: Refs, nested: bool) -> int:
+    """:func:`walk` over a bytes copy of ``data[pos:end]``.
+
+    Only the first ``_FIRST_COPY`` bytes are copied at first: a walk over
+    raw data that is no pickle (an array, a tensor's storage) mostly breaks
+    within them. Only if the copy ended too early for it is the walk run
+    again over a copy of it all. Its outcome cannot differ from a walk over
+    ``data``: until a read needs data past the copy, it reads the same bytes,
+    and then either needs data past ``end`` too, and breaks the same way at
+    the same opcode, or is walked again.
+    """
+    saved = {key: hits[:] for key, hits in refs.items()}
+    copy = bytes(data[pos : min(end, pos + _FIRST_COPY)])
+    while True:
+        try:
+            after = _walk(copy, 0, len(copy), refs, nested)
+        except Broken as exc:
+            if len(copy) < exc.needed <= end - pos:
+                refs.clear()
+                refs.update((key, hits[:]) for key, hits in saved.items())
+                copy = bytes(data[pos:end])
+                continue
+            _shift(refs, saved, pos)
+            needed = exc.needed + pos if exc.needed >= 0 else -1
+            raise Broken(exc.reason, exc.offset + pos, needed) from None
+        _shift(refs, saved, pos)
+        return pos + after
+
+
+def _shift(refs: Refs, saved: Refs, base: int) -> None:
+    """Offsets of the globals first found by a walk over a copy from ``base``."""
+    for key, hits in refs.items():
+        if key not in saved:
+            hits[0] += base
+
+
+def _walk(data: bytes, pos: int, end: int, refs: Refs, nested: bool) -> int:
+    """:func:`walk` over bytes."""
     stack: list[object] = []
-    push = stack.append
     marks: list[int] = []
-    fence = 0
+    fence = 0  # the stack's length at the topmost MARK, 0 without one
     memo: list[object] = []
     sparse: dict[int, object] | None = None
     proto = 0
-    push_fixed = _PUSH_FIXED
     frame_end = -1
     limit = end  # frame_end inside a frame, else end
     start = pos
+    op = 0
+    n = 0
+    widths = _PUSH_WIDTHS
+    pops = _POPS
+    mark_pops = _MARK_POPS
+    # The opcodes most pickles are made of are tested first. A fixed-size or
+    # 1-byte counted opcode that reads past the limit is caught on the next
+    # turn (a read past the data raises IndexError first).
     try:
         while True:
             if pos >= limit:
@@ -253,21 +334,11 @@ def walk(data: Any, pos: int, end: int, refs: Refs, nested: bool = False) -> int
                     # fixed-size or short counted one) read past the limit.
                     cross(start, pos, frame_end, end, _HEADERS[data[start]])
                 if pos >= end:
-                    raise Broken("pickle data was truncated", start)
+                    raise truncated(start, pos + 1)
                 frame_end = -1  # the current frame is used up
                 limit = end
             start = pos
             op = data[pos]
-            width = push_fixed[op]
-            if width >= 0:
-                push(None)
-                pos += width
-                continue
-            if op == 0x8C or op == 0x55 or op == 0x43 or op == 0x8A:
-                n = data[pos + 1]
-                pos += 2 + n
-                push(data[pos - n : pos] if op == 0x8C or op == 0x55 else None)
-                continue
             if op == 0x94:  # MEMOIZE
                 if len(stack) <= fence:
                     raise Broken("stack underflow", start)
@@ -277,68 +348,79 @@ def walk(data: Any, pos: int, end: int, refs: Refs, nested: bool = False) -> int
                     sparse[len(sparse)] = stack[-1]
                 pos += 1
                 continue
+            if op == 0x68:  # BINGET
+                pos += 2
+                if pos > limit:
+                    cross(start, pos, frame_end, end, 1)
+                    frame_end, limit = -1, end
+                n = data[pos - 1]
+                if sparse is None and n < len(memo):
+                    stack.append(memo[n])
+                else:
+                    stack.append(memo_get(memo, sparse, n, start))
+                continue
+            if op == 0x8C or op == 0x55 or op == 0x43 or op == 0x8A:  # 1-byte count
+                n = data[pos + 1]
+                pos += 2 + n
+                # SHORT_BINUNICODE, SHORT_BINSTRING: maybe a name
+                stack.append(data[pos - n : pos] if op == 0x8C or op == 0x55 else None)
+                continue
+            n = widths[op]
+            if n:
+                stack.append(None)
+                pos += n
+                continue
             if op == 0x28:  # MARK
                 fence = len(stack)
                 marks.append(fence)
                 pos += 1
                 continue
-            mark_pop = _MARK_POP.get(op)
-            if mark_pop is not None:
+            n = mark_pops[op]
+            if n:
                 if not marks:
                     raise Broken("could not find MARK", start)
                 del stack[marks.pop() :]
                 fence = marks[-1] if marks else 0
-                need, pushed = mark_pop
-                if len(stack) - fence < need:
-                    raise Broken("stack underflow", start)
-                if need:
+                if n == _INTO:
+                    if len(stack) <= fence:
+                        raise Broken("stack underflow", start)
                     stack[-1] = None
-                elif pushed:
-                    push(None)
+                elif n == _NEW:
+                    stack.append(None)
                 pos += 1
                 continue
-            if op == 0x68:  # BINGET, the commonest after MEMOIZE
-                pos += 2
-                if pos > limit:
-                    cross(start, pos, frame_end, end, 1)
-                    frame_end, limit = -1, end
-                push(memo_get(memo, sparse, data[pos - 1], start))
+            n = pops[op]
+            if n:
+                if len(stack) - fence < n:
+                    raise Broken("stack underflow", start)
+                del stack[len(stack) - n :]
+                stack.append(None)
+                pos += 1
                 continue
-            memo_width = _MEMO_WIDTHS[op]
-            if memo_width:  # LONG_BINGET, (LONG_)BINPUT, and GET, PUT (text)
-                if memo_width > 0:
-                    pos += memo_width
+            if op == 0x71 or op == 0x72 or op == 0x6A or op == 0x67 or op == 0x70:
+                # BINPUT, LONG_BINPUT, LONG_BINGET; GET, PUT (protocol 0)
+                if op == 0x67 or op == 0x70:
+                    pos = line_end(data, pos + 1, end, start, frame_end)
+                    n = text_index(data[start + 1 : pos - 1], start)
+                else:
+                    pos += 2 if op == 0x71 else 5
                     if pos > limit:
                         cross(start, pos, frame_end, end, 1)
-                    index = (
-                        data[pos - 1] if memo_width == 2 else _u32(data, start + 1)[0]
-                    )
-                else:
-                    raw, pos = line(data, pos + 1, end, start, frame_end)
-                    index = text_index(raw, start)
+                    n = data[pos - 1] if op == 0x71 else uint(data, start + 1, 4)
                 if pos > limit:
                     frame_end, limit = -1, end
-                if op == 0x6A or op == 0x67:  # LONG_BINGET, GET
-                    push(memo_get(memo, sparse, index, start))
+                if op == 0x6A or op == 0x67:
+                    stack.append(memo_get(memo, sparse, n, start))
                     continue
                 if len(stack) <= fence:
                     raise Broken("stack underflow", start)
-                sparse = memo_put(memo, sparse, index, stack[-1])
+                sparse = memo_put(memo, sparse, n, stack[-1])
                 continue
-            if op == 0x58:  # BINUNICODE, common up to protocol 3
+            if op == 0x58:  # BINUNICODE
                 pos = counted(data, pos, end, frame_end, op)
                 if pos > limit:
                     frame_end, limit = -1, end
-                push(data[start + 5 : pos])
-                continue
-            pop_push = _POP_PUSH.get(op)
-            if pop_push is not None:
-                need, pushed = pop_push
-                if len(stack) - fence < need:
-                    raise Broken("stack underflow", start)
-                del stack[len(stack) - need :]
-                push(None)
-                pos += 1
+                stack.append(data[start + 5 : pos])
                 continue
             if op == 0x95:  # FRAME
                 pos += 9
@@ -350,7 +432,7 @@ def walk(data: Any, pos: int, end: int, refs: Refs, nested: bool = False) -> int
                     )
                 n = struct.unpack("<Q", data[start + 1 : pos])[0]
                 if n > end - pos:
-                    raise Broken("pickle data was truncated", start)
+                    raise truncated(start, pos + n)
                 frame_end = limit = pos + n
                 continue
             if op == 0x80:  # PROTO
@@ -368,7 +450,7 @@ def walk(data: Any, pos: int, end: int, refs: Refs, nested: bool = False) -> int
                 name = as_name(stack.pop())
                 module = as_name(stack.pop())
                 record(refs, module, name, "STACK_GLOBAL", proto < 3, start)
-                push(None)
+                stack.append(None)
                 pos += 1
                 continue
             if op == 0x2E:  # STOP
@@ -381,14 +463,12 @@ def walk(data: Any, pos: int, end: int, refs: Refs, nested: bool = False) -> int
             if pos > limit:
                 frame_end, limit = -1, end
             fence = marks[-1] if marks else 0
-    except IndexError:
-        raise Broken("pickle data was truncated", start) from None
-    except struct.error:
-        raise Broken("pickle data was truncated", start) from None
+    except (IndexError, struct.error):
+        raise truncated(start, end + 1) from None
 
 
 def _walk_rare(
-    data: Any,
+    data: bytes,
     pos: int,
     end: int,
     frame_end: int,
@@ -408,11 +488,12 @@ def _walk_rare(
         stack.append(data[pos - n : pos] if counts[1] else None)
         return pos
     if op in LINE_PUSH:
-        _, pos = line(data, pos + 1, end, start, frame_end)
+        pos = line_end(data, pos + 1, end, start, frame_end)
         stack.append(None)
         return pos
     if op == 0x53 or op == 0x56:  # STRING, UNICODE
-        raw, pos = line(data, pos + 1, end, start, frame_end)
+        pos = line_end(data, pos + 1, end, start, frame_end)
+        raw = data[start + 1 : pos - 1]
         stack.append(string_value(raw) if op == 0x53 else unicode_value(raw))
         return pos
     if op == 0x63 or op == 0x69:  # GLOBAL, INST

@@ -1,4 +1,4 @@
-"""Which opcode machine runs: the mypyc-compiled ``_vm`` or its Python source."""
+"""Which code runs: the mypyc-compiled ``_vm`` and ``_scan_walk``, or their sources."""
 
 from __future__ import annotations
 
@@ -15,47 +15,63 @@ from pathlib import Path
 import pytest
 
 import emulpickle
-from emulpickle import _machine, unpickler
+from emulpickle import _machine, _scan_joblib, _scan_walk, unpickler
 
 PACKAGE_DIR = Path(emulpickle.__file__).resolve().parent
 
 PROBE = textwrap.dedent(
     """
     import json, pickle, sys, warnings
-    warnings.simplefilter("error")
+    if sys.argv[1:] == ["strict"]:
+        warnings.simplefilter("error")
     import emulpickle
-    from emulpickle import _machine
+    from emulpickle import _machine, _scan_joblib, _scan_walk
+    from emulpickle.scan import scan
     data = {"a": [1, 2.5, "x", b"y", (None, True)], "b": {3, 4}}
     assert emulpickle.loads(pickle.dumps(data, protocol=5)) == data
     assert emulpickle.loads(pickle.dumps(data, protocol=0)) == data
+    # The scanner catches what its walkers raise: a truncated pickle naming
+    # joblib's wrapper is walked by both.
+    wrapper = b"\\x8c\\x13joblib.numpy_pickle\\x8c\\x11NumpyArrayWrapper\\x93"
+    report = scan(b"\\x80\\x04" + wrapper + b")\\x81")
+    assert report.errors == ["pickle #1: pickle data was truncated (at offset 44)"]
     print(json.dumps({
         "compiled": emulpickle.__compiled__,
         "machine_module": _machine.Machine.__module__,
         "vm_imported": "emulpickle._vm" in sys.modules,
+        "walker_compiled": _machine.is_extension(_scan_walk),
+        "one_walker": sys.modules["emulpickle._scan_walk"] is _scan_walk
+        and _scan_joblib.Broken is _scan_walk.Broken,
     }))
     """
 )
 
 
-def built_extension(package_dir: Path) -> Path | None:
-    """The compiled ``_vm`` extension next to ``_vm.py``, if one was built."""
-    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        path = package_dir / f"_vm{suffix}"
-        if path.exists():
-            return path
-    return None
+def built_extensions(package_dir: Path) -> list[Path]:
+    """The compiled modules' extensions next to their sources."""
+    return [
+        path
+        for module in _machine.COMPILED_MODULES
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES
+        if (path := package_dir / f"{module}{suffix}").exists()
+    ]
 
 
-def extension_is_current(package_dir: Path) -> bool:
-    source = (package_dir / "_vm.py").read_bytes()
-    stamp = package_dir / _machine.STAMP_NAME
-    return (
-        stamp.exists()
-        and stamp.read_text().strip() == f"{zlib.crc32(source):08x} {len(source)}"
-    )
+def extensions_are_current(package_dir: Path) -> bool:
+    for module in _machine.COMPILED_MODULES:
+        source = (package_dir / f"{module}.py").read_bytes()
+        stamp = package_dir / _machine.stamp_name(module)
+        expected = f"{zlib.crc32(source):08x} {len(source)}"
+        if not stamp.exists() or stamp.read_text().strip() != expected:
+            return False
+    return True
 
 
-def probe(package_parent: Path, *, pure: bool, cwd: Path) -> dict[str, object]:
+def probe(
+    package_parent: Path, *, pure: bool, cwd: Path, strict: bool = True
+) -> tuple[dict[str, object], str]:
+    """What a fresh interpreter importing ``package_parent/emulpickle`` runs,
+    and what it wrote on stderr."""
     env = {k: v for k, v in os.environ.items() if k != "EMULPICKLE_PURE"}
     if pure:
         env["EMULPICKLE_PURE"] = "1"
@@ -63,7 +79,7 @@ def probe(package_parent: Path, *, pure: bool, cwd: Path) -> dict[str, object]:
         [str(package_parent), *filter(None, [os.environ.get("PYTHONPATH")])]
     )
     result = subprocess.run(
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", PROBE, "strict" if strict else "lenient"],
         env=env,
         cwd=cwd,
         capture_output=True,
@@ -72,7 +88,18 @@ def probe(package_parent: Path, *, pure: bool, cwd: Path) -> dict[str, object]:
     )
     assert result.returncode == 0, result.stderr
     decoded: dict[str, object] = json.loads(result.stdout)
-    return decoded
+    return decoded, result.stderr
+
+
+def installed_copy(tmp_path: Path) -> Path:
+    """A copy of the package with its extensions; returns its parent."""
+    if len(built_extensions(PACKAGE_DIR)) != len(_machine.COMPILED_MODULES):
+        pytest.skip("the compiled extensions were not built")
+    copy = tmp_path / "site" / "emulpickle"
+    shutil.copytree(
+        PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__", ".*")
+    )
+    return copy.parent
 
 
 def test_unpickler_uses_the_selected_machine() -> None:
@@ -83,50 +110,61 @@ def test_unpickler_uses_the_selected_machine() -> None:
     assert isinstance(emulpickle.__compiled__, bool)
 
 
-def test_pure_env_forces_the_python_source(tmp_path: Path) -> None:
-    info = probe(PACKAGE_DIR.parent, pure=True, cwd=tmp_path)
+def test_scanner_uses_the_selected_walker() -> None:
+    assert _machine.is_extension(_scan_walk) is emulpickle.__compiled__
+    assert _scan_joblib.Broken is _scan_walk.Broken
+
+
+def test_pure_env_forces_the_python_sources(tmp_path: Path) -> None:
+    info, _ = probe(PACKAGE_DIR.parent, pure=True, cwd=tmp_path)
     assert info["compiled"] is False
     assert info["machine_module"] == "emulpickle._vm_pure"
     # The extension is not even imported.
     assert info["vm_imported"] is False
+    assert info["walker_compiled"] is False
+    assert info["one_walker"] is True
 
 
-def test_compiled_machine_is_used_when_built(tmp_path: Path) -> None:
-    extension = built_extension(PACKAGE_DIR)
-    if extension is None:
+def test_compiled_modules_are_used_when_built(tmp_path: Path) -> None:
+    extensions = built_extensions(PACKAGE_DIR)
+    if not extensions:
         pytest.skip(
-            f"no compiled _vm extension next to {PACKAGE_DIR / '_vm.py'} "
-            "(pure Python install: no C compiler or EMULPICKLE_NO_COMPILE=1)"
+            f"no compiled extensions in {PACKAGE_DIR} (pure Python install: "
+            "no C compiler or EMULPICKLE_NO_COMPILE=1)"
         )
-    if not extension_is_current(PACKAGE_DIR):
+    if not extensions_are_current(PACKAGE_DIR):
         pytest.skip(
-            f"{extension.name} was compiled from an older _vm.py; "
-            "rebuild it with pip install -e ."
+            "the extensions were compiled from older sources; "
+            "rebuild them with pip install -e ."
         )
-    info = probe(PACKAGE_DIR.parent, pure=False, cwd=tmp_path)
+    info, _ = probe(PACKAGE_DIR.parent, pure=False, cwd=tmp_path)
     assert info["compiled"] is True
     assert info["machine_module"] == "emulpickle._vm"
+    assert info["walker_compiled"] is True
+    assert info["one_walker"] is True
 
 
-def test_stale_extension_is_not_used(tmp_path: Path) -> None:
-    if built_extension(PACKAGE_DIR) is None:
-        pytest.skip("no compiled _vm extension was built")
-    copy = tmp_path / "site" / "emulpickle"
-    shutil.copytree(
-        PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__", ".*")
-    )
-    with open(copy / "_vm.py", "a") as f:
+@pytest.mark.parametrize("module", _machine.COMPILED_MODULES)
+def test_stale_extension_is_not_used(tmp_path: Path, module: str) -> None:
+    """One edited source: neither extension runs, and the scanner's modules
+    use the same (Python) walker."""
+    site = installed_copy(tmp_path)
+    with open(site / "emulpickle" / f"{module}.py", "a") as f:
         f.write("\n# edited after it was compiled\n")
-    env = {k: v for k, v in os.environ.items() if k != "EMULPICKLE_PURE"}
-    env["PYTHONPATH"] = str(copy.parent)
-    result = subprocess.run(
-        [sys.executable, "-c", "import emulpickle; print(emulpickle.__compiled__)"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "False"
-    assert "not using the compiled machine" in result.stderr
+    info, stderr = probe(site, pure=False, cwd=tmp_path, strict=False)
+    assert info["compiled"] is False
+    assert info["machine_module"] == "emulpickle._vm_pure"
+    assert info["walker_compiled"] is False
+    assert info["one_walker"] is True
+    assert "not using the compiled modules" in stderr
+    assert f"{module}.py changed since it was compiled" in stderr
+
+
+def test_missing_scanner_stamp_falls_back(tmp_path: Path) -> None:
+    site = installed_copy(tmp_path)
+    (site / "emulpickle" / _machine.stamp_name("_scan_walk")).unlink()
+    info, stderr = probe(site, pure=False, cwd=tmp_path, strict=False)
+    assert info["compiled"] is False
+    assert info["walker_compiled"] is False
+    assert info["one_walker"] is True
+    assert "_scan_walk.stamp is missing" in stderr
