@@ -153,6 +153,12 @@ def _deep(levels: int) -> bytes:
     return b"\x80\x02" + b"]" * levels + b"a" * (levels - 1) + b"."
 
 
+#: Seconds past which ``show`` counts as hung on a hostile shape. A hang guard,
+#: not a speed goal: the shapes take well under a second, the blow-ups they
+#: guard against (2**40 nodes, deep recursion) would never finish.
+HANG = 30.0
+
+
 @pytest.mark.parametrize(
     ("data", "args"),
     [
@@ -170,7 +176,7 @@ def test_show_hostile_shapes_fast(
     proc = run("show", *args, path)
     elapsed = time.perf_counter() - start
     assert proc.returncode == 0, proc.stderr
-    assert elapsed < 2.0, elapsed
+    assert elapsed < HANG, elapsed
     assert len(proc.stdout.splitlines()) <= 250
 
 
@@ -180,7 +186,7 @@ def test_show_hostile_shapes_json_fast(tmp_path: Path) -> None:
         start = time.perf_counter()
         proc = run("show", "--json", path)
         assert proc.returncode == 0, proc.stderr
-        assert time.perf_counter() - start < 2.0
+        assert time.perf_counter() - start < HANG
         json.loads(proc.stdout)
 
 

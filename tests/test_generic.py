@@ -346,7 +346,8 @@ def test_doubling_pickle_is_linear() -> None:
     loaded = emulpickle.loads(data)
     start = time.perf_counter()
     out = to_builtins(loaded)
-    assert time.perf_counter() - start < 0.5  # 2**40 nodes without sharing
+    # A hang guard, not a speed goal: 2**40 nodes without sharing never ends.
+    assert time.perf_counter() - start < 30.0
     text = json.dumps(out)
     assert len(text) < 3000
     # The root is referenced once, so it stays a plain array; every level

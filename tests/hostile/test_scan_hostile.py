@@ -204,12 +204,19 @@ def test_torch_legacy_layout_stops_after_storage_keys(marker: Path) -> None:
     assert scan(b"".join(parts[:3]) + BUILDERS["INST"](marker)).dangerous
 
 
+#: Seconds past which a scan counts as hung. Not a speed goal (those are
+#: measured in benchmarks/): each input here takes well under a second, and
+#: the behaviour it guards against (quadratic or exponential work) would take
+#: minutes to hours, so a loaded CI machine cannot make this flaky.
+HANG = 30.0
+
+
 def _bounded(data: bytes) -> object:
-    """Scan ``data``: under 1 s (untraced), under 100 MB (traced)."""
+    """Scan ``data``: no hang (see ``HANG``), under 100 MB (traced)."""
     t0 = time.perf_counter()
     report = scan(data)
     elapsed = time.perf_counter() - t0
-    assert elapsed < 1.0, elapsed
+    assert elapsed < HANG, elapsed
     tracemalloc.start()
     try:
         scan(data)
