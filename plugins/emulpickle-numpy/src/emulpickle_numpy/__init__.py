@@ -20,12 +20,13 @@ import numpy as np
 
 import emulpickle
 
+from . import _fast
 from ._arrays import (
-    ArrayClass,
+    MATRIX,
+    NDARRAY,
     FromBufferEmulator,
     ReconstructEmulator,
     ScalarEmulator,
-    set_array_state,
 )
 from ._dtypes import DTypeEmulator, StringDTypeEmulator, dtype_classes, set_dtype_state
 
@@ -39,8 +40,8 @@ _CORE_PACKAGES = ("numpy.core", "numpy._core")
 
 def register(registry: emulpickle.Registry) -> None:
     """Entry point: teach ``registry`` the globals numpy's pickles name."""
-    reconstruct = ReconstructEmulator()
-    scalar = ScalarEmulator()
+    reconstruct = ReconstructEmulator(_fast.reconstruct)
+    scalar = ScalarEmulator(_fast.scalar)
     frombuffer = FromBufferEmulator()
     for core in _CORE_PACKAGES:
         registry.register(f"{core}.multiarray", "_reconstruct", reconstruct)
@@ -51,12 +52,11 @@ def register(registry: emulpickle.Registry) -> None:
             "_convert_to_stringdtype_kwargs",
             StringDTypeEmulator(),
         )
-    registry.register("numpy", "ndarray", ArrayClass(np.ndarray))
-    matrix = ArrayClass(np.matrix)
-    registry.register("numpy", "matrix", matrix)
-    registry.register("numpy.matrixlib.defmatrix", "matrix", matrix)
+    registry.register("numpy", "ndarray", NDARRAY)
+    registry.register("numpy", "matrix", MATRIX)
+    registry.register("numpy.matrixlib.defmatrix", "matrix", MATRIX)
     registry.register("numpy", "dtype", DTypeEmulator())
-    registry.register_state_setter(np.ndarray, set_array_state)
-    registry.register_state_setter(np.matrix, set_array_state)
+    registry.register_state_setter(np.ndarray, _fast.set_array_state)
+    registry.register_state_setter(np.matrix, _fast.set_array_state)
     for cls in dtype_classes():
         registry.register_state_setter(cls, set_dtype_state)
