@@ -1,4 +1,4 @@
-"""The fast paths (``_fast``) against the fully checked ones.
+"""The fast paths (``_fast``, compiled or not) against the fully checked ones.
 
 Whatever the arguments, a fast path must do exactly what the checked path
 does: return an equal result or raise the same kind of exception. And the
@@ -8,21 +8,26 @@ stand-ins for ``numpy.ndarray`` must stay invisible to the garbage collector.
 from __future__ import annotations
 
 import gc
+import os
 import pickle
+import zlib
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pytest
-from emulpickle_numpy import _arrays, _fast
+from emulpickle_numpy import _arrays, _fastload
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy_helpers import REGISTRY, emulate
 
 import emulpickle
 
-FAST_MODULES: dict[str, ModuleType] = {"source": _fast}
+FAST_MODULES: dict[str, ModuleType] = {"source": _fastload._source()}
+if _fastload.compiled:
+    FAST_MODULES["compiled"] = _fastload._module
 
 SETTINGS = settings(max_examples=300, deadline=None)
 
@@ -250,3 +255,43 @@ def test_reconstruct_arguments_can_be_untracked_by_the_collector() -> None:
     args = (resolution.value, (0,), b"b")
     gc.collect()
     assert not gc.is_tracked(args)
+
+
+# --- choosing the compiled module ---------------------------------------------
+
+
+def test_pure_environment_selects_the_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMULPICKLE_PURE", "1")
+    module, compiled = _fastload._choose()
+    assert not compiled
+    assert module.__name__.endswith("._fast_source")
+    assert module.__file__ == _fastload._SOURCE
+
+
+def test_stamp_must_match_the_source(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    source = tmp_path / "_fast.py"
+    stamp = tmp_path / "_fast.stamp"
+    source.write_bytes(b"x = 1\n")
+    monkeypatch.setattr(_fastload, "_SOURCE", os.fspath(source))
+    monkeypatch.setattr(_fastload, "_STAMP", os.fspath(stamp))
+    assert not _fastload._stamp_matches()  # no stamp
+    stamp.write_text(f"{zlib.crc32(b'x = 1' + bytes([10])):08x} 6\n")
+    assert _fastload._stamp_matches()
+    source.write_bytes(b"x = 2\n")
+    assert not _fastload._stamp_matches()
+
+
+@pytest.mark.skipif(not _fastload.compiled, reason="the fast paths are not compiled")
+def test_stale_extension_is_not_used(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    stamp = tmp_path / "_fast.stamp"
+    stamp.write_text("00000000 0\n")
+    monkeypatch.delenv("EMULPICKLE_PURE", raising=False)
+    monkeypatch.setattr(_fastload, "_STAMP", os.fspath(stamp))
+    with pytest.warns(RuntimeWarning, match="not using the compiled fast paths"):
+        module, compiled = _fastload._choose()
+    assert not compiled
+    assert module.__name__.endswith("._fast_source")

@@ -5,6 +5,13 @@ unchanged, to the fully checked path of :mod:`._arrays`. Those forms are
 checked just as strictly here (a dtype counts only once it is sealed, see
 :func:`._dtypes.plain_itemsize`), only in fewer steps: the functions take
 fixed parameters (the cheapest calls) and look dtypes up in one dictionary.
+
+When the plugin is installed where a C compiler works, this module is
+compiled with mypyc (see ``setup.py``) and :mod:`._fastload` picks the
+compiled version; keep it mypyc-compatible: typed, plain functions, no
+dynamic tricks, and parameters typed ``object`` or ``Any`` (compiled code
+raises ``TypeError`` for an argument of another type than declared, where
+these functions must fall back to the checked path instead).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from . import _arrays, _dtypes
 
 __all__ = ["reconstruct", "scalar", "set_array_state"]
 
-# Bound here, so that each use is a single lookup.
+# Final: compiled, these are C statics rather than module lookups.
 _ABSENT: Final = _arrays.ABSENT
 _NDARRAY: Final = _arrays.NDARRAY
 _PLACEHOLDERS: Final = _arrays.PLACEHOLDERS
