@@ -112,12 +112,24 @@ def _double_be(data: bytes, i: int) -> float:
     return -value if hi & 0x80000000 else value
 
 
+def _memoize(memo: list[Any], far: dict[int, Any], dense: bool, obj: object) -> None:
+    """MEMOIZE ``obj`` (the memo is ``memo`` while dense, else ``far``)."""
+    if dense:
+        memo.append(obj)
+    else:
+        far[len(far)] = obj
+
+
 def opcode_name(op: int) -> str | None:
     """Name of opcode byte ``op`` (None for -1, i.e. no opcode read yet)."""
     if op < 0:
         return None
     name = OPCODE_NAMES.get(op)
     return name if name is not None else f"<unknown opcode 0x{op:02x}>"
+
+
+#: Matches no object the machine meets (the "nothing cached yet" marker).
+_NOTHING: Final = object()
 
 
 class Passthrough(Exception):
@@ -168,6 +180,12 @@ class Machine:
         # resolved once per unpickler instead of once per opcode.
         self._callees: dict[int, tuple[object, Any]] = {}
         self._setters: dict[type, Any] = {}
+        # The last of each, checked first: pickles tend to repeat one call
+        # (or one class's BUILD) many times in a row.
+        self._last_func: object = _NOTHING
+        self._last_callee: Any = None
+        self._last_class: object = _NOTHING
+        self._last_setter: Any = None
         self.keys = KeyDepthChecker(limits.max_key_depth, limits.max_key_size)
         self.file: Any = None
         self.file_read: Any = None
@@ -325,6 +343,9 @@ class Machine:
         # Invariant: while an opcode is handled, ``pos`` is its offset in
         # ``data``; handlers advance it past their argument at the end, so an
         # error raised anywhere reports where the opcode starts.
+        # Protocol 4+ picklers follow nearly every object they make with a
+        # MEMOIZE; the handlers of those objects do it when it comes next in
+        # the same frame, which saves a turn of the loop.
         try:
             while True:
                 try:
@@ -602,17 +623,29 @@ class Machine:
                         far[n] = obj
                     pos += 5
                 elif op == 0x85:  # TUPLE1
-                    stack[-1] = (stack[-1],)
+                    obj = (stack[-1],)
+                    stack[-1] = obj
                     pos += 1
+                    if pos < end and data[pos] == 0x94:
+                        _memoize(memo, far, dense, obj)
+                        pos += 1
                 elif op == 0x86:  # TUPLE2
                     obj = stack.pop()
-                    stack[-1] = (stack[-1], obj)
+                    obj = (stack[-1], obj)
+                    stack[-1] = obj
                     pos += 1
+                    if pos < end and data[pos] == 0x94:
+                        _memoize(memo, far, dense, obj)
+                        pos += 1
                 elif op == 0x87:  # TUPLE3
                     obj = stack.pop()
                     obj2 = stack.pop()
-                    stack[-1] = (stack[-1], obj2, obj)
+                    obj = (stack[-1], obj2, obj)
+                    stack[-1] = obj
                     pos += 1
+                    if pos < end and data[pos] == 0x94:
+                        _memoize(memo, far, dense, obj)
+                        pos += 1
                 elif op == 0x29:  # EMPTY_TUPLE
                     stack.append(())
                     pos += 1
@@ -621,6 +654,9 @@ class Machine:
                     stack = metastack.pop()
                     stack.append(obj)
                     pos += 1
+                    if pos < end and data[pos] == 0x94:
+                        _memoize(memo, far, dense, obj)
+                        pos += 1
                 elif op == 0x61:  # APPEND
                     obj = stack.pop()
                     obj2 = stack[-1]
@@ -669,8 +705,12 @@ class Machine:
                         pos += 1
                 elif op == 0x52:  # REDUCE
                     obj = stack.pop()
-                    stack[-1] = self._reduce(stack[-1], obj)
+                    obj = self._reduce(stack[-1], obj)
+                    stack[-1] = obj
                     pos += 1
+                    if pos < end and data[pos] == 0x94:
+                        _memoize(memo, far, dense, obj)
+                        pos += 1
                 elif op == 0x62:  # BUILD
                     obj = stack.pop()
                     self._build(stack[-1], obj)
@@ -680,12 +720,20 @@ class Machine:
                     obj2 = stack.pop()
                     if type(obj2) is not str or type(obj) is not str:
                         raise UnpicklingError("STACK_GLOBAL requires str")
-                    stack.append(self._global(obj2, obj))
+                    obj = self._global(obj2, obj)
+                    stack.append(obj)
                     pos += 1
+                    if pos < end and data[pos] == 0x94:
+                        _memoize(memo, far, dense, obj)
+                        pos += 1
                 elif op == 0x81:  # NEWOBJ
                     obj = stack.pop()
-                    stack[-1] = self._new(stack[-1], obj, None)
+                    obj = self._new(stack[-1], obj, None)
+                    stack[-1] = obj
                     pos += 1
+                    if pos < end and data[pos] == 0x94:
+                        _memoize(memo, far, dense, obj)
+                        pos += 1
                 elif op == 0x95:  # FRAME
                     if pos + 9 > end:
                         self._more(pos, 9)
@@ -802,8 +850,12 @@ class Machine:
                 elif op == 0x92:  # NEWOBJ_EX
                     obj = stack.pop()
                     obj2 = stack.pop()
-                    stack[-1] = self._new(stack[-1], obj2, obj)
+                    obj = self._new(stack[-1], obj2, obj)
+                    stack[-1] = obj
                     pos += 1
+                    if pos < end and data[pos] == 0x94:
+                        _memoize(memo, far, dense, obj)
+                        pos += 1
                 elif op == 0x6F:  # OBJ
                     items = stack
                     stack = metastack.pop()
@@ -1026,8 +1078,12 @@ class Machine:
             raise self._guarded(exc) from exc
 
     def _call(self, func: object, args: tuple[Any, ...]) -> object:
+        if func is self._last_func:
+            return self._last_callee(*args)
         cached = self._callees.get(id(func))
         if cached is not None and cached[0] is func:
+            self._last_func = func
+            self._last_callee = cached[1]
             return cached[1](*args)
         handler = self.host.call_handler(func)
         if id(func) in self.global_ids:
@@ -1060,11 +1116,16 @@ class Machine:
         self._check_not_global(inst, "py_setstate")
         try:
             cls = type(inst)
-            if cls in self._setters:
-                setter = self._setters[cls]
+            if cls is self._last_class:
+                setter = self._last_setter
             else:
-                setter = self.host.state_setter(cls)
-                self._setters[cls] = setter
+                if cls in self._setters:
+                    setter = self._setters[cls]
+                else:
+                    setter = self.host.state_setter(cls)
+                    self._setters[cls] = setter
+                self._last_class = cls
+                self._last_setter = setter
             if setter is not None:
                 setter(inst, state)
             else:

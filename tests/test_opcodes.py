@@ -375,6 +375,31 @@ VALID: list[Any] = [
         {},
         id="MEMOIZE-proto4",
     ),
+    # the machine memoizes these objects as it makes them when MEMOIZE follows
+    V(b"K\x01\x85\x94h\x00h\x00\x86.", {}, id="MEMOIZE-after-TUPLE1"),
+    V(
+        b"K\x01K\x02\x86\x94K\x03K\x04\x87\x94h\x00h\x01\x86.",
+        {},
+        id="MEMOIZE-TUPLE2-3",
+    ),
+    V(b"(K\x01K\x02t\x94h\x00.", {}, id="MEMOIZE-after-TUPLE"),
+    V(b"K\x01q\xffK\x02\x85\x94h\x01h\xff\x86.", {}, id="MEMOIZE-after-TUPLE1-sparse"),
+    V(
+        b"\x80\x04" + pb.frame(b"K\x01\x85") + pb.frame(b"\x94h\x00."),
+        {},
+        id="MEMOIZE-after-TUPLE1-next-frame",
+    ),
+    V(b"\x80\x04K\x01\x85\x94.", {}, id="MEMOIZE-after-TUPLE1-then-STOP"),
+    V(
+        b"\x80\x04" + S("builtins") + S("int") + b"\x93\x94h\x00S'7'\n\x85R\x94h\x01.",
+        {},
+        id="MEMOIZE-after-STACK_GLOBAL-REDUCE",
+    ),
+    V(
+        b"\x80\x04" + S("builtins") + S("list") + b"\x93)\x81\x94h\x00.",
+        {},
+        id="MEMOIZE-after-NEWOBJ",
+    ),
     # ---- GLOBAL / STACK_GLOBAL (default registry answers builtin types)
     V(b"cbuiltins\nint\n.", {}, id="GLOBAL-builtins-int"),
     V(b"c__builtin__\nset\n.", {}, id="GLOBAL-py2-name-proto0"),
@@ -500,6 +525,23 @@ def test_valid_matches_cpython(data: bytes, options: dict[str, Any], how: str) -
     expected = ref_loads(data, **options)
     got = emu_load(how, data, **options)
     assert same(got, expected), (got, expected)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x80\x04K\x01\x85\x94h\x00\x86.",
+        b"\x80\x04(K\x01t\x94h\x00\x86.",
+        b"\x80\x04" + S("builtins") + S("list") + b"\x93)\x81\x94h\x00\x86.",
+        b"\x80\x04" + pb.frame(b"K\x01\x85") + pb.frame(b"\x94h\x00\x86."),
+    ],
+    ids=["TUPLE1", "TUPLE", "NEWOBJ", "next-frame"],
+)
+def test_memoized_as_made_is_the_object_got(data: bytes, how: str) -> None:
+    """A MEMOIZE the machine folds into the opcode before it memoizes that
+    very object, as a separate MEMOIZE does."""
+    first, second = emu_load(how, data)
+    assert first is second
 
 
 def test_valid_table_covers_every_opcode() -> None:

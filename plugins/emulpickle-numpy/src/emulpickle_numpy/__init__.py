@@ -11,7 +11,8 @@ Install it and load with ``emulpickle.Registry.with_plugins("numpy")``::
 Results are real :class:`numpy.ndarray`, numpy scalar and :class:`numpy.dtype`
 objects, equal to what :func:`pickle.loads` returns. Every argument and BUILD
 state is validated first; protocol-5 out-of-band buffers are wrapped without
-copying.
+copying. ``__compiled__`` tells whether the validation's fast paths run
+compiled by mypyc (as emulpickle's own ``__compiled__`` does for its machine).
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ import numpy as np
 
 import emulpickle
 
+from . import _fastload
 from ._arrays import (
-    ArrayClass,
+    MATRIX,
+    NDARRAY,
     FromBufferEmulator,
     ReconstructEmulator,
     ScalarEmulator,
-    set_array_state,
 )
 from ._dtypes import DTypeEmulator, StringDTypeEmulator, dtype_classes, set_dtype_state
 
@@ -33,14 +35,17 @@ __all__ = ["register"]
 
 __version__ = "0.1.0"
 
+#: Whether the fast paths (``_fast``) run compiled by mypyc.
+__compiled__: bool = _fastload.compiled
+
 #: numpy 1.x writes ``numpy.core``; numpy 2.x writes ``numpy._core``.
 _CORE_PACKAGES = ("numpy.core", "numpy._core")
 
 
 def register(registry: emulpickle.Registry) -> None:
     """Entry point: teach ``registry`` the globals numpy's pickles name."""
-    reconstruct = ReconstructEmulator()
-    scalar = ScalarEmulator()
+    reconstruct = ReconstructEmulator(_fastload.reconstruct)
+    scalar = ScalarEmulator(_fastload.scalar)
     frombuffer = FromBufferEmulator()
     for core in _CORE_PACKAGES:
         registry.register(f"{core}.multiarray", "_reconstruct", reconstruct)
@@ -51,12 +56,11 @@ def register(registry: emulpickle.Registry) -> None:
             "_convert_to_stringdtype_kwargs",
             StringDTypeEmulator(),
         )
-    registry.register("numpy", "ndarray", ArrayClass(np.ndarray))
-    matrix = ArrayClass(np.matrix)
-    registry.register("numpy", "matrix", matrix)
-    registry.register("numpy.matrixlib.defmatrix", "matrix", matrix)
+    registry.register("numpy", "ndarray", NDARRAY)
+    registry.register("numpy", "matrix", MATRIX)
+    registry.register("numpy.matrixlib.defmatrix", "matrix", MATRIX)
     registry.register("numpy", "dtype", DTypeEmulator())
-    registry.register_state_setter(np.ndarray, set_array_state)
-    registry.register_state_setter(np.matrix, set_array_state)
+    registry.register_state_setter(np.ndarray, _fastload.set_array_state)
+    registry.register_state_setter(np.matrix, _fastload.set_array_state)
     for cls in dtype_classes():
         registry.register_state_setter(cls, set_dtype_state)

@@ -1,76 +1,76 @@
 """Emulators for ndarrays and numpy scalars.
 
 * ``multiarray._reconstruct(subtype, shape, dtype)`` creates the (empty) real
-  array that the following BUILD fills; its state is validated by
-  :func:`set_array_state` before ``ndarray.__setstate__`` sees it.
+  array that the following BUILD fills; its state is validated before
+  ``ndarray.__setstate__`` sees it.
 * ``numeric._frombuffer(buffer, dtype, shape, order)`` (protocol 5) wraps the
   given buffer without copying it.
 * ``multiarray.scalar(dtype, data)`` makes a numpy scalar from its bytes.
+
+The forms numpy writes for numeric arrays and scalars take the fast paths of
+:mod:`._fast`; everything else comes here (the ``*_checked`` functions).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import numpy as np
 
 import emulpickle
 
-from ._dtypes import _UNBUILT, dtype_classes, parse_typestr, seal
+from ._dtypes import parse_typestr, seal
 
 __all__ = [
-    "ArrayClass",
+    "ABSENT",
+    "MATRIX",
+    "NDARRAY",
+    "PLACEHOLDERS",
+    "REAL_SCALAR",
     "FromBufferEmulator",
     "ReconstructEmulator",
     "ScalarEmulator",
-    "set_array_state",
+    "reconstruct_checked",
+    "scalar_checked",
+    "set_array_state_checked",
 ]
 
 #: NPY_LIST_PICKLE in ``dtype.flags``: the array's data is pickled as a list.
 _LIST_PICKLE = 0x02
-#: NPY_ITEM_HASOBJECT | NPY_LIST_PICKLE: items pickled one by one.
-_LIST_OR_OBJECT = 0x01 | _LIST_PICKLE
 
 #: Largest dimension product numpy can address.
 _MAX_INTP = 2**63 - 1
-
-#: The shape numpy gives ``_reconstruct`` (BUILD sets the real one).
-_EMPTY = (0,)
-
-#: Every dtype class (the fast paths accept these without ``isinstance``).
-_DTYPE_CLASSES = frozenset(dtype_classes())
 
 #: How many distinct ``_reconstruct`` type strings are remembered.
 _MAX_CACHED_DTYPES = 64
 
 #: numpy's own ``multiarray.scalar``, called only with validated arguments.
-_REAL_SCALAR: Callable[..., Any] = cast(Any, np.float64(0).__reduce__())[0]
+REAL_SCALAR: Callable[..., Any] = cast(Any, np.float64(0).__reduce__())[0]
+
+#: Stands for an argument the pickle did not give (the emulators' call
+#: functions take fixed parameters, which are the fastest to call).
+ABSENT: Any = object()
 
 
 def _fail(message: str) -> emulpickle.EmulationError:
     return emulpickle.EmulationError(message)
 
 
-class ArrayClass:
-    """Stands in for ``numpy.ndarray`` (or ``numpy.matrix``) as a pickle names it.
-
-    It is only accepted as the ``subtype`` argument of ``_reconstruct``; it
-    cannot be called or instantiated by the pickle.
-    """
-
-    def __init__(self, cls: type[np.ndarray[Any, Any]]) -> None:
-        self.cls = cls
-
-    def __repr__(self) -> str:
-        return f"<emulated {self.cls.__module__}.{self.cls.__name__}>"
-
-    def py_call(self, *args: object) -> object:
-        raise _fail(f"{self.cls.__name__} cannot be called by a pickle")
-
-    def py_new(self, *args: object, **kwargs: object) -> object:
-        raise _fail(f"{self.cls.__name__} cannot be instantiated by a pickle")
+#: What the plugin answers ``numpy.ndarray`` and ``numpy.matrix`` with: inert
+#: strings holding their names, built here so that no other object is one of
+#: them, and accepted (by identity) only as the ``subtype`` argument of
+#: ``_reconstruct``; a pickle cannot call, instantiate or change them.
+#:
+#: Strings rather than objects of a class of ours, for the garbage collector:
+#: numpy pickles every array as ``_reconstruct(ndarray, (0,), b"b")`` and the
+#: memo keeps each of those argument tuples until the load ends. The collector
+#: stops tracking a tuple whose items are all atomic (strings, numbers,
+#: dtypes...), but never one that holds an instance of a Python class; 20,000
+#: tracked tuples were enough to trigger a full collection during the load.
+NDARRAY: Final = ".".join(["numpy", "ndarray"])
+MATRIX: Final = ".".join(["numpy", "matrix"])
 
 
 def _check_shape(value: object, what: str) -> tuple[int, ...]:
@@ -109,45 +109,49 @@ def _coerce_dtype(value: object, what: str) -> np.dtype[Any]:
     raise _fail(f"{what}: expected a dtype, not {type(value).__name__}")
 
 
-class ReconstructEmulator:
-    """Answers ``numpy.(_)core.multiarray._reconstruct``."""
+#: Parsed ``_reconstruct`` type strings: numpy writes the same placeholder
+#: (b"b") before every array. The dtype only shapes the empty array that
+#: BUILD then replaces; the pickle never reaches it.
+PLACEHOLDERS: dict[object, np.dtype[Any]] = {}
 
-    def __init__(self) -> None:
-        # numpy writes the same placeholder type string (b"b") before every
-        # array, so parsed type strings are kept. The dtype only shapes the
-        # empty array that BUILD then replaces; the pickle never reaches it.
-        self._dtypes: dict[object, np.dtype[Any]] = {}
+
+def reconstruct_checked(
+    subtype: object, shape: object, dtype_arg: object, rest: tuple[object, ...]
+) -> object:
+    """``_reconstruct(subtype, shape, dtype, *rest)``, every argument checked."""
+    if rest or dtype_arg is ABSENT:
+        raise _fail("_reconstruct expects (subtype, shape, dtype)")
+    cls: type[np.ndarray[Any, Any]]
+    if subtype is NDARRAY:
+        cls = np.ndarray
+    elif subtype is MATRIX:
+        cls = np.matrix
+    else:
+        raise _fail(f"_reconstruct: unsupported array class {subtype!r:.80}")
+    kind = type(dtype_arg)
+    if kind is bytes or kind is str:
+        dtype = PLACEHOLDERS.get(dtype_arg)
+        if dtype is None:
+            dtype = _coerce_dtype(dtype_arg, "_reconstruct")
+            if len(PLACEHOLDERS) < _MAX_CACHED_DTYPES:
+                PLACEHOLDERS[dtype_arg] = dtype
+    else:
+        dtype = _coerce_dtype(dtype_arg, "_reconstruct")
+        seal(dtype)
+    dims = _check_shape(shape, "_reconstruct")
+    _check_alloc(math.prod(dims) * max(dtype.itemsize, 1), "_reconstruct")
+    return np.ndarray.__new__(cls, dims, dtype)
+
+
+class ReconstructEmulator:
+    """Answers ``numpy.(_)core.multiarray._reconstruct`` with ``call``."""
+
+    def __init__(self, call: Callable[..., object]) -> None:
+        # An instance attribute, so that the machine gets the plain function.
+        self.py_call = call
 
     def __repr__(self) -> str:
         return "<emulated numpy multiarray._reconstruct>"
-
-    def py_call(self, *args: object) -> object:
-        if len(args) != 3:
-            raise _fail("_reconstruct expects (subtype, shape, dtype)")
-        subtype, shape, dtype_arg = args
-        if not isinstance(subtype, ArrayClass):
-            raise _fail(f"_reconstruct: unsupported array class {subtype!r:.80}")
-        kind = type(dtype_arg)
-        if kind is bytes or kind is str:
-            dtype = self._dtypes.get(dtype_arg)
-            if (
-                dtype is not None
-                and type(shape) is tuple
-                and len(shape) == 1
-                and type(shape[0]) is int
-                and shape[0] == 0
-            ):  # what numpy writes: nothing to allocate
-                return np.ndarray.__new__(subtype.cls, _EMPTY, dtype)
-            if dtype is None:
-                dtype = _coerce_dtype(dtype_arg, "_reconstruct")
-                if len(self._dtypes) < _MAX_CACHED_DTYPES:
-                    self._dtypes[dtype_arg] = dtype
-        else:
-            dtype = _coerce_dtype(dtype_arg, "_reconstruct")
-            seal(dtype)
-        dims = _check_shape(shape, "_reconstruct")
-        _check_alloc(math.prod(dims) * max(dtype.itemsize, 1), "_reconstruct")
-        return np.ndarray.__new__(subtype.cls, dims, dtype)
 
 
 def _check_rawdata(dtype: np.dtype[Any], count: int, rawdata: object) -> None:
@@ -184,35 +188,8 @@ def _check_rawdata(dtype: np.dtype[Any], count: int, rawdata: object) -> None:
         )
 
 
-def set_array_state(arr: Any, state: Any) -> None:
+def set_array_state_checked(arr: Any, state: Any) -> None:
     """State setter for ndarrays: validate, then ``ndarray.__setstate__``."""
-    # The fast path takes what numpy writes for a numeric array: a 5-tuple,
-    # a 1-d shape and bytes whose length is exactly shape x itemsize.
-    if type(state) is tuple and len(state) == 5:
-        _, shape, dtype, is_fortran, rawdata = state
-        if (
-            type(rawdata) is bytes
-            and type(shape) is tuple
-            and len(shape) == 1
-            and type(dtype) in _DTYPE_CLASSES
-            and type(is_fortran) is bool
-            and type(arr) is np.ndarray
-            and type(state[0]) is int
-        ):
-            count = shape[0]
-            if (
-                type(count) is int
-                and count >= 0
-                and not dtype.flags & _LIST_OR_OBJECT
-                and len(rawdata) == count * dtype.itemsize
-            ):
-                _UNBUILT.pop(id(dtype), None)  # seal(dtype), inlined
-                arr.__setstate__(state)
-                return
-    _set_array_state_checked(arr, state)
-
-
-def _set_array_state_checked(arr: Any, state: Any) -> None:
     if not isinstance(arr, np.ndarray):
         raise _fail("ndarray state applied to a non-array")
     if type(state) is not tuple or len(state) not in (4, 5):
@@ -270,40 +247,35 @@ class FromBufferEmulator:
         return flat.reshape(dims, order=order)
 
 
+def scalar_checked(dtype: Any, data: object, rest: tuple[object, ...]) -> object:
+    """``scalar(dtype, data, *rest)``, every argument checked."""
+    if rest or data is ABSENT:
+        raise _fail("scalar expects (dtype, data)")
+    if not isinstance(dtype, np.dtype):
+        raise _fail(f"scalar: expected a dtype, not {type(dtype).__name__}")
+    seal(dtype)
+    if dtype.flags & _LIST_PICKLE or dtype.hasobject:
+        if dtype.kind == "O" and dtype.names is None and dtype.shape == ():
+            return data
+        raise _fail(f"scalar: cannot make a {dtype} scalar from a pickle")
+    if isinstance(data, str):
+        if not data.isascii() and max(data) > "\xff":
+            raise _fail("scalar: text data is not latin-1")
+        data = data.encode("latin-1")
+    if type(data) is not bytes:
+        raise _fail(f"scalar: data must be bytes, not {type(data).__name__}")
+    if len(data) != dtype.itemsize:
+        raise _fail(
+            f"scalar: {len(data)} bytes of data for a {dtype.itemsize}-byte {dtype}"
+        )
+    return REAL_SCALAR(dtype, data)
+
+
 class ScalarEmulator:
-    """Answers ``numpy.(_)core.multiarray.scalar(dtype, data)``."""
+    """Answers ``numpy.(_)core.multiarray.scalar`` with ``call``."""
+
+    def __init__(self, call: Callable[..., object]) -> None:
+        self.py_call = call
 
     def __repr__(self) -> str:
         return "<emulated numpy multiarray.scalar>"
-
-    def py_call(self, *args: object) -> object:
-        if len(args) != 2:
-            raise _fail("scalar expects (dtype, data)")
-        dtype: Any = args[0]
-        data = args[1]
-        if (
-            type(data) is bytes
-            and type(dtype) in _DTYPE_CLASSES
-            and not dtype.flags & _LIST_OR_OBJECT
-            and len(data) == dtype.itemsize
-        ):
-            _UNBUILT.pop(id(dtype), None)  # seal(dtype), inlined
-            return _REAL_SCALAR(dtype, data)
-        if not isinstance(dtype, np.dtype):
-            raise _fail(f"scalar: expected a dtype, not {type(dtype).__name__}")
-        seal(dtype)
-        if dtype.flags & _LIST_PICKLE or dtype.hasobject:
-            if dtype.kind == "O" and dtype.names is None and dtype.shape == ():
-                return data
-            raise _fail(f"scalar: cannot make a {dtype} scalar from a pickle")
-        if isinstance(data, str):
-            if not data.isascii() and max(data) > "\xff":
-                raise _fail("scalar: text data is not latin-1")
-            data = data.encode("latin-1")
-        if type(data) is not bytes:
-            raise _fail(f"scalar: data must be bytes, not {type(data).__name__}")
-        if len(data) != dtype.itemsize:
-            raise _fail(
-                f"scalar: {len(data)} bytes of data for a {dtype.itemsize}-byte {dtype}"
-            )
-        return _REAL_SCALAR(dtype, data)

@@ -19,10 +19,13 @@ import numpy as np
 import emulpickle
 
 __all__ = [
+    "DTYPE_CLASSES",
+    "PLAIN",
     "DTypeEmulator",
     "StringDTypeEmulator",
     "dtype_classes",
     "parse_typestr",
+    "plain_itemsize",
     "seal",
     "set_dtype_state",
 ]
@@ -45,6 +48,9 @@ _BYTEORDERS = frozenset("<>|=")
 
 #: NPY_ALIGNED_STRUCT in ``dtype.flags``.
 _ALIGNED_STRUCT = 0x80
+#: NPY_ITEM_HASOBJECT | NPY_LIST_PICKLE in ``dtype.flags``: items are object
+#: references, or are pickled one by one.
+_LIST_OR_OBJECT = 0x01 | 0x02
 
 
 #: The dtypes ``numpy.dtype(...)`` made for pickles that are still unbuilt
@@ -74,6 +80,38 @@ def _remember_unbuilt(dtype: np.dtype[Any]) -> None:
 def seal(dtype: object) -> None:
     """Mark ``dtype`` as used: no BUILD may change it from now on."""
     _UNBUILT.pop(id(dtype), None)
+
+
+#: Sealed dtypes whose items are plain bytes, by id, with their item size, so
+#: that the fast paths check a dtype with one lookup. An entry is added only
+#: after its dtype was sealed, and a sealed dtype never takes a BUILD again,
+#: so nothing recorded here can go stale; the entry holds the dtype, so its id
+#: cannot be reused while it is here. Only small dtypes are kept (no fields,
+#: no metadata): entries outlive the load that made them.
+PLAIN: dict[int, tuple[np.dtype[Any], int]] = {}
+#: When full, ``PLAIN`` starts again from empty.
+_MAX_PLAIN = 256
+
+
+def plain_itemsize(dtype: object) -> int:
+    """Seal ``dtype`` and return its item size if it is a dtype whose items are
+    plain bytes (no object references, not pickled as lists); else -1.
+
+    The fast paths look ``PLAIN`` up themselves and call this when the
+    dtype is not there.
+    """
+    if type(dtype) not in DTYPE_CLASSES:
+        return -1
+    descr = cast(Any, dtype)
+    _UNBUILT.pop(id(descr), None)  # seal(dtype)
+    if descr.flags & _LIST_OR_OBJECT:
+        return -1
+    itemsize: int = descr.itemsize
+    if descr.names is None and descr.metadata is None:
+        if len(PLAIN) >= _MAX_PLAIN:
+            PLAIN.clear()
+        PLAIN[id(descr)] = (descr, itemsize)
+    return itemsize
 
 
 def parse_typestr(value: object) -> np.dtype[Any]:
@@ -153,6 +191,10 @@ def dtype_classes() -> set[type]:
             if isinstance(value, type) and issubclass(value, np.dtype):
                 classes.add(value)
     return classes
+
+
+#: Every dtype class (the fast paths accept these without ``isinstance``).
+DTYPE_CLASSES: frozenset[type] = frozenset(dtype_classes())
 
 
 def _check_int(value: object, what: str) -> int:
