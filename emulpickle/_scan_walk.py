@@ -13,6 +13,7 @@ here too, at the same offset, and one it accepts is walked the same way.
 from __future__ import annotations
 
 import struct
+import sys
 from typing import Any
 
 _MAX_FINDINGS_PER_PICKLE = 10_000
@@ -195,6 +196,8 @@ def text_index(raw: bytes, start: int) -> int:
         raise Broken(f"bad memo index {raw!r}", start) from None
     if index < 0:
         raise Broken("negative memo index", start)
+    if index > sys.maxsize:  # refused by CPython; would flood the sparse memo
+        raise Broken("memo index larger than sys.maxsize", start)
     return index
 
 
