@@ -7,6 +7,7 @@ hostile pickle cannot reach real code; see :func:`loads` and
 
 from __future__ import annotations
 
+from ._hashkeys import check_hash_keys
 from ._limits_context import current_limits
 from ._machine import compiled as __compiled__
 from ._records import EXTRAS
@@ -66,6 +67,7 @@ __all__ = [
     "__compiled__",
     "__version__",
     "call",
+    "check_hash_keys",
     "current_limits",
     "default_registry",
     "generic_getattr",

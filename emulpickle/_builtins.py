@@ -10,9 +10,10 @@ arguments that would allocate memory not backed by the input
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sized
+from typing import cast
 
-from ._keydepth import KeyDepthChecker
+from ._hashkeys import check_hash_keys
 from ._limits_context import current_limits
 from .errors import EmulationError, LimitExceededError
 
@@ -79,11 +80,22 @@ def _bytearray_call(*args: object) -> object:
     return _bytes_like(bytearray, args)
 
 
-def _check_keys(keys: object) -> None:
-    """Refuse hash keys nested deep enough to crash CPython's hashing."""
-    if isinstance(keys, (list, tuple)):
-        limits = current_limits()
-        KeyDepthChecker(limits.max_key_depth, limits.max_key_size).check_all(keys)
+# Iterables whose items are safe to hash as they are: characters, byte values,
+# and the keys of containers that were checked when the pickle built them.
+_HASH_CHECKED = (str, bytes, bytearray, memoryview, dict, set, frozenset)
+
+
+def _hashable_items(arg: object) -> object:
+    """The items of a set()/frozenset() argument, checked as hash keys.
+
+    Anything else iterable (a list, a deque, a range, an array) is read into a
+    list first, so the items checked are the items hashed.
+    """
+    if isinstance(arg, _HASH_CHECKED):
+        return arg
+    items = arg if isinstance(arg, (list, tuple)) else list(cast(Iterable[object], arg))
+    check_hash_keys(items)
+    return items
 
 
 def _container(cls: type) -> Callable[..., object]:
@@ -94,25 +106,36 @@ def _container(cls: type) -> Callable[..., object]:
             raise EmulationError(
                 f"{cls.__name__}() takes at most 1 argument ({len(args)} given)"
             )
-        if args:
-            _check_iterable(args[0], f"{cls.__name__}()")
-            if hashes:
-                _check_keys(args[0])
-        return cls(*args)
+        if not args:
+            return cls()
+        _check_iterable(args[0], f"{cls.__name__}()")
+        return cls(_hashable_items(args[0]) if hashes else args[0])
 
     return make
+
+
+def _pair(item: object) -> tuple[object, object]:
+    """One element of a dict() argument: a (key, value) pair."""
+    if type(item) is not tuple and type(item) is not list:
+        _check_iterable(item, "dict()")
+    if len(cast(Sized, item)) != 2:
+        raise EmulationError("dict() needs (key, value) pairs")
+    first, second = cast(Iterable[object], item)
+    return first, second
 
 
 def _dict_call(*args: object, **kwargs: object) -> object:
     if len(args) > 1:
         raise EmulationError(f"dict() takes at most 1 argument ({len(args)} given)")
-    if args:
-        _check_iterable(args[0], "dict()")
-        if isinstance(args[0], (list, tuple)):
-            _check_keys(
-                [pair[0] for pair in args[0] if isinstance(pair, tuple | list) and pair]
-            )
-    return dict(*args, **kwargs)
+    if not args:
+        return dict(**kwargs)
+    arg = args[0]
+    _check_iterable(arg, "dict()")
+    if isinstance(arg, dict):
+        return dict(arg, **kwargs)  # keys checked when the pickle built it
+    pairs = [_pair(item) for item in arg]  # type: ignore[attr-defined]
+    check_hash_keys([pair[0] for pair in pairs])
+    return dict(pairs, **kwargs)
 
 
 def _type_call(*args: object) -> object:

@@ -503,7 +503,11 @@ class _Walk:
             target.tainted = True
         for i in range(0, len(items) - 1, 2):
             key = items[i]
-            if type(key) in _KEY_TYPES:
+            # Only keys that cannot flood the dict with one hash: not ints
+            # like k * (2**61 - 1), which all hash alike.
+            if type(key) in _KEY_TYPES and (
+                type(key) is not int or key.bit_length() < 61
+            ):
                 target.items[key] = items[i + 1]
             else:
                 target.tainted = True

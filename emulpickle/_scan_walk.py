@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import codecs
 import struct
+import sys
 from typing import Any, Final
 
 _MAX_FINDINGS_PER_PICKLE = 10_000
@@ -222,6 +223,8 @@ def text_index(raw: bytes, start: int) -> int:
         raise Broken(f"bad memo index {raw!r}", start) from None
     if index < 0:
         raise Broken("negative memo index", start)
+    if index > sys.maxsize:  # refused by CPython; would flood the sparse memo
+        raise Broken("memo index larger than sys.maxsize", start)
     return index
 
 

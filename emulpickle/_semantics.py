@@ -17,6 +17,7 @@ from types import FunctionType
 from typing import Any
 
 from ._builtins import BUILTIN_CALLS, BUILTIN_NEWS
+from ._hashkeys import check_hash_keys
 from .errors import EmulationError
 
 __all__ = [
@@ -92,8 +93,13 @@ def build(inst: Any, state: Any) -> None:
     if isinstance(state, tuple) and len(state) == 2:
         state, slotstate = state
     if state:
+        # The state's keys were checked when its dict was built, but BUILD
+        # may pour several states into one object: non-str keys are counted
+        # per object too (see emulpickle.check_hash_keys).
         if py_dict_set is not None:
             for key, value in state.items():
+                if type(key) is not str:
+                    check_hash_keys((key,), into=inst)
                 py_dict_set(key, value)
         else:
             inst_dict = inst.__dict__
@@ -102,6 +108,7 @@ def build(inst: Any, state: Any) -> None:
                 if type(key) is str:
                     inst_dict[intern(key)] = value
                 else:
+                    check_hash_keys((key,), into=inst_dict)
                     inst_dict[key] = value
     if slotstate:
         for key, value in slotstate.items():

@@ -19,11 +19,12 @@ the file actually holds.
 from __future__ import annotations
 
 import codecs
+import sys
 from struct import Struct
 from typing import Any, Final
 
 from . import _semantics
-from ._keydepth import KeyDepthChecker
+from ._hashkeys import HASH_MODULUS, NESTED_KINDS, UNCOUNTED_KINDS, HashKeyChecker
 from ._py2names import map_python2_name
 from .errors import (
     EmulationError,
@@ -45,6 +46,11 @@ _unpack_double: Final = Struct(">d").unpack_from
 # Compiled by mypyc, byte arithmetic on ``bytes`` is native C and much faster
 # than a struct call; interpreted, struct is faster. Hot opcodes pick per build.
 _NATIVE: Final = __file__.endswith((".so", ".pyd"))
+# Ints of smaller magnitude hash to themselves: keys the checker never counts.
+_EXACT_HASH: Final = HASH_MODULUS
+# Text PUT indices past this are refused, as CPython's C unpickler does: the
+# memo dict must not receive arbitrarily large (colliding) int keys.
+_MAX_MEMO_INDEX: Final = sys.maxsize
 # Returns (bytes, int); Any because older typeshed (mypy < 2) says str, which
 # code compiled by those mypyc versions would check for.
 _escape_decode: Any = codecs.escape_decode
@@ -120,6 +126,21 @@ def _memoize(memo: list[Any], far: dict[int, Any], dense: bool, obj: object) -> 
         far[len(far)] = obj
 
 
+def _check_needed(key: Any, size: int, watch: int) -> bool:
+    """Whether the key checker must see a key going into a dict of ``size``.
+
+    Nested keys are always measured. Hashes are counted only in containers
+    of at least ``watch`` keys, and never for ints below 2**61 - 1 in
+    magnitude (the commonest keys after str: they hash to themselves).
+    """
+    kind = type(key)
+    if kind is int:
+        return size >= watch and not -_EXACT_HASH < key < _EXACT_HASH
+    if kind in NESTED_KINDS:
+        return True
+    return size >= watch and kind not in UNCOUNTED_KINDS
+
+
 def opcode_name(op: int) -> str | None:
     """Name of opcode byte ``op`` (None for -1, i.e. no opcode read yet)."""
     if op < 0:
@@ -186,7 +207,10 @@ class Machine:
         self._last_callee: Any = None
         self._last_class: object = _NOTHING
         self._last_setter: Any = None
-        self.keys = KeyDepthChecker(limits.max_key_depth, limits.max_key_size)
+        # Refuses dict keys and set items whose hashing would crash or stall;
+        # it counts keys by hash in containers of ``watch`` keys or more.
+        self.keys = HashKeyChecker(limits)
+        self.watch: int = limits.max_hash_collisions
         self.file: Any = None
         self.file_read: Any = None
         self.seekable = False
@@ -461,16 +485,29 @@ class Machine:
                             n = 0
                             while n < len(items):
                                 obj2 = items[n]
-                                if type(obj2) is not str:
-                                    self.keys.check(obj2)
+                                if type(obj2) is not str and _check_needed(
+                                    obj2, len(dct), self.watch
+                                ):
+                                    self._set_checked(dct, items[n:])
+                                    break
                                 dct[obj2] = items[n + 1]
                                 n += 2
                         else:
                             keys = iter(items)
                             for obj2 in keys:
-                                if type(obj2) is not str:
-                                    self.keys.check(obj2)
-                                dct[obj2] = next(keys)
+                                obj = next(keys)
+                                # Interpreted, a call per int key would show.
+                                if (
+                                    type(obj2) is not str
+                                    and (
+                                        type(obj2) is not int
+                                        or not -_EXACT_HASH < obj2 < _EXACT_HASH
+                                    )
+                                    and _check_needed(obj2, len(dct), self.watch)
+                                ):
+                                    self._set_checked(dct, [obj2, obj, *keys])
+                                    break
+                                dct[obj2] = obj
                     else:
                         self._set_items(obj, items)
                     pos += 1
@@ -669,9 +706,12 @@ class Machine:
                     obj = stack.pop()
                     obj2 = stack.pop()
                     if type(stack[-1]) is dict:
-                        if type(obj2) is not str:
-                            self.keys.check(obj2)
-                        stack[-1][obj2] = obj
+                        dct = stack[-1]
+                        if type(obj2) is not str and _check_needed(
+                            obj2, len(dct), self.watch
+                        ):
+                            self.keys.check(obj2, dct)
+                        dct[obj2] = obj
                     else:
                         self._set_items(stack[-1], [obj2, obj])
                     pos += 1
@@ -794,13 +834,13 @@ class Machine:
                     stack = metastack.pop()
                     obj = stack[-1]
                     if type(obj) is set:
-                        self.keys.check_all(items)
+                        self.keys.check_all(items, obj)
                         obj.update(items)
                     else:
                         self._add_items(obj, items)
                     pos += 1
                 elif op == 0x91:  # FROZENSET
-                    self.keys.check_all(stack)
+                    self.keys.check_new(stack)
                     obj = frozenset(stack)
                     stack = metastack.pop()
                     stack.append(obj)
@@ -813,7 +853,7 @@ class Machine:
                 elif op == 0x64:  # DICT
                     if len(stack) & 1:
                         raise UnpicklingError("odd number of items for DICT")
-                    self.keys.check_all(stack[::2])
+                    self.keys.check_new(stack[::2])
                     keys = iter(stack)
                     obj = dict(zip(keys, keys, strict=False))
                     stack = metastack.pop()
@@ -952,6 +992,8 @@ class Machine:
                         n2 = int(obj)
                         if n2 < 0:
                             raise UnpicklingError("negative PUT argument")
+                        if n2 > _MAX_MEMO_INDEX:
+                            raise UnpicklingError("PUT index larger than sys.maxsize")
                         obj2 = stack[-1]
                         if dense and n2 == len(memo):
                             memo.append(obj2)
@@ -1144,9 +1186,18 @@ class Machine:
         except Exception as exc:
             raise self._guarded(exc) from exc
 
+    def _set_checked(self, dct: dict[Any, Any], items: list[Any]) -> None:
+        """SETITEMS into a dict from the first key the checker must see on."""
+        keys = items[::2]
+        self.keys.check_all(keys, dct)
+        n = 1
+        for obj in keys:
+            dct[obj] = items[n]
+            n += 2
+
     def _set_items(self, target: object, items: list[object]) -> None:
         self._check_not_global(target, "py_setitem")
-        self.keys.check_all(items[::2])
+        self.keys.check_all(items[::2], target)
         try:
             _semantics.set_items(target, items)
         except RecursionError:
@@ -1156,7 +1207,7 @@ class Machine:
 
     def _add_items(self, target: object, items: list[object]) -> None:
         self._check_not_global(target, "py_add")
-        self.keys.check_all(items)
+        self.keys.check_all(items, target)
         try:
             _semantics.add_items(target, items)
         except RecursionError:

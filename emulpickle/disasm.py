@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import copyreg
 import struct
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -269,6 +270,10 @@ def _decode_line(name: str, raw: bytes, start: int) -> Any:
             index = int(raw)
             if index < 0:
                 raise UnpicklingError(f"negative {name} argument", offset=start)
+            if index > sys.maxsize:  # as CPython; huge ints would flood the memo
+                raise UnpicklingError(
+                    f"{name} index larger than sys.maxsize", offset=start
+                )
             return index
         if name == "STRING":
             if len(raw) < 2 or raw[0] != raw[-1] or raw[0] not in b"\"'":

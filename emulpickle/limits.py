@@ -26,6 +26,16 @@ class Limits(FrozenValue):
         max_key_size: how many objects hashing one such key may visit,
             counting shared subtrees each time they are reached (CPython does
             not cache tuple hashes, so sharing makes hashing exponential).
+        max_hash_collisions: how many *different* keys with one hash one dict
+            or set may receive once it holds more than this many keys.
+            Inserting ``n`` keys with one hash costs ``n**2 / 2`` comparisons
+            (ints ``k * (2**61 - 1)`` all hash to 0, and floats, complex
+            numbers and tuples collide as easily), so a pickle of a few
+            megabytes could otherwise keep the loader busy for hours. With
+            the limit a container holds at most a few times this many keys
+            of one hash, and loading time stays linear in the input. str,
+            bytes, None, bools and ints below ``2**61 - 1`` in magnitude
+            never count.
         read_chunk: how many bytes are read from a file object at a time; an
             untrusted length prefix never causes a larger read than this plus
             what is actually in the file.
@@ -40,6 +50,7 @@ class Limits(FrozenValue):
         "max_key_depth",
         "max_key_size",
         "read_chunk",
+        "max_hash_collisions",
     )
     __slots__ = _fields
     max_mark_depth: int
@@ -47,6 +58,7 @@ class Limits(FrozenValue):
     max_key_depth: int
     max_key_size: int
     read_chunk: int
+    max_hash_collisions: int
 
     def __init__(
         self,
@@ -55,12 +67,14 @@ class Limits(FrozenValue):
         max_key_depth: int = 10_000,
         max_key_size: int = 10_000_000,
         read_chunk: int = 1 << 20,
+        max_hash_collisions: int = 64,
     ) -> None:
         self._set("max_mark_depth", max_mark_depth)
         self._set("max_emulator_alloc", max_emulator_alloc)
         self._set("max_key_depth", max_key_depth)
         self._set("max_key_size", max_key_size)
         self._set("read_chunk", read_chunk)
+        self._set("max_hash_collisions", max_hash_collisions)
 
 
 DEFAULT_LIMITS = Limits()

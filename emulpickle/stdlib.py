@@ -26,10 +26,11 @@ import struct
 import sys
 import types
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from . import _semantics
 from ._builtins import BUILTIN_CALLS
+from ._hashkeys import check_hash_keys
 from .errors import EmulationError
 from .registry import Registry
 
@@ -78,16 +79,18 @@ def reconstructor(cls: Any, base: Any, state: Any) -> Any:
             real_base.__init__(obj, state)
         return obj
     if base in _MUTABLE_CONTAINERS:
+        # The validated stand-ins read the state: its size and keys are
+        # checked before anything is hashed or allocated.
         obj = _semantics.new(cls, (), {})
         if base is dict:
             items: list[Any] = []
-            for key, value in dict(state).items():
+            for key, value in cast(dict[Any, Any], BUILTIN_CALLS[dict](state)).items():
                 items += (key, value)
             _semantics.set_items(obj, items)
         elif base is set:
-            _semantics.add_items(obj, list(state))
+            _semantics.add_items(obj, list(cast(set[Any], BUILTIN_CALLS[set](state))))
         else:
-            _semantics.extend(obj, list(state))
+            _semantics.extend(obj, cast(list[Any], BUILTIN_CALLS[list](state)))
         return obj
     return _semantics.new(cls, (state,), {})
 
@@ -186,8 +189,9 @@ def _guard(what: str, build: Callable[[], Any]) -> Any:
 
 
 def _pairs(what: str, arg: object) -> list[tuple[object, object]]:
+    """The (key, value) pairs of a new mapping; keys are checked for hashing."""
     if type(arg) is dict:
-        return list(arg.items())
+        return list(arg.items())  # keys checked when the pickle built it
     if type(arg) not in (list, tuple):
         raise _fail(
             what, f"expected a dict or a list of pairs, not {type(arg).__name__}"
@@ -197,6 +201,7 @@ def _pairs(what: str, arg: object) -> list[tuple[object, object]]:
         if type(item) not in (list, tuple) or len(item) != 2:
             raise _fail(what, "each item must be a (key, value) pair")
         pairs.append((item[0], item[1]))
+    check_hash_keys([key for key, _ in pairs])
     return pairs
 
 

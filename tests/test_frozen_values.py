@@ -24,6 +24,7 @@ _FIELDS = (
     "max_key_depth",
     "max_key_size",
     "read_chunk",
+    "max_hash_collisions",
 )
 
 limit_values = st.integers(min_value=0, max_value=1 << 40)

@@ -2,8 +2,10 @@
 
 CPython hashes nested tuples recursively in C with no recursion guard; a
 pickle of a few megabytes can nest a tuple a million levels deep and then
-use it as a dict key or set item. Each case runs in a child interpreter, so
-a crash fails the test instead of killing the test run.
+use it as a dict key or set item, whether the machine inserts it or an
+emulator (``OrderedDict``, ``set()``, ``copyreg._reconstructor``...) hashes
+it. Each case runs in a child interpreter, so a crash fails the test instead
+of killing the test run.
 """
 
 from __future__ import annotations
@@ -25,6 +27,31 @@ CASES = {
     "FROZENSET": b"\x80\x04(" + NESTED + b"\x91.",
     "set() via REDUCE": b"\x80\x04cbuiltins\nset\n" + NESTED + b"\x85\x85R.",
     "generic object key": (b"\x80\x04}cmod\nCls\n" + NESTED + b"\x85RNs."),
+    # getattr(generic object, "a") hashes as its owner, which hashes its args
+    "generic attribute key": (
+        b"\x80\x04}cbuiltins\ngetattr\ncmod\nCls\n" + NESTED + b"\x85R\x8c\x01a\x86RNs."
+    ),
+    # Emulators that hash what the pickle gives them.
+    "OrderedDict": b"\x80\x02ccollections\nOrderedDict\n((" + NESTED + b"K\x01ll\x85R.",
+    "defaultdict": b"\x80\x02ccollections\ndefaultdict\n(N((" + NESTED + b"K\x01lltR.",
+    "copyreg._reconstructor of a dict": (
+        b"\x80\x02ccopyreg\n_reconstructor\n(cmod\nCls\ncbuiltins\ndict\n(("
+        + NESTED
+        + b"K\x01lltR."
+    ),
+    "set() of a deque": (
+        b"\x80\x02cbuiltins\nset\nccollections\ndeque\n(" + NESTED + b"l\x85R\x85R."
+    ),
+    "dict() of a deque": (
+        b"\x80\x02cbuiltins\ndict\nccollections\ndeque\n(("
+        + NESTED
+        + b"K\x01ll\x85R\x85R."
+    ),
+    "dict() of a deque pair": (
+        b"\x80\x02cbuiltins\ndict\nccollections\ndeque\n("
+        + NESTED
+        + b"K\x01l\x85R\x85\x85R."
+    ),
 }
 
 
@@ -68,13 +95,14 @@ def test_moderately_nested_keys_load_like_pickle() -> None:
 
 
 def test_shared_subtrees_are_measured_once() -> None:
-    from emulpickle._keydepth import KeyDepthChecker
+    import emulpickle
+    from emulpickle._hashkeys import HashKeyChecker
 
     key: object = 0
     for _ in range(60):
         key = (key, key)  # 61 distinct objects, 2**60 paths
-    checker = KeyDepthChecker(100, max_size=10**30)
-    checker.check(key)
+    checker = HashKeyChecker(emulpickle.Limits(max_key_depth=100, max_key_size=10**30))
+    checker.measure(key)
     assert checker.depths[id(key)][1] == 60
     assert len(checker.depths) == 60
 

@@ -377,3 +377,42 @@ def test_fields_dict_changed_after_build_does_not_reach_numpy() -> None:
     assert not got.dtype.hasobject
     assert got.tobytes() == POINTERS
     assert got["a"].tobytes() == POINTERS[:8] + POINTERS[16:24]
+
+
+# --- deep tuples where the dtype emulator hashes state fields ----------------
+# A tuple nested a million levels deep crashes CPython's (unguarded, recursive)
+# tuple hash. The dtype state's byte order, datetime unit and field names are
+# checked to be str before they are looked up in a set; before the fix each of
+# these pickles crashed the interpreter.
+
+NESTED = b"N" + b"\x85" * 1_000_000
+MINUS_ONE = b"J\xff\xff\xff\xff"
+
+
+def _dtype_with_state(typestr: bytes, state: bytes) -> bytes:
+    call = b"cnumpy\ndtype\n(X" + len(typestr).to_bytes(4, "little") + typestr
+    return b"\x80\x02" + call + b"\x89\x88tR" + state + b"b."
+
+
+DEEP_DTYPE_STATES = {
+    "byte order": _dtype_with_state(
+        b"f8", b"(K\x03" + NESTED + b"NNN" + MINUS_ONE * 2 + b"K\x00t"
+    ),
+    "datetime unit": _dtype_with_state(
+        b"M8",
+        b"(K\x04X\x01\x00\x00\x00<NNN"
+        + MINUS_ONE * 2
+        + b"K\x00(N("
+        + NESTED
+        + b"K\x01K\x01K\x01ttt",
+    ),
+    "field names": _dtype_with_state(
+        b"V8", b"(K\x03X\x01\x00\x00\x00|N(" + NESTED + b"t}K\x08K\x01K\x00t"
+    ),
+}
+
+
+@pytest.mark.parametrize("data", DEEP_DTYPE_STATES.values(), ids=DEEP_DTYPE_STATES)
+def test_deep_tuple_in_dtype_state_is_not_hashed(data: bytes) -> None:
+    with pytest.raises((emulpickle.EmulationError, emulpickle.LimitExceededError)):
+        emulate(data)

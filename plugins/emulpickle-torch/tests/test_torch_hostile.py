@@ -101,6 +101,21 @@ def test_builtins_eval_via_rebuild_from_type_is_refused(tmp_path: Path) -> None:
         et.load(path)
 
 
+def test_deep_tuple_as_rebuild_function_is_not_hashed(tmp_path: Path) -> None:
+    # _rebuild_from_type_v2 used to look its function up in a dict: hashing a
+    # tuple nested a million deep crashed the interpreter.
+    body = p_call(
+        p_global("torch._utils", "_rebuild_from_type_v2"),
+        b"N" + b"\x85" * 1_000_000,
+        p_global("torch", "Tensor"),
+        b")",
+        b"N",
+    )
+    path = float_checkpoint(tmp_path / "deep.pt", body)
+    with pytest.raises((emulpickle.EmulationError, emulpickle.LimitExceededError)):
+        et.load(path)
+
+
 def test_torchscript_archive_is_refused(tmp_path: Path) -> None:
     path = write_zip(
         tmp_path / "script.pt",

@@ -24,6 +24,7 @@ from torch_ckpt_helpers import (
     p_tuple,
     pickle_of,
     tar_checkpoint,
+    tar_storages,
 )
 from torch_ckpt_helpers import small_tar_members as members
 
@@ -220,3 +221,33 @@ def test_stacked_long_names_are_refused() -> None:
     body = tar_checkpoint(members(), tar_format=tarfile.GNU_FORMAT)
     with pytest.raises(et.TorchFormatError, match="two GNU long names"):
         et.load(stacked + body)
+
+
+MODULUS = 2**61 - 1  # sys.hash_info.modulus: k * MODULUS all hash to 0
+
+
+@pytest.mark.parametrize("key", [1 << 64, -(1 << 63) - 1, MODULUS * (1 << 10)])
+def test_keys_outside_64_bits_are_refused(key: int) -> None:
+    # Keys are looked up and stored in one dict: unbounded ints could all
+    # share a hash and make every insertion slower than the last.
+    storage = tar_checkpoint(
+        members(views=((key, 1, 0, 1),), tensor=(2, 1, (4,), (1,), 0))
+    )
+    with pytest.raises(et.TorchFormatError, match="64-bit int"):
+        et.load(storage)
+    parts = members()
+    parts["storages"] = tar_storages([(key, "FloatStorage", 4, TAR_DATA)])
+    with pytest.raises(et.TorchFormatError, match="64-bit int"):
+        et.load(tar_checkpoint(parts))
+
+
+def test_many_colliding_view_keys_are_refused() -> None:
+    views = tuple((k * MODULUS, 1, 0, 0) for k in range(1, 20_000))
+    with pytest.raises(et.TorchFormatError, match="64-bit int"):
+        et.load(tar_checkpoint(members(views=views)))
+
+
+def test_64_bit_keys_still_load() -> None:
+    key = (1 << 64) - 1  # what a storage address could be
+    parts = members(views=((key, 1, 1, 2),), tensor=(2, key, (2,), (1,), 0))
+    assert et.load(tar_checkpoint(parts))["t"].numpy().tolist() == [1.0, 2.0]

@@ -228,7 +228,9 @@ def _expected_datetime(
     unit, num, den, events = extra
     if isinstance(unit, bytes):
         unit = unit.decode("ascii", "replace")
-    if unit not in _DATETIME_UNITS:
+    # Type first: a set lookup hashes its argument, and hashing a deeply
+    # nested tuple from the pickle would crash the interpreter.
+    if type(unit) is not str or unit not in _DATETIME_UNITS:
         raise _fail(f"numpy.dtype state: unknown datetime unit {unit!r:.40}")
     num = _check_int(num, "datetime multiplier")
     if not 1 <= num <= 2**31 - 1 or den != 1 or events != 1:
@@ -251,14 +253,14 @@ def _expected_struct(
 ) -> np.dtype[Any]:
     if type(names) is not tuple or type(fields) is not dict:
         raise _fail("numpy.dtype state: names must be a tuple and fields a dict")
+    if any(type(name) is not str for name in names):  # before they are hashed
+        raise _fail("numpy.dtype state: field names must be str")
     if len(set(names)) != len(names):
         raise _fail("numpy.dtype state: duplicate field names")
     formats: list[np.dtype[Any]] = []
     offsets: list[int] = []
     titles: list[object] = []
     for name in names:
-        if type(name) is not str:
-            raise _fail("numpy.dtype state: field names must be str")
         entry = fields.get(name)
         if type(entry) is not tuple or len(entry) not in (2, 3):
             raise _fail(f"numpy.dtype state: bad field entry for {name!r:.80}")
@@ -303,7 +305,7 @@ def _expected_dtype(inst: np.dtype[Any], state: tuple[Any, ...]) -> np.dtype[Any
     alignment = _check_int(state[6], "alignment")
     flags = _check_int(state[7], "flags")
     extra = state[8] if len(state) == 9 else None
-    if byteorder not in _BYTEORDERS:
+    if type(byteorder) is not str or byteorder not in _BYTEORDERS:
         raise _fail(f"numpy.dtype state: bad byte order {byteorder!r:.20}")
     if not -1 <= elsize <= _MAX_ITEMSIZE or not -1 <= alignment <= 64:
         raise _fail("numpy.dtype state: bad item size or alignment")

@@ -180,7 +180,10 @@ def rebuild_from_type_v2(*args: object) -> object:
     func, new_type, func_args, state = args
     if not isinstance(func_args, tuple):
         raise EmulationError("_rebuild_from_type_v2 arguments must be a tuple")
-    if not (func in _REBUILDERS or callable(getattr(func, "py_call", None))):
+    # Compared by identity: ``func in _REBUILDERS`` would hash an arbitrary
+    # object from the pickle (a deeply nested tuple crashes CPython's hash).
+    rebuilder = any(func is known for known in _REBUILDERS)
+    if not (rebuilder or callable(getattr(func, "py_call", None))):
         raise EmulationError(f"_rebuild_from_type_v2 cannot call {func!r}")
     result = call(func, func_args)
     if isinstance(result, Tensor):

@@ -77,8 +77,12 @@ def _pid_key(pid: object) -> int:
 
 
 def _key(value: object, what: str) -> int:
-    if type(value) is not int:
-        raise TorchFormatError(f"{what} must be an int, not {value!r}")
+    # torch wrote ids and storage addresses: 64-bit values. Keys outside that
+    # range are refused, so that a pickle cannot fill ``objects`` with ints
+    # that share a hash (k * (2**61 - 1) for every k), which would make
+    # inserting each one slower than the last.
+    if type(value) is not int or not -(1 << 63) <= value < 1 << 64:
+        raise TorchFormatError(f"{what} must be a 64-bit int, not {value!r:.80}")
     return value
 
 
