@@ -131,12 +131,9 @@ def _select() -> tuple[ModuleType, bool]:
     if pure_requested():
         _use_scanner_sources()
         return load_source(), False
-    from . import _vm
-
-    if not is_extension(_vm):
-        _use_scanner_sources()
-        return _vm, False
-    problem = _stale()
+    # Checked before the extension is imported: a stale one may not even
+    # import (it can name modules that were renamed since it was built).
+    problem = _stale() if _has_extension(COMPILED_MODULES[0]) else None
     if problem is not None:
         warnings.warn(
             f"emulpickle: not using the compiled modules ({problem}); running "
@@ -146,6 +143,11 @@ def _select() -> tuple[ModuleType, bool]:
         )
         _use_scanner_sources()
         return load_source(), False
+    from . import _vm
+
+    if not is_extension(_vm):
+        _use_scanner_sources()
+        return _vm, False
     return _vm, True
 
 

@@ -416,3 +416,43 @@ DEEP_DTYPE_STATES = {
 def test_deep_tuple_in_dtype_state_is_not_hashed(data: bytes) -> None:
     with pytest.raises((emulpickle.EmulationError, emulpickle.LimitExceededError)):
         emulate(data)
+
+
+def _nested_subarray_dtypes(depth: int) -> bytes:
+    """A pickle making ``depth`` void dtypes, each a one-element sub-array of
+    the one before (numpy itself would not nest them like this)."""
+    out = [b"\x80\x04\x8c\x05numpy\x8c\x05dtype\x93r\x00\x00\x00\x00"]
+    out.append(b"\x8c\x02f8\x89\x88\x87R")
+    out.append(b"(K\x03\x8c\x01<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb")
+    out.append(b"r\x01\x00\x00\x000")
+    for i in range(depth):
+        inner = b"j" + (i + 1).to_bytes(4, "little")
+        out.append(b"j\x00\x00\x00\x00\x8c\x02V8\x89\x88\x87R")
+        out.append(b"(K\x03\x8c\x01|" + inner + b"K\x01\x85\x86NNK\x08K\x08K\x00tb")
+        out.append(b"r" + (i + 2).to_bytes(4, "little") + b"0")
+    out.append(b"j" + (depth + 1).to_bytes(4, "little") + b".")
+    return b"".join(out)
+
+
+def test_nested_dtypes_are_bounded() -> None:
+    # numpy walks nested dtypes recursively in C: 200,000 levels crashed the
+    # interpreter (and took quadratic time to check well before that).
+    shallow = _nested_subarray_dtypes(5)
+    assert emulate(shallow) == pickle.loads(shallow)
+    with pytest.raises(emulpickle.EmulationError, match="nested over 32 deep"):
+        emulate(_nested_subarray_dtypes(33))
+    with pytest.raises(emulpickle.EmulationError, match="nested over 32 deep"):
+        emulate(_nested_subarray_dtypes(200_000))
+    emulate(_nested_subarray_dtypes(31))
+
+
+def test_real_nested_struct_dtypes_load() -> None:
+    inner = np.dtype([("x", "<f4"), ("y", "<i2", (3,))])
+    for _ in range(6):  # fields sharing one sub-dtype, six levels deep
+        inner = np.dtype([("a", inner), ("b", inner)])
+    for protocol in (2, 4, 5):
+        data = pickle.dumps(np.zeros(2, inner), protocol)
+        loaded = emulate(data)
+        expected = pickle.loads(data)
+        assert loaded.dtype == expected.dtype
+        assert loaded.tobytes() == expected.tobytes()

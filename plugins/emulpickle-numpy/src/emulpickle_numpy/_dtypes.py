@@ -248,6 +248,37 @@ def _check_metadata(meta: object) -> dict[Any, Any]:
     return meta
 
 
+#: How deeply sub-array and struct-field dtypes may nest, and how many
+#: sub-dtypes (counting each time one is reached) a dtype may hold. numpy
+#: compares, hashes and prints dtypes by recursing in C: a dtype nested 200,000
+#: deep crashes the interpreter, and sub-dtypes shared along many paths make
+#: those walks exponential. Real dtypes nest a few levels.
+MAX_DTYPE_DEPTH = 32
+MAX_DTYPE_NODES = 100_000
+
+
+def _check_nesting(children: list[np.dtype[Any]]) -> None:
+    """Refuse sub-dtypes nested deeper or bigger than numpy can safely walk."""
+    pending = [(child, 1) for child in children]
+    nodes = 0
+    while pending:
+        dtype, depth = pending.pop()
+        nodes += 1
+        if depth > MAX_DTYPE_DEPTH:
+            raise _fail(f"numpy.dtype state: dtypes nested over {MAX_DTYPE_DEPTH} deep")
+        if nodes > MAX_DTYPE_NODES:
+            raise _fail(
+                f"numpy.dtype state: over {MAX_DTYPE_NODES} nested dtypes "
+                "(counting shared ones each time)"
+            )
+        subdtype = dtype.subdtype
+        if subdtype is not None:
+            pending.append((subdtype[0], depth + 1))
+        fields = dtype.fields
+        if fields:
+            pending.extend((entry[0], depth + 1) for entry in fields.values())
+
+
 def _expected_struct(
     names: object, fields: object, elsize: int, flags: int
 ) -> np.dtype[Any]:
@@ -279,6 +310,7 @@ def _expected_struct(
         formats.append(sub)
         offsets.append(offset)
         titles.append(title)
+    _check_nesting(formats)
     extra_keys = set(fields) - set(names) - {t for t in titles if t is not None}
     if extra_keys:
         raise _fail("numpy.dtype state: fields that are not named")
@@ -320,6 +352,7 @@ def _expected_dtype(inst: np.dtype[Any], state: tuple[Any, ...]) -> np.dtype[Any
         base, shape = subarray
         if not isinstance(base, np.dtype):
             raise _fail("numpy.dtype state: sub-array without a base dtype")
+        _check_nesting([base])
         dims = _check_shape(shape, "numpy.dtype sub-array")
         if math.prod(dims) * base.itemsize != elsize:
             raise _fail("numpy.dtype state: sub-array size does not match elsize")
