@@ -233,6 +233,10 @@ class GenericAttribute(GenericClass):
         return hash((GenericAttribute, self.attr, hash(self.owner)))
 
 
+#: Longest dotted name ``generic_getattr`` makes (``Cls().a.b...``).
+MAX_GENERIC_NAME = 1000
+
+
 def generic_getattr(obj: object, name: object, *default: object) -> GenericClass:
     """Emulate ``builtins.getattr`` on generic objects, without any lookup.
 
@@ -255,6 +259,15 @@ def generic_getattr(obj: object, name: object, *default: object) -> GenericClass
         raise EmulationError(
             f"getattr: attribute name must be a string, not {type(name).__name__}"
         )
+    if isinstance(obj, GenericClass | GenericObject):
+        base = obj if isinstance(obj, GenericClass) else obj.cls
+        if len(base.name) + len(name) > MAX_GENERIC_NAME:
+            # Each getattr copies the dotted name: long chains of them would
+            # cost memory quadratic in the input (and deep recursion to hash).
+            raise EmulationError(
+                f"getattr: the name {base.name[:60]}... would be longer than "
+                f"{MAX_GENERIC_NAME} characters"
+            )
     if isinstance(obj, (GenericObject, GenericAttribute)):
         return GenericAttribute(obj, name)
     if isinstance(obj, GenericClass):

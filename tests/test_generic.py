@@ -468,3 +468,24 @@ def test_generic_getattr_as_find_class_answer() -> None:
         "of": {"$generic": f"{MOD}.WithMethod", "state": {"n": 7}},
         "name": "run",
     }
+
+
+def _getattr_chain(length: int, on_instance: bool) -> bytes:
+    """``getattr(getattr(...(mod.Cls[()], "a")...), "a")``, ``length`` deep."""
+    out = bytearray(b"\x80\x04cbuiltins\ngetattr\nq\x00cmod\nCls\n")
+    if on_instance:
+        out += b")\x81"
+    for _ in range(length):
+        out += b"q\x01h\x00h\x01X\x01\x00\x00\x00a\x86R"
+    return bytes(out + b".")
+
+
+@pytest.mark.parametrize("on_instance", [False, True], ids=["class", "instance"])
+def test_getattr_chains_are_bounded(on_instance: bool) -> None:
+    # Every getattr copies the dotted name: a long chain of them would cost
+    # memory quadratic in the input.
+    limit = emulpickle.generic.MAX_GENERIC_NAME
+    short = emulpickle.loads(_getattr_chain(400, on_instance), unknown="generic")
+    assert short.qualname.endswith(".a" * 400)
+    with pytest.raises(emulpickle.EmulationError, match=f"longer than {limit}"):
+        emulpickle.loads(_getattr_chain(limit, on_instance), unknown="generic")
