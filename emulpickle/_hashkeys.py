@@ -88,6 +88,13 @@ class _Watched:
         self.table: dict[int, object] = {}
 
 
+#: Keys whose hashing visits at most this many objects are not charged to the
+#: load's hashing budget (their cost is bounded by the input that makes them).
+_FREE_KEY_SIZE = 64
+#: A load may spend this many times ``max_key_size`` hashing bigger keys.
+_KEY_BUDGET_FACTOR = 10
+
+
 class HashKeyChecker:
     """Checks hash keys for one load, remembering what it has measured.
 
@@ -103,6 +110,8 @@ class HashKeyChecker:
         self.max_collisions = limits.max_hash_collisions
         self.depths: dict[int, tuple[object, int]] = {}
         self.sizes: dict[int, int] = {}
+        # Objects hashing keys bigger than _FREE_KEY_SIZE visits, in total.
+        self.hashing = 0
         # Counted keys given to containers that have no len(), by id.
         self.given: dict[int, int] = {}
         self.watched: dict[int, _Watched] = {}
@@ -127,8 +136,25 @@ class HashKeyChecker:
             return
         depths = self.depths
         cached = depths.get(id(key))
-        if cached is not None and cached[0] is key:
-            return
+        if cached is None or cached[0] is not key:
+            self._walk(key)
+        size = self.sizes[id(key)]
+        if size > _FREE_KEY_SIZE:
+            # Tuple hashes are not cached: every insertion of a big key hashes
+            # all of it again, so reusing one key (or its parts) many times
+            # would cost far more than the input it takes.
+            self.hashing += size
+            if self.hashing > _KEY_BUDGET_FACTOR * self.max_size:
+                raise LimitExceededError(
+                    f"hashing this pickle's keys would visit over "
+                    f"{_KEY_BUDGET_FACTOR * self.max_size} objects "
+                    f"({_KEY_BUDGET_FACTOR} x max_key_size)",
+                    limit="max_key_size",
+                )
+
+    def _walk(self, key: object) -> None:
+        """Measure an unmeasured nested key (and its unmeasured parts)."""
+        depths = self.depths
         limit = self.limit
         sizes = self.sizes
         # Depth-first walk with an explicit path, so a deep chain is refused

@@ -26,6 +26,8 @@ class Limits(FrozenValue):
         max_key_size: how many objects hashing one such key may visit,
             counting shared subtrees each time they are reached (CPython does
             not cache tuple hashes, so sharing makes hashing exponential).
+            All keys of one load that visit more than 64 objects may visit
+            ten times this many in total (each insertion hashes again).
         max_hash_collisions: how many *different* keys with one hash one dict
             or set may receive once it holds more than this many keys.
             Inserting ``n`` keys with one hash costs ``n**2 / 2`` comparisons

@@ -123,3 +123,32 @@ def test_exponential_hash_work_is_refused() -> None:
     with pytest.raises(emulpickle.LimitExceededError) as info:
         emulpickle.loads(data)
     assert info.value.limit == "max_key_size"
+
+
+def _reused_subtree_keys(levels: int, keys: int) -> bytes:
+    """A dict whose ``keys`` keys ``(i, x)`` all share one subtree ``x`` that
+    hashing visits ``2**levels`` times (``x = (x, x)``, ``levels`` times)."""
+    parts = [b"\x80\x04}N"]
+    parts.append(b"q\x000h\x00h\x00\x86" * levels)
+    parts.append(b"q\x010")
+    for i in range(keys):
+        parts.append(b"J" + i.to_bytes(4, "little", signed=True) + b"h\x01\x86Ns")
+    return b"".join(parts) + b"."
+
+
+def test_hash_work_summed_over_keys_is_bounded() -> None:
+    import pickle
+
+    import emulpickle
+
+    # Each key is under max_key_size, but CPython does not cache tuple hashes:
+    # inserting 100 of them would visit 100 * 2**22 objects (a 1 KB pickle).
+    with pytest.raises(emulpickle.LimitExceededError) as info:
+        emulpickle.loads(_reused_subtree_keys(22, 100))
+    assert info.value.limit == "max_key_size"
+    # Small shared parts cost no more than the input that names them.
+    data = _reused_subtree_keys(4, 20_000)
+    assert emulpickle.loads(data) == pickle.loads(data)
+    # The budget scales with max_key_size.
+    roomy = emulpickle.Limits(max_key_size=10**9)
+    assert len(emulpickle.loads(_reused_subtree_keys(10, 500), limits=roomy)) == 500
