@@ -14,6 +14,7 @@ import os
 import sys
 import warnings
 import zlib
+from importlib.machinery import EXTENSION_SUFFIXES
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -55,14 +56,19 @@ def _stamp_matches() -> bool:
     return stamp == [b"%08x" % zlib.crc32(source), b"%d" % len(source)]
 
 
+def _has_extension() -> bool:
+    return any(
+        os.path.exists(os.path.join(_HERE, "_fast" + suffix))
+        for suffix in EXTENSION_SUFFIXES
+    )
+
+
 def _choose() -> tuple[ModuleType, bool]:
     if os.environ.get("EMULPICKLE_PURE", "").strip() not in ("", "0"):
         return _source(), False
-    from . import _fast
-
-    if not (_fast.__file__ or "").endswith((".so", ".pyd")):
-        return _fast, False
-    if not _stamp_matches():
+    # Checked before the extension is imported: a stale one may not even
+    # import (it can name things that were renamed since it was built).
+    if _has_extension() and not _stamp_matches():
         warnings.warn(
             "emulpickle-numpy: not using the compiled fast paths (_fast.py "
             "changed since it was compiled, or _fast.stamp is missing); "
@@ -71,7 +77,9 @@ def _choose() -> tuple[ModuleType, bool]:
             stacklevel=2,
         )
         return _source(), False
-    return _fast, True
+    from . import _fast
+
+    return _fast, (_fast.__file__ or "").endswith((".so", ".pyd"))
 
 
 _module, compiled = _choose()
