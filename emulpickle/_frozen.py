@@ -44,10 +44,6 @@ class FrozenValue:
         assert isinstance(other, FrozenValue)
         return self._values() == other._values()
 
-    def __ne__(self, other: object) -> bool:
-        result = self.__eq__(other)
-        return result if result is NotImplemented else not result
-
     def __hash__(self) -> int:
         return hash((self.__class__, self._values()))
 

@@ -53,7 +53,7 @@ def test_limits_equal_values_hash_equal_and_round_trip(values: tuple[int, ...]) 
     a = emulpickle.Limits(*values)
     b = emulpickle.Limits(**dict(zip(_FIELDS, values, strict=True)))
     assert a == b
-    assert not a != b  # noqa: SIM202 - __ne__ is written by hand
+    assert not a != b  # noqa: SIM202 - __ne__ comes from __eq__
     assert hash(a) == hash(b)
     assert pickle.loads(pickle.dumps(a)) == a
     assert copy.copy(a) == a
