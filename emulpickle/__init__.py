@@ -11,6 +11,8 @@ from ._hashkeys import check_hash_keys
 from ._limits_context import current_limits
 from ._machine import compiled as __compiled__
 from ._records import EXTRAS
+from ._render import bounded_repr
+from ._render import text as render_text
 from ._semantics import call
 from .convert import to_builtins
 from .errors import (
@@ -66,6 +68,7 @@ __all__ = [
     "UnpicklingError",
     "__compiled__",
     "__version__",
+    "bounded_repr",
     "call",
     "check_hash_keys",
     "current_limits",
@@ -73,6 +76,7 @@ __all__ = [
     "generic_getattr",
     "load",
     "loads",
+    "render_text",
     "scan",
     "to_builtins",
 ]

@@ -41,6 +41,21 @@ class Limits(FrozenValue):
         read_chunk: how many bytes are read from a file object at a time; an
             untrusted length prefix never causes a larger read than this plus
             what is actually in the file.
+        max_number_digits: how many decimal digits a number an emulator
+            converts may have, and how large a decimal exponent it may expand
+            (``Decimal``, ``Fraction``, ``int`` of a ``Decimal`` or a string).
+            Conversions between bases and gcds are super-linear, so without a
+            bound a 250 KB literal costs seconds and ``"1e20000000"`` hours;
+            CPython bounds ``int``/``str`` conversion the same way
+            (``sys.set_int_max_str_digits``).
+        max_inflated_bytes: how many bytes one load may inflate from
+            compressed data in total (deflated archive members, gzip, bz2,
+            xz, lzma streams), whatever the number of members.
+        max_inflate_ratio: how many times its compressed size one member or
+            stream may inflate to once it is larger than 1 MiB (deflate
+            itself reaches at most ~1032:1; more is a bomb built by nesting
+            or by overlapping archive members).
+        max_archive_members: how many members an archive (zip, tar) may list.
 
     Instances are immutable; ``limits.replace(read_chunk=...)`` makes a
     changed copy.
@@ -53,6 +68,10 @@ class Limits(FrozenValue):
         "max_key_size",
         "read_chunk",
         "max_hash_collisions",
+        "max_number_digits",
+        "max_inflated_bytes",
+        "max_inflate_ratio",
+        "max_archive_members",
     )
     __slots__ = _fields
     max_mark_depth: int
@@ -61,6 +80,10 @@ class Limits(FrozenValue):
     max_key_size: int
     read_chunk: int
     max_hash_collisions: int
+    max_number_digits: int
+    max_inflated_bytes: int
+    max_inflate_ratio: int
+    max_archive_members: int
 
     def __init__(
         self,
@@ -70,6 +93,10 @@ class Limits(FrozenValue):
         max_key_size: int = 10_000_000,
         read_chunk: int = 1 << 20,
         max_hash_collisions: int = 64,
+        max_number_digits: int = 10_000,
+        max_inflated_bytes: int = 4 << 30,
+        max_inflate_ratio: int = 1100,
+        max_archive_members: int = 100_000,
     ) -> None:
         self._set("max_mark_depth", max_mark_depth)
         self._set("max_emulator_alloc", max_emulator_alloc)
@@ -77,6 +104,10 @@ class Limits(FrozenValue):
         self._set("max_key_size", max_key_size)
         self._set("read_chunk", read_chunk)
         self._set("max_hash_collisions", max_hash_collisions)
+        self._set("max_number_digits", max_number_digits)
+        self._set("max_inflated_bytes", max_inflated_bytes)
+        self._set("max_inflate_ratio", max_inflate_ratio)
+        self._set("max_archive_members", max_archive_members)
 
 
 DEFAULT_LIMITS = Limits()

@@ -25,6 +25,10 @@ _FIELDS = (
     "max_key_size",
     "read_chunk",
     "max_hash_collisions",
+    "max_number_digits",
+    "max_inflated_bytes",
+    "max_inflate_ratio",
+    "max_archive_members",
 )
 
 limit_values = st.integers(min_value=0, max_value=1 << 40)
