@@ -13,7 +13,7 @@ from ._machine import compiled as __compiled__
 from ._records import EXTRAS
 from ._render import bounded_repr
 from ._render import text as render_text
-from ._semantics import call
+from ._semantics import call, protocol_method
 from .convert import to_builtins
 from .errors import (
     EmulationError,
@@ -21,6 +21,7 @@ from .errors import (
     LimitExceededError,
     TruncatedError,
     UnpicklingError,
+    UnsupportedProtocolError,
 )
 from .generic import GenericAttribute, GenericClass, GenericObject, generic_getattr
 from .limits import Limits
@@ -66,6 +67,7 @@ __all__ = [
     "Unknown",
     "Unpickler",
     "UnpicklingError",
+    "UnsupportedProtocolError",
     "__compiled__",
     "__version__",
     "bounded_repr",
@@ -76,6 +78,7 @@ __all__ = [
     "generic_getattr",
     "load",
     "loads",
+    "protocol_method",
     "render_text",
     "scan",
     "to_builtins",

@@ -3,7 +3,10 @@
 Emulators read them through :func:`current_limits` so that a pickle cannot
 make an emulator allocate more than the caller allowed. The load's hash key
 checker is kept here too, so that :func:`emulpickle.check_hash_keys` counts
-keys per container across the calls of one load.
+keys per container across the calls of one load, and so is the load's
+*call policy* (the running machine), so that an emulator that calls or
+instantiates something it was handed (``copyreg._reconstructor``, torch's
+``_rebuild_from_type_v2``) is held to the same rules as REDUCE and NEWOBJ.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ _CURRENT: ContextVar[Limits] = ContextVar("emulpickle_limits", default=DEFAULT_L
 _KEYS: ContextVar[HashKeyChecker | None] = ContextVar(
     "emulpickle_key_checker", default=None
 )
+_POLICY: ContextVar[Any] = ContextVar("emulpickle_call_policy", default=None)
 
 
 def current_limits() -> Limits:
@@ -32,13 +36,27 @@ def current_key_checker() -> HashKeyChecker | None:
     return _KEYS.get()
 
 
-def set_limits(limits: Limits, keys: HashKeyChecker | None = None) -> object:
-    """Make ``limits`` and ``keys`` current; return a token for :func:`reset_limits`."""
-    return (_CURRENT.set(limits), _KEYS.set(keys))
+def current_call_policy() -> Any:
+    """The machine of the load in progress (None outside one).
+
+    It answers ``trusts(obj)`` (may ``obj`` be called as it is?) and
+    ``call_handler(obj)`` (the registry's validating stand-ins for ``obj``).
+    """
+    return _POLICY.get()
+
+
+def set_limits(
+    limits: Limits, keys: HashKeyChecker | None = None, policy: Any = None
+) -> object:
+    """Make ``limits``, ``keys`` and ``policy`` current; return a reset token."""
+    return (_CURRENT.set(limits), _KEYS.set(keys), _POLICY.set(policy))
 
 
 def reset_limits(token: object) -> None:
     """Restore the limits that were current before :func:`set_limits`."""
-    limits_token, keys_token = cast(tuple[Token[Limits], Token[Any]], token)
+    limits_token, keys_token, policy_token = cast(
+        tuple[Token[Limits], Token[Any], Token[Any]], token
+    )
+    _POLICY.reset(policy_token)
     _KEYS.reset(keys_token)
     _CURRENT.reset(limits_token)

@@ -24,13 +24,16 @@ from struct import Struct
 from typing import Any, Final
 
 from . import _semantics
+from ._builtins import BUILTIN_CALLS
 from ._hashkeys import HASH_MODULUS, NESTED_KINDS, UNCOUNTED_KINDS, HashKeyChecker
 from ._py2names import map_python2_name
+from ._render import bounded_repr
 from .errors import (
     EmulationError,
     LimitExceededError,
     TruncatedError,
     UnpicklingError,
+    UnsupportedProtocolError,
 )
 from .limits import Limits
 
@@ -768,7 +771,7 @@ class Machine:
                         pos += 1
                 elif op == 0x81:  # NEWOBJ
                     obj = stack.pop()
-                    obj = self._new(stack[-1], obj, None)
+                    obj = self._new(stack[-1], obj, _NOTHING)
                     stack[-1] = obj
                     pos += 1
                     if pos < end and data[pos] == 0x94:
@@ -872,7 +875,9 @@ class Machine:
                         end = self.end
                     n = data[pos + 1]
                     if n > HIGHEST_PROTOCOL:
-                        raise UnpicklingError(f"unsupported pickle protocol: {n}")
+                        raise UnsupportedProtocolError(
+                            f"unsupported pickle protocol: {n}"
+                        )
                     self.proto = n
                     pos += 2
                 elif op == 0x30:  # POP
@@ -1081,7 +1086,7 @@ class Machine:
             and not (method == "py_setstate" and _has_dict_protocol(target))
         ):
             raise EmulationError(
-                f"the pickle tried to modify the shared global {target!r}"
+                f"the pickle tried to modify the shared global {bounded_repr(target)}"
             )
 
     def _reduce(self, func: object, args: object) -> object:
@@ -1095,12 +1100,23 @@ class Machine:
             raise self._guarded(exc) from exc
 
     def _new(self, cls: object, args: object, kwargs: object) -> object:
-        if type(args) is not tuple:
-            raise UnpicklingError("NEWOBJ argument must be a tuple")
-        if kwargs is None:
+        """NEWOBJ (``kwargs`` is _NOTHING) or NEWOBJ_EX."""
+        if kwargs is _NOTHING:
+            if type(args) is not tuple:
+                raise UnpicklingError(
+                    f"NEWOBJ args argument must be a tuple, not {type(args).__name__}"
+                )
             kwargs = {}
+        elif type(args) is not tuple:
+            raise UnpicklingError(
+                f"NEWOBJ_EX args argument must be a tuple, not {type(args).__name__}"
+            )
         elif type(kwargs) is not dict:
-            raise UnpicklingError("NEWOBJ_EX keyword arguments must be a dict")
+            # CPython refuses anything but a dict here, None included.
+            raise UnpicklingError(
+                "NEWOBJ_EX kwargs argument must be a dict, "
+                f"not {type(kwargs).__name__}"
+            )
         try:
             return self._new_object(cls, args, kwargs)
         except RecursionError:
@@ -1130,18 +1146,24 @@ class Machine:
         handler = self.host.call_handler(func)
         if id(func) in self.global_ids:
             # Registry-answered globals cannot be modified by the pickle, so
-            # what calling one means cannot change during the load.
+            # what calling one means cannot change during the load: its
+            # handler, its py_call, a builtin stand-in, or the registered
+            # function itself.
             callee: Any = None
             if handler is not None:
                 callee = handler.call
             else:
                 callee = _semantics.protocol_method(func, "py_call")
+                if callee is None and isinstance(func, type):
+                    callee = BUILTIN_CALLS.get(func)
+                if callee is None:
+                    callee = func
             if callee is not None:
                 self._callees[id(func)] = (func, callee)
         if handler is None:
             return _semantics.call(func, args)
         if handler.call is None:
-            raise EmulationError(f"{func!r} may not be called here")
+            raise EmulationError(f"{bounded_repr(func)} may not be called here")
         return handler.call(*args)
 
     def _new_object(
@@ -1151,8 +1173,22 @@ class Machine:
         if handler is None:
             return _semantics.new(cls, args, kwargs)
         if handler.new is None:
-            raise EmulationError(f"{cls!r} may not be instantiated here")
+            raise EmulationError(f"{bounded_repr(cls)} may not be instantiated here")
         return handler.new(*args, **kwargs)
+
+    # The call policy emulators are held to (see _semantics.call / new).
+
+    def trusts(self, obj: object) -> bool:
+        """Whether ``obj`` may be called or instantiated as it is.
+
+        With user hooks, anything (pickle semantics); in registry mode only
+        what a global resolved to: the registry vouches for it.
+        """
+        return not self.wrap_errors or id(obj) in self.global_ids
+
+    def call_handler(self, obj: object) -> Any:
+        """The registry's call handler for ``obj`` (None if it has none)."""
+        return self.host.call_handler(obj)
 
     def _build(self, inst: object, state: object) -> None:
         self._check_not_global(inst, "py_setstate")

@@ -15,6 +15,7 @@ __all__ = [
     "LimitExceededError",
     "TruncatedError",
     "UnpicklingError",
+    "UnsupportedProtocolError",
 ]
 
 
@@ -104,6 +105,15 @@ class LimitExceededError(UnpicklingError):
     ) -> None:
         super().__init__(reason, offset=offset, opcode=opcode)
         self.limit = limit
+
+
+class UnsupportedProtocolError(UnpicklingError, ValueError):
+    """The pickle asks for a protocol newer than 5 (also a :class:`ValueError`).
+
+    ``pickle`` raises ``ValueError("unsupported pickle protocol: N")`` here;
+    this is that error and an :class:`UnpicklingError` at once, so handlers
+    written for either keep working.
+    """
 
 
 class EmulationError(UnpicklingError):

@@ -71,6 +71,9 @@ def reconstructor(cls: Any, base: Any, state: Any) -> Any:
             return stand_in(state)
         if not isinstance(base, type) or not issubclass(cls, base):
             raise EmulationError("copyreg._reconstructor: class is not a subclass")
+        # base.__new__ / base.__init__ run below as they are: only for classes
+        # the registry answered, never for one the pickle came by otherwise.
+        _semantics.check_instantiable(cls)
         if base in BUILTIN_CALLS:
             BUILTIN_CALLS[base](state)  # validate the size before the real call
         real_base: Any = base

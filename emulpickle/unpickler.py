@@ -106,7 +106,7 @@ class Unpickler:
 
     def load(self) -> Any:
         """Read one pickle and return the object; the file is left after its STOP."""
-        token = set_limits(self.limits, self._machine.keys)
+        token = set_limits(self.limits, self._machine.keys, self._machine)
         try:
             return self._machine.load()
         except Passthrough as carrier:

@@ -143,12 +143,27 @@ def reconstruct_checked(
     return np.ndarray.__new__(cls, dims, dtype)
 
 
+class _GivenCall:
+    """A class-level ``py_call`` that hands out the function given at creation.
+
+    emulpickle finds protocol methods on the class only (a pickle could
+    otherwise plant one in an instance); this descriptor is declared by the
+    class and has no ``__set__``, and the machine gets the plain function
+    (compiled or not, chosen at import) with no wrapper call in between.
+    """
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        return self if obj is None else obj._call
+
+
 class ReconstructEmulator:
     """Answers ``numpy.(_)core.multiarray._reconstruct`` with ``call``."""
 
+    __slots__ = ("_call",)
+    py_call = _GivenCall()
+
     def __init__(self, call: Callable[..., object]) -> None:
-        # An instance attribute, so that the machine gets the plain function.
-        self.py_call = call
+        self._call = call
 
     def __repr__(self) -> str:
         return "<emulated numpy multiarray._reconstruct>"
@@ -274,8 +289,11 @@ def scalar_checked(dtype: Any, data: object, rest: tuple[object, ...]) -> object
 class ScalarEmulator:
     """Answers ``numpy.(_)core.multiarray.scalar`` with ``call``."""
 
+    __slots__ = ("_call",)
+    py_call = _GivenCall()
+
     def __init__(self, call: Callable[..., object]) -> None:
-        self.py_call = call
+        self._call = call
 
     def __repr__(self) -> str:
         return "<emulated numpy multiarray.scalar>"

@@ -6,7 +6,7 @@ import sys
 from collections import OrderedDict
 from typing import Any
 
-from emulpickle import EmulationError, Registry, call
+from emulpickle import EmulationError, Registry, call, protocol_method
 
 from ._dtypes import CONSTANTS, DTYPES, STORAGE_TYPES, DType, TorchConstant
 from ._tensor import (
@@ -183,7 +183,7 @@ def rebuild_from_type_v2(*args: object) -> object:
     # Compared by identity: ``func in _REBUILDERS`` would hash an arbitrary
     # object from the pickle (a deeply nested tuple crashes CPython's hash).
     rebuilder = any(func is known for known in _REBUILDERS)
-    if not (rebuilder or callable(getattr(func, "py_call", None))):
+    if not (rebuilder or protocol_method(func, "py_call") is not None):
         raise EmulationError(f"_rebuild_from_type_v2 cannot call {func!r}")
     result = call(func, func_args)
     if isinstance(result, Tensor):
