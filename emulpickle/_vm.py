@@ -26,6 +26,77 @@ from typing import Any, Final
 from . import _semantics
 from ._builtins import BUILTIN_CALLS
 from ._hashkeys import HASH_MODULUS, NESTED_KINDS, UNCOUNTED_KINDS, HashKeyChecker
+from ._opcodes import (
+    ADDITEMS,
+    APPEND,
+    APPENDS,
+    BINBYTES,
+    BINBYTES8,
+    BINFLOAT,
+    BINGET,
+    BININT,
+    BININT1,
+    BININT2,
+    BINPERSID,
+    BINPUT,
+    BINSTRING,
+    BINUNICODE,
+    BINUNICODE8,
+    BUILD,
+    BYTEARRAY8,
+    DICT,
+    DUP,
+    EMPTY_DICT,
+    EMPTY_LIST,
+    EMPTY_SET,
+    EMPTY_TUPLE,
+    EXT1,
+    EXT2,
+    EXT4,
+    FLOAT,
+    FRAME,
+    FROZENSET,
+    GET,
+    GLOBAL,
+    INST,
+    INT,
+    LIST,
+    LONG,
+    LONG1,
+    LONG4,
+    LONG_BINGET,
+    LONG_BINPUT,
+    MARK,
+    MEMOIZE,
+    NEWFALSE,
+    NEWOBJ,
+    NEWOBJ_EX,
+    NEWTRUE,
+    NEXT_BUFFER,
+    NONE,
+    OBJ,
+    PERSID,
+    POP,
+    POP_MARK,
+    PROTO,
+    PUT,
+    READONLY_BUFFER,
+    REDUCE,
+    SETITEM,
+    SETITEMS,
+    SHORT_BINBYTES,
+    SHORT_BINSTRING,
+    SHORT_BINUNICODE,
+    STACK_GLOBAL,
+    STOP,
+    STRING,
+    TUPLE,
+    TUPLE1,
+    TUPLE2,
+    TUPLE3,
+    UNICODE,
+    opcode_name,
+)
 from ._py2names import map_python2_name
 from ._render import bounded_repr
 from .errors import (
@@ -57,25 +128,6 @@ _MAX_MEMO_INDEX: Final = sys.maxsize
 # Returns (bytes, int); Any because older typeshed (mypy < 2) says str, which
 # code compiled by those mypyc versions would check for.
 _escape_decode: Any = codecs.escape_decode
-
-OPCODE_NAMES: dict[int, str] = {
-    0x28: "MARK", 0x2E: "STOP", 0x30: "POP", 0x31: "POP_MARK", 0x32: "DUP",
-    0x42: "BINBYTES", 0x43: "SHORT_BINBYTES", 0x46: "FLOAT", 0x47: "BINFLOAT",
-    0x49: "INT", 0x4A: "BININT", 0x4B: "BININT1", 0x4C: "LONG", 0x4D: "BININT2",
-    0x4E: "NONE", 0x50: "PERSID", 0x51: "BINPERSID", 0x52: "REDUCE",
-    0x53: "STRING", 0x54: "BINSTRING", 0x55: "SHORT_BINSTRING", 0x56: "UNICODE",
-    0x58: "BINUNICODE", 0x5D: "EMPTY_LIST", 0x61: "APPEND", 0x62: "BUILD",
-    0x63: "GLOBAL", 0x64: "DICT", 0x65: "APPENDS", 0x67: "GET", 0x68: "BINGET",
-    0x69: "INST", 0x6A: "LONG_BINGET", 0x6C: "LIST", 0x6F: "OBJ", 0x70: "PUT",
-    0x71: "BINPUT", 0x72: "LONG_BINPUT", 0x73: "SETITEM", 0x74: "TUPLE",
-    0x75: "SETITEMS", 0x7D: "EMPTY_DICT", 0x29: "EMPTY_TUPLE", 0x80: "PROTO",
-    0x81: "NEWOBJ", 0x82: "EXT1", 0x83: "EXT2", 0x84: "EXT4", 0x85: "TUPLE1",
-    0x86: "TUPLE2", 0x87: "TUPLE3", 0x88: "NEWTRUE", 0x89: "NEWFALSE",
-    0x8A: "LONG1", 0x8B: "LONG4", 0x8C: "SHORT_BINUNICODE", 0x8D: "BINUNICODE8",
-    0x8E: "BINBYTES8", 0x8F: "EMPTY_SET", 0x90: "ADDITEMS", 0x91: "FROZENSET",
-    0x92: "NEWOBJ_EX", 0x93: "STACK_GLOBAL", 0x94: "MEMOIZE", 0x95: "FRAME",
-    0x96: "BYTEARRAY8", 0x97: "NEXT_BUFFER", 0x98: "READONLY_BUFFER",
-}  # fmt: skip
 
 
 def _u16(data: bytes, i: int) -> int:
@@ -142,14 +194,6 @@ def _check_needed(key: Any, size: int, watch: int) -> bool:
     if kind in NESTED_KINDS:
         return True
     return size >= watch and kind not in UNCOUNTED_KINDS
-
-
-def opcode_name(op: int) -> str | None:
-    """Name of opcode byte ``op`` (None for -1, i.e. no opcode read yet)."""
-    if op < 0:
-        return None
-    name = OPCODE_NAMES.get(op)
-    return name if name is not None else f"<unknown opcode 0x{op:02x}>"
 
 
 #: Matches no object the machine meets (the "nothing cached yet" marker).
@@ -384,7 +428,7 @@ class Machine:
                     pos = self.pos
                     end = self.end
                     op = data[pos]
-                if op == 0x68:  # BINGET
+                if op == BINGET:
                     if pos + 2 > end:
                         self._more(pos, 2)
                         data = self.data
@@ -398,7 +442,7 @@ class Machine:
                     else:
                         raise KeyError(n)
                     pos += 2
-                elif op == 0x8C:  # SHORT_BINUNICODE
+                elif op == SHORT_BINUNICODE:
                     if pos + 2 > end:
                         self._more(pos, 2)
                         data = self.data
@@ -414,13 +458,13 @@ class Machine:
                     obj = data[pos + 2 : n].decode("utf-8", "surrogatepass")
                     stack.append(obj)
                     pos = n
-                    if pos < end and data[pos] == 0x94:
+                    if pos < end and data[pos] == MEMOIZE:
                         if dense:
                             memo.append(obj)
                         else:
                             far[len(far)] = obj
                         pos += 1
-                elif op == 0x28:  # MARK
+                elif op == MARK:
                     if len(metastack) >= max_marks:
                         raise LimitExceededError(
                             f"more than {max_marks} nested MARKs",
@@ -429,7 +473,7 @@ class Machine:
                     metastack.append(stack)
                     stack = []
                     pos += 1
-                elif op == 0x4A:  # BININT
+                elif op == BININT:
                     if pos + 5 > end:
                         self._more(pos, 5)
                         data = self.data
@@ -446,7 +490,7 @@ class Machine:
                     else:
                         stack.append(_unpack_int32(data, pos + 1)[0])
                     pos += 5
-                elif op == 0x4B:  # BININT1
+                elif op == BININT1:
                     if pos + 2 > end:
                         self._more(pos, 2)
                         data = self.data
@@ -454,7 +498,7 @@ class Machine:
                         end = self.end
                     stack.append(data[pos + 1])
                     pos += 2
-                elif op == 0x4D:  # BININT2
+                elif op == BININT2:
                     if pos + 3 > end:
                         self._more(pos, 3)
                         data = self.data
@@ -465,7 +509,7 @@ class Machine:
                     else:
                         stack.append(_unpack_uint16(data, pos + 1)[0])
                     pos += 3
-                elif op == 0x65:  # APPENDS
+                elif op == APPENDS:
                     items = stack
                     stack = metastack.pop()
                     obj = stack[-1]
@@ -475,7 +519,7 @@ class Machine:
                     else:
                         self._extend(obj, items)
                     pos += 1
-                elif op == 0x75:  # SETITEMS
+                elif op == SETITEMS:
                     items = stack
                     stack = metastack.pop()
                     obj = stack[-1]
@@ -514,27 +558,27 @@ class Machine:
                     else:
                         self._set_items(obj, items)
                     pos += 1
-                elif op == 0x5D:  # EMPTY_LIST
+                elif op == EMPTY_LIST:
                     obj = []
                     stack.append(obj)
                     pos += 1
-                    if pos < end and data[pos] == 0x94:
+                    if pos < end and data[pos] == MEMOIZE:
                         if dense:
                             memo.append(obj)
                         else:
                             far[len(far)] = obj
                         pos += 1
-                elif op == 0x7D:  # EMPTY_DICT
+                elif op == EMPTY_DICT:
                     obj = {}
                     stack.append(obj)
                     pos += 1
-                    if pos < end and data[pos] == 0x94:
+                    if pos < end and data[pos] == MEMOIZE:
                         if dense:
                             memo.append(obj)
                         else:
                             far[len(far)] = obj
                         pos += 1
-                elif op == 0x47:  # BINFLOAT
+                elif op == BINFLOAT:
                     if pos + 9 > end:
                         self._more(pos, 9)
                         data = self.data
@@ -545,8 +589,8 @@ class Machine:
                     else:
                         stack.append(_unpack_double(data, pos + 1)[0])
                     pos += 9
-                elif op == 0x8A or op == 0x8B:  # LONG1, LONG4
-                    n = 2 if op == 0x8A else 5
+                elif op == LONG1 or op == LONG4:
+                    n = 2 if op == LONG1 else 5
                     if pos + n > end:
                         self._more(pos, n)
                         data = self.data
@@ -560,35 +604,35 @@ class Machine:
                             raise UnpicklingError("LONG pickle has negative byte count")
                         n += pos + 5
                     if n > end:
-                        self._more(pos, n - pos, 2 if op == 0x8A else 5)
+                        self._more(pos, n - pos, 2 if op == LONG1 else 5)
                         n += self.pos - pos
                         data = self.data
                         pos = self.pos
                         end = self.end
                     stack.append(
                         int.from_bytes(
-                            data[pos + (2 if op == 0x8A else 5) : n],
+                            data[pos + (2 if op == LONG1 else 5) : n],
                             "little",
                             signed=True,
                         )
                     )
                     pos = n
-                elif op == 0x88:  # NEWTRUE
+                elif op == NEWTRUE:
                     stack.append(True)
                     pos += 1
-                elif op == 0x89:  # NEWFALSE
+                elif op == NEWFALSE:
                     stack.append(False)
                     pos += 1
-                elif op == 0x4E:  # NONE
+                elif op == NONE:
                     stack.append(None)
                     pos += 1
-                elif op == 0x94:  # MEMOIZE
+                elif op == MEMOIZE:
                     if dense:
                         memo.append(stack[-1])
                     else:
                         far[len(far)] = stack[-1]
                     pos += 1
-                elif op == 0x43:  # SHORT_BINBYTES
+                elif op == SHORT_BINBYTES:
                     if pos + 2 > end:
                         self._more(pos, 2)
                         data = self.data
@@ -604,13 +648,13 @@ class Machine:
                     obj = data[pos + 2 : n]
                     stack.append(obj)
                     pos = n
-                    if pos < end and data[pos] == 0x94:
+                    if pos < end and data[pos] == MEMOIZE:
                         if dense:
                             memo.append(obj)
                         else:
                             far[len(far)] = obj
                         pos += 1
-                elif op == 0x71:  # BINPUT
+                elif op == BINPUT:
                     if pos + 2 > end:
                         self._more(pos, 2)
                         data = self.data
@@ -629,7 +673,7 @@ class Machine:
                             dense = False
                         far[n] = obj
                     pos += 2
-                elif op == 0x6A:  # LONG_BINGET
+                elif op == LONG_BINGET:
                     if pos + 5 > end:
                         self._more(pos, 5)
                         data = self.data
@@ -643,7 +687,7 @@ class Machine:
                     else:
                         raise KeyError(n)
                     pos += 5
-                elif op == 0x72:  # LONG_BINPUT
+                elif op == LONG_BINPUT:
                     if pos + 5 > end:
                         self._more(pos, 5)
                         data = self.data
@@ -662,42 +706,42 @@ class Machine:
                             dense = False
                         far[n] = obj
                     pos += 5
-                elif op == 0x85:  # TUPLE1
+                elif op == TUPLE1:
                     obj = (stack[-1],)
                     stack[-1] = obj
                     pos += 1
-                    if pos < end and data[pos] == 0x94:
+                    if pos < end and data[pos] == MEMOIZE:
                         _memoize(memo, far, dense, obj)
                         pos += 1
-                elif op == 0x86:  # TUPLE2
+                elif op == TUPLE2:
                     obj = stack.pop()
                     obj = (stack[-1], obj)
                     stack[-1] = obj
                     pos += 1
-                    if pos < end and data[pos] == 0x94:
+                    if pos < end and data[pos] == MEMOIZE:
                         _memoize(memo, far, dense, obj)
                         pos += 1
-                elif op == 0x87:  # TUPLE3
+                elif op == TUPLE3:
                     obj = stack.pop()
                     obj2 = stack.pop()
                     obj = (stack[-1], obj2, obj)
                     stack[-1] = obj
                     pos += 1
-                    if pos < end and data[pos] == 0x94:
+                    if pos < end and data[pos] == MEMOIZE:
                         _memoize(memo, far, dense, obj)
                         pos += 1
-                elif op == 0x29:  # EMPTY_TUPLE
+                elif op == EMPTY_TUPLE:
                     stack.append(())
                     pos += 1
-                elif op == 0x74:  # TUPLE
+                elif op == TUPLE:
                     obj = tuple(stack)
                     stack = metastack.pop()
                     stack.append(obj)
                     pos += 1
-                    if pos < end and data[pos] == 0x94:
+                    if pos < end and data[pos] == MEMOIZE:
                         _memoize(memo, far, dense, obj)
                         pos += 1
-                elif op == 0x61:  # APPEND
+                elif op == APPEND:
                     obj = stack.pop()
                     obj2 = stack[-1]
                     if type(obj2) is list:
@@ -705,7 +749,7 @@ class Machine:
                     else:
                         self._extend(obj2, [obj])
                     pos += 1
-                elif op == 0x73:  # SETITEM
+                elif op == SETITEM:
                     obj = stack.pop()
                     obj2 = stack.pop()
                     if type(stack[-1]) is dict:
@@ -718,8 +762,8 @@ class Machine:
                     else:
                         self._set_items(stack[-1], [obj2, obj])
                     pos += 1
-                elif op == 0x58 or op == 0x8D:  # BINUNICODE, BINUNICODE8
-                    n = 5 if op == 0x58 else 9
+                elif op == BINUNICODE or op == BINUNICODE8:
+                    n = 5 if op == BINUNICODE else 9
                     if pos + n > end:
                         self._more(pos, n)
                         data = self.data
@@ -730,35 +774,35 @@ class Machine:
                     else:
                         n = pos + 9 + _unpack_uint64(data, pos + 1)[0]
                     if n > end:
-                        self._more(pos, n - pos, 5 if op == 0x58 else 9)
+                        self._more(pos, n - pos, 5 if op == BINUNICODE else 9)
                         n += self.pos - pos
                         data = self.data
                         pos = self.pos
                         end = self.end
-                    obj = data[pos + (5 if op == 0x58 else 9) : n].decode(
+                    obj = data[pos + (5 if op == BINUNICODE else 9) : n].decode(
                         "utf-8", "surrogatepass"
                     )
                     stack.append(obj)
                     pos = n
-                    if pos < end and data[pos] == 0x94:
+                    if pos < end and data[pos] == MEMOIZE:
                         if dense:
                             memo.append(obj)
                         else:
                             far[len(far)] = obj
                         pos += 1
-                elif op == 0x52:  # REDUCE
+                elif op == REDUCE:
                     obj = stack.pop()
                     obj = self._reduce(stack[-1], obj)
                     stack[-1] = obj
                     pos += 1
-                    if pos < end and data[pos] == 0x94:
+                    if pos < end and data[pos] == MEMOIZE:
                         _memoize(memo, far, dense, obj)
                         pos += 1
-                elif op == 0x62:  # BUILD
+                elif op == BUILD:
                     obj = stack.pop()
                     self._build(stack[-1], obj)
                     pos += 1
-                elif op == 0x93:  # STACK_GLOBAL
+                elif op == STACK_GLOBAL:
                     obj = stack.pop()
                     obj2 = stack.pop()
                     if type(obj2) is not str or type(obj) is not str:
@@ -766,18 +810,18 @@ class Machine:
                     obj = self._global(obj2, obj)
                     stack.append(obj)
                     pos += 1
-                    if pos < end and data[pos] == 0x94:
+                    if pos < end and data[pos] == MEMOIZE:
                         _memoize(memo, far, dense, obj)
                         pos += 1
-                elif op == 0x81:  # NEWOBJ
+                elif op == NEWOBJ:
                     obj = stack.pop()
                     obj = self._new(stack[-1], obj, _NOTHING)
                     stack[-1] = obj
                     pos += 1
-                    if pos < end and data[pos] == 0x94:
+                    if pos < end and data[pos] == MEMOIZE:
                         _memoize(memo, far, dense, obj)
                         pos += 1
-                elif op == 0x95:  # FRAME
+                elif op == FRAME:
                     if pos + 9 > end:
                         self._more(pos, 9)
                         data = self.data
@@ -799,9 +843,9 @@ class Machine:
                     self.frame_end = pos + n
                     end = self.frame_end
                     self.end = end
-                elif op == 0x42 or op == 0x8E or op == 0x96:
+                elif op == BINBYTES or op == BINBYTES8 or op == BYTEARRAY8:
                     # BINBYTES, BINBYTES8, BYTEARRAY8
-                    n = 5 if op == 0x42 else 9
+                    n = 5 if op == BINBYTES else 9
                     if pos + n > end:
                         self._more(pos, n)
                         data = self.data
@@ -812,27 +856,27 @@ class Machine:
                     else:
                         n = pos + 9 + _unpack_uint64(data, pos + 1)[0]
                     if n > end:
-                        self._more(pos, n - pos, 5 if op == 0x42 else 9)
+                        self._more(pos, n - pos, 5 if op == BINBYTES else 9)
                         n += self.pos - pos
                         data = self.data
                         pos = self.pos
                         end = self.end
-                    if op == 0x96:
+                    if op == BYTEARRAY8:
                         obj = bytearray(memoryview(data)[pos + 9 : n])
                     else:
-                        obj = data[pos + (5 if op == 0x42 else 9) : n]
+                        obj = data[pos + (5 if op == BINBYTES else 9) : n]
                     stack.append(obj)
                     pos = n
-                    if pos < end and data[pos] == 0x94:
+                    if pos < end and data[pos] == MEMOIZE:
                         if dense:
                             memo.append(obj)
                         else:
                             far[len(far)] = obj
                         pos += 1
-                elif op == 0x8F:  # EMPTY_SET
+                elif op == EMPTY_SET:
                     stack.append(set())
                     pos += 1
-                elif op == 0x90:  # ADDITEMS
+                elif op == ADDITEMS:
                     items = stack
                     stack = metastack.pop()
                     obj = stack[-1]
@@ -842,18 +886,18 @@ class Machine:
                     else:
                         self._add_items(obj, items)
                     pos += 1
-                elif op == 0x91:  # FROZENSET
+                elif op == FROZENSET:
                     self.keys.check_new(stack)
                     obj = frozenset(stack)
                     stack = metastack.pop()
                     stack.append(obj)
                     pos += 1
-                elif op == 0x6C:  # LIST
+                elif op == LIST:
                     obj = stack
                     stack = metastack.pop()
                     stack.append(obj)
                     pos += 1
-                elif op == 0x64:  # DICT
+                elif op == DICT:
                     if len(stack) & 1:
                         raise UnpicklingError("odd number of items for DICT")
                     self.keys.check_new(stack[::2])
@@ -862,12 +906,12 @@ class Machine:
                     stack = metastack.pop()
                     stack.append(obj)
                     pos += 1
-                elif op == 0x2E:  # STOP
+                elif op == STOP:
                     obj = stack.pop()
                     self.data = data
                     self.pos = pos + 1
                     return obj
-                elif op == 0x80:  # PROTO
+                elif op == PROTO:
                     if pos + 2 > end:
                         self._more(pos, 2)
                         data = self.data
@@ -880,39 +924,39 @@ class Machine:
                         )
                     self.proto = n
                     pos += 2
-                elif op == 0x30:  # POP
+                elif op == POP:
                     if stack:
                         stack.pop()
                     else:
                         stack = metastack.pop()
                     pos += 1
-                elif op == 0x31:  # POP_MARK
+                elif op == POP_MARK:
                     stack = metastack.pop()
                     pos += 1
-                elif op == 0x32:  # DUP
+                elif op == DUP:
                     stack.append(stack[-1])
                     pos += 1
-                elif op == 0x92:  # NEWOBJ_EX
+                elif op == NEWOBJ_EX:
                     obj = stack.pop()
                     obj2 = stack.pop()
                     obj = self._new(stack[-1], obj2, obj)
                     stack[-1] = obj
                     pos += 1
-                    if pos < end and data[pos] == 0x94:
+                    if pos < end and data[pos] == MEMOIZE:
                         _memoize(memo, far, dense, obj)
                         pos += 1
-                elif op == 0x6F:  # OBJ
+                elif op == OBJ:
                     items = stack
                     stack = metastack.pop()
                     if not items:
                         raise UnpicklingError("OBJ needs a class after the MARK")
                     stack.append(self._instantiate(items[0], tuple(items[1:])))
                     pos += 1
-                elif op == 0x51:  # BINPERSID
+                elif op == BINPERSID:
                     stack[-1] = self._persistent(stack[-1])
                     pos += 1
-                elif op == 0x82 or op == 0x83 or op == 0x84:  # EXT1, EXT2, EXT4
-                    n = 2 if op == 0x82 else (3 if op == 0x83 else 5)
+                elif op == EXT1 or op == EXT2 or op == EXT4:
+                    n = 2 if op == EXT1 else (3 if op == EXT2 else 5)
                     if pos + n > end:
                         self._more(pos, n)
                         data = self.data
@@ -926,14 +970,14 @@ class Machine:
                         obj = _i32(data, pos + 1)
                     stack.append(self._extension(obj))
                     pos += n
-                elif op == 0x97:  # NEXT_BUFFER
+                elif op == NEXT_BUFFER:
                     stack.append(self._next_buffer())
                     pos += 1
-                elif op == 0x98:  # READONLY_BUFFER
+                elif op == READONLY_BUFFER:
                     stack[-1] = self._readonly(stack[-1])
                     pos += 1
-                elif op == 0x54 or op == 0x55:  # BINSTRING, SHORT_BINSTRING
-                    n = 5 if op == 0x54 else 2
+                elif op == BINSTRING or op == SHORT_BINSTRING:
+                    n = 5 if op == BINSTRING else 2
                     if pos + n > end:
                         self._more(pos, n)
                         data = self.data
@@ -949,16 +993,18 @@ class Machine:
                     else:
                         n = pos + 2 + data[pos + 1]
                     if n > end:
-                        self._more(pos, n - pos, 5 if op == 0x54 else 2)
+                        self._more(pos, n - pos, 5 if op == BINSTRING else 2)
                         n += self.pos - pos
                         data = self.data
                         pos = self.pos
                         end = self.end
                     stack.append(
-                        self._decode_string(data[pos + (5 if op == 0x54 else 2) : n])
+                        self._decode_string(
+                            data[pos + (5 if op == BINSTRING else 2) : n]
+                        )
                     )
                     pos = n
-                elif op == 0x63 or op == 0x69:  # GLOBAL, INST
+                elif op == GLOBAL or op == INST:
                     n = self._line(pos + 1, pos)
                     data = self.data
                     pos = self.pos - 1
@@ -972,28 +1018,28 @@ class Machine:
                     obj = self._global(
                         self._decode_name(obj, op), self._decode_name(obj2, op)
                     )
-                    if op == 0x69:
+                    if op == INST:
                         items = stack
                         stack = metastack.pop()
                         obj = self._instantiate(obj, tuple(items))
                     stack.append(obj)
                     pos = n + 1
                 elif (
-                    op == 0x49  # INT
-                    or op == 0x4C  # LONG
-                    or op == 0x46  # FLOAT
-                    or op == 0x53  # STRING
-                    or op == 0x56  # UNICODE
-                    or op == 0x67  # GET
-                    or op == 0x70  # PUT
-                    or op == 0x50  # PERSID
+                    op == INT
+                    or op == LONG
+                    or op == FLOAT
+                    or op == STRING
+                    or op == UNICODE
+                    or op == GET
+                    or op == PUT
+                    or op == PERSID
                 ):
                     n = self._line(pos + 1, pos)
                     data = self.data
                     pos = self.pos - 1
                     end = self.end
                     obj = data[pos + 1 : n]
-                    if op == 0x70:
+                    if op == PUT:
                         n2 = int(obj)
                         if n2 < 0:
                             raise UnpicklingError("negative PUT argument")
@@ -1010,7 +1056,7 @@ class Machine:
                                 memo = []
                                 dense = False
                             far[n2] = obj2
-                    elif op == 0x67:
+                    elif op == GET:
                         n2 = int(obj)
                         if not dense:
                             stack.append(far[n2])
@@ -1114,8 +1160,7 @@ class Machine:
         elif type(kwargs) is not dict:
             # CPython refuses anything but a dict here, None included.
             raise UnpicklingError(
-                "NEWOBJ_EX kwargs argument must be a dict, "
-                f"not {type(kwargs).__name__}"
+                f"NEWOBJ_EX kwargs argument must be a dict, not {type(kwargs).__name__}"
             )
         try:
             return self._new_object(cls, args, kwargs)
@@ -1292,7 +1337,7 @@ class Machine:
 
     def _decode_name(self, raw: bytes, op: int) -> str:
         """Decode a GLOBAL (UTF-8) or INST (ASCII) name line."""
-        return raw.decode("utf-8" if op == 0x63 else "ascii")
+        return raw.decode("utf-8" if op == GLOBAL else "ascii")
 
     def _decode_string(self, raw: bytes) -> object:
         """Python 2 ``str`` data: bytes, or text in the requested encoding."""
@@ -1302,23 +1347,23 @@ class Machine:
 
     def _text_value(self, op: int, raw: bytes) -> object:
         """The value of a protocol 0 text opcode whose line is ``raw``."""
-        if op == 0x49:  # INT
+        if op == INT:
             if raw == b"00":
                 return False
             if raw == b"01":
                 return True
             return int(raw, 0)
-        if op == 0x4C:  # LONG
+        if op == LONG:
             if raw[-1:] == b"L":
                 raw = raw[:-1]
             return int(raw, 0)
-        if op == 0x46:  # FLOAT
+        if op == FLOAT:
             return float(raw)
-        if op == 0x53:  # STRING
+        if op == STRING:
             if len(raw) < 2 or raw[0] != raw[-1] or raw[0] not in b"\"'":
                 raise UnpicklingError("the STRING opcode argument must be quoted")
             return self._decode_string(_escape_decode(raw[1:-1])[0])
-        if op == 0x56:  # UNICODE
+        if op == UNICODE:
             return str(raw, "raw-unicode-escape")
         # PERSID
         try:

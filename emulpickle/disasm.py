@@ -23,6 +23,7 @@ from typing import Any
 
 import attrs
 
+from . import _opcodes as _op
 from .errors import TruncatedError, UnpicklingError
 
 __all__ = ["GlobalRef", "Instruction", "disassemble", "format_instruction"]
@@ -74,52 +75,27 @@ class Instruction:
     global_ref: GlobalRef | None = None
 
 
-# Argument layouts: how many bytes, or how the length / line is read.
-_NONE, _U1, _U2, _I4, _U4, _U8, _F8 = range(7)
-_LEN1, _LEN4S, _LEN4, _LEN8, _LINE, _LINE2 = range(7, 13)
-_FIXED = {_U1: (1, "<B"), _U2: (2, "<H"), _I4: (4, "<i"), _U4: (4, "<I"),
-          _U8: (8, "<Q"), _F8: (8, ">d")}  # fmt: skip
-_COUNTED = {_LEN1: (1, "<B"), _LEN4S: (4, "<i"), _LEN4: (4, "<I"), _LEN8: (8, "<Q")}
+# How the fixed-size and counted arguments are unpacked, by layout.
+_FIXED = {_op.U1: (1, "<B"), _op.U2: (2, "<H"), _op.I4: (4, "<i"), _op.U4: (4, "<I"),
+          _op.U8: (8, "<Q"), _op.F8: (8, ">d")}  # fmt: skip
+_COUNTED = {_op.LEN1: (1, "<B"), _op.LEN4S: (4, "<i"), _op.LEN4: (4, "<I"),
+            _op.LEN8: (8, "<Q")}  # fmt: skip
 
-_OPCODES: dict[int, tuple[str, int]] = {
-    0x28: ("MARK", _NONE), 0x2E: ("STOP", _NONE), 0x30: ("POP", _NONE),
-    0x31: ("POP_MARK", _NONE), 0x32: ("DUP", _NONE), 0x42: ("BINBYTES", _LEN4),
-    0x43: ("SHORT_BINBYTES", _LEN1), 0x46: ("FLOAT", _LINE), 0x47: ("BINFLOAT", _F8),
-    0x49: ("INT", _LINE), 0x4A: ("BININT", _I4), 0x4B: ("BININT1", _U1),
-    0x4C: ("LONG", _LINE), 0x4D: ("BININT2", _U2), 0x4E: ("NONE", _NONE),
-    0x50: ("PERSID", _LINE), 0x51: ("BINPERSID", _NONE), 0x52: ("REDUCE", _NONE),
-    0x53: ("STRING", _LINE), 0x54: ("BINSTRING", _LEN4S),
-    0x55: ("SHORT_BINSTRING", _LEN1), 0x56: ("UNICODE", _LINE),
-    0x58: ("BINUNICODE", _LEN4), 0x5D: ("EMPTY_LIST", _NONE),
-    0x61: ("APPEND", _NONE), 0x62: ("BUILD", _NONE), 0x63: ("GLOBAL", _LINE2),
-    0x64: ("DICT", _NONE), 0x65: ("APPENDS", _NONE), 0x67: ("GET", _LINE),
-    0x68: ("BINGET", _U1), 0x69: ("INST", _LINE2), 0x6A: ("LONG_BINGET", _U4),
-    0x6C: ("LIST", _NONE), 0x6F: ("OBJ", _NONE), 0x70: ("PUT", _LINE),
-    0x71: ("BINPUT", _U1), 0x72: ("LONG_BINPUT", _U4), 0x73: ("SETITEM", _NONE),
-    0x74: ("TUPLE", _NONE), 0x75: ("SETITEMS", _NONE), 0x7D: ("EMPTY_DICT", _NONE),
-    0x29: ("EMPTY_TUPLE", _NONE), 0x80: ("PROTO", _U1), 0x81: ("NEWOBJ", _NONE),
-    0x82: ("EXT1", _U1), 0x83: ("EXT2", _U2), 0x84: ("EXT4", _I4),
-    0x85: ("TUPLE1", _NONE), 0x86: ("TUPLE2", _NONE), 0x87: ("TUPLE3", _NONE),
-    0x88: ("NEWTRUE", _NONE), 0x89: ("NEWFALSE", _NONE), 0x8A: ("LONG1", _LEN1),
-    0x8B: ("LONG4", _LEN4S), 0x8C: ("SHORT_BINUNICODE", _LEN1),
-    0x8D: ("BINUNICODE8", _LEN8), 0x8E: ("BINBYTES8", _LEN8),
-    0x8F: ("EMPTY_SET", _NONE), 0x90: ("ADDITEMS", _NONE), 0x91: ("FROZENSET", _NONE),
-    0x92: ("NEWOBJ_EX", _NONE), 0x93: ("STACK_GLOBAL", _NONE),
-    0x94: ("MEMOIZE", _NONE), 0x95: ("FRAME", _U8), 0x96: ("BYTEARRAY8", _LEN8),
-    0x97: ("NEXT_BUFFER", _NONE), 0x98: ("READONLY_BUFFER", _NONE),
-}  # fmt: skip
 
-# Stack effects, as (items popped, items pushed); "mark" pops to the last MARK.
-_MARK_POPPERS = {"APPENDS", "LIST", "TUPLE", "DICT", "SETITEMS", "ADDITEMS",
-                 "FROZENSET", "POP_MARK", "INST", "OBJ"}  # fmt: skip
+def _pops(info: _op.OpcodeInfo) -> int:
+    return sum(1 for item in info.stack_before if item != "mark")
+
+
+# Stack effects from the opcode table, as (items popped, items pushed), for the
+# opcodes that do more than push one value; "mark" ones pop to the last MARK
+# first. Opcodes with effects of their own (MARK, GET, PUT, globals...) are
+# handled before these are consulted.
+_MARK_POPPERS = {info.name for info in _op.OPCODES if "mark" in info.stack_before}
 _EFFECTS: dict[str, tuple[int, int]] = {
-    "APPEND": (2, 1), "APPENDS": (1, 1), "LIST": (0, 1), "TUPLE": (0, 1),
-    "TUPLE1": (1, 1), "TUPLE2": (2, 1), "TUPLE3": (3, 1), "DICT": (0, 1),
-    "SETITEM": (3, 1), "SETITEMS": (1, 1), "ADDITEMS": (1, 1), "FROZENSET": (0, 1),
-    "POP": (1, 0), "POP_MARK": (0, 0), "REDUCE": (2, 1), "BUILD": (2, 1),
-    "INST": (0, 1), "OBJ": (0, 1), "NEWOBJ": (2, 1), "NEWOBJ_EX": (3, 1),
-    "STOP": (1, 0), "BINPERSID": (1, 1), "READONLY_BUFFER": (1, 1),
-}  # fmt: skip
+    info.name: (_pops(info), len(info.stack_after))
+    for info in _op.OPCODES
+    if info.name in _MARK_POPPERS or (_pops(info), len(info.stack_after)) != (0, 1)
+}
 
 # Opcodes whose value a loader could use as a STACK_GLOBAL name.
 _STRING_OPS = {"STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE",
@@ -185,10 +161,10 @@ def disassemble(data: bytes, *, start: int = 0) -> Iterator[Instruction]:
         if pos >= len(data):
             raise TruncatedError("pickle data was truncated", offset=pos)
         code = data[pos]
-        known = _OPCODES.get(code)
+        known = _op.BY_CODE.get(code)
         if known is None:
             raise UnpicklingError(f"invalid load key, {bytes([code])!r}", offset=pos)
-        name, layout = known
+        name, layout = known.name, known.arg
         arg, pos = _read_arg(reader, name, layout, op_start)
         note = ""
         ref: GlobalRef | None = None
@@ -210,7 +186,7 @@ def disassemble(data: bytes, *, start: int = 0) -> Iterator[Instruction]:
 
 def _read_arg(reader: _Reader, name: str, layout: int, start: int) -> tuple[Any, int]:
     pos = start + 1
-    if layout == _NONE:
+    if layout == _op.NO_ARG:
         return None, pos
     fixed = _FIXED.get(layout)
     if fixed is not None:
@@ -226,10 +202,10 @@ def _read_arg(reader: _Reader, name: str, layout: int, start: int) -> tuple[Any,
         pos += size
         raw = reader.take(start, pos, n, 1 + size)
         return _decode_counted(name, raw, start), pos + n
-    if layout == _LINE:
+    if layout == _op.LINE:
         raw = reader.line(start, pos)
         return _decode_line(name, raw, start), pos + len(raw) + 1
-    # _LINE2: GLOBAL / INST module and name lines
+    # LINE2: GLOBAL / INST module and name lines
     first = reader.line(start, pos)
     pos += len(first) + 1
     second = reader.line(start, pos)
