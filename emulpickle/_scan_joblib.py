@@ -610,7 +610,7 @@ class _Walk:
         return pos
 
     def _check_state(self, state: object, start: int) -> None:
-        """What a BUILD state plants, as the plain walker's ``check_state``
+        """What a BUILD state plants, as the plain walker's ``Dicts.check_state``
         judges it: here ``OPAQUE`` stands for whatever a call made."""
         if type(state) is tuple and len(state) == 2:
             first, second = state

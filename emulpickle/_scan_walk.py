@@ -11,12 +11,13 @@ here too, at the same offset, and one it accepts is walked the same way.
 
 The stack also follows, as cheaply as it can, what a BUILD could pour into
 an object: dicts the pickle builds (EMPTY_DICT, DICT, SETITEM(S)) are
-:class:`DictLit` values that note any key naming an emulation-protocol
-method or a dunder, pairs of them are :class:`Pair` values (a BUILD state
-and slot state), and whatever a call made (REDUCE, NEWOBJ(_EX), INST, OBJ)
-is :data:`MADE`. :func:`check_state` records, at each BUILD, a state that
-sets such a name, or whose names cannot be known without running the calls
-(a state, or a key of it, made at load time).
+numbered (see :class:`Dicts`, which notes any key naming an
+emulation-protocol method or a dunder), pairs holding them are
+:class:`Pair` values (a BUILD state and slot state), and whatever a call
+made (REDUCE, NEWOBJ(_EX), INST, OBJ) is :data:`MADE`. At each BUILD,
+:meth:`Dicts.check_state` records a state that sets such a name, or whose
+names cannot be known without running the calls (a state, or a key of it,
+made at load time).
 
 This module is compiled with mypyc along with the opcode machine (see
 ``setup.py`` and ``_machine``), so it stays plain typed Python; the walk
@@ -65,7 +66,7 @@ def _table(entries: dict[int, int], default: int = 0) -> bytes:
 
 
 # Opcodes that push one value that is never a name: their total length.
-# (EMPTY_DICT pushes a DictLit instead.)
+# (EMPTY_DICT pushes a dict number instead: see Dicts.)
 _PUSH_WIDTHS: Final = _table({
     0x4E: 1, 0x88: 1, 0x89: 1, 0x5D: 1, 0x29: 1, 0x8F: 1, 0x97: 1,
     0x4A: 5, 0x4B: 2, 0x4D: 3, 0x47: 9,
@@ -125,23 +126,72 @@ PROTOCOL_METHODS: Final = frozenset(
         "py_add",
     }
 )
-#: ``via`` of what :func:`check_state` records: ``name`` is the planted
+#: ``via`` of what :meth:`Dicts.check_state` records: ``name`` is the planted
 #: key, or None when the state's names cannot be known statically.
 BUILD_VIA: Final = "BUILD"
 
 
-class DictLit:
-    """A dict the pickle builds, as far as a BUILD state matters.
+class Dicts:
+    """The dicts one pickle builds, as far as a BUILD state matters.
 
-    ``planted`` is the first key naming a protocol method or a dunder;
-    ``computed`` says a key was made at load time (by a call).
+    On the walker's stack a dict the pickle built is its number here, an
+    int (the walker pushes no other int): numbering them costs no object
+    the garbage collector tracks, where an object per dict made the walk of
+    a pickle of many small dicts half again as slow. ``planted`` maps a
+    dict's number to its first key naming a protocol method or a dunder;
+    ``computed`` holds the dicts with a key made at load time (by a call).
     """
 
-    __slots__ = ("computed", "planted")
+    __slots__ = ("computed", "count", "planted")
 
     def __init__(self) -> None:
-        self.planted: str | None = None
-        self.computed = False
+        self.count = 0
+        self.planted: dict[int, str] = {}
+        self.computed: set[int] = set()
+
+    def new(self) -> int:
+        """A new dict's number."""
+        self.count += 1
+        return self.count
+
+    def add_key(self, number: int, key: object) -> None:
+        """``key`` goes into dict ``number``: note what a BUILD would make of it."""
+        if isinstance(key, bytes):
+            # Most keys are bytes (the walker's strings): most are told at once.
+            if len(key) >= 5 and (key[0] == 0x5F or key[0] == 0x70):
+                name = planted_name(key)
+                if name is not None and number not in self.planted:
+                    self.planted[number] = name
+        elif key is MADE:
+            self.computed.add(number)
+        elif isinstance(key, str):
+            name = planted_name(key)
+            if name is not None and number not in self.planted:
+                self.planted[number] = name
+
+    def check_state(self, refs: Refs, state: object, offset: int) -> None:
+        """Record what the BUILD at ``offset`` with ``state`` plants or hides.
+
+        A dict state (or the dict half of a (state, slot state) pair) with a
+        protocol-method or dunder key records that key; a state made by a
+        call, or a dict with a key made by one, records a None name: its
+        keys are known only at load time.
+        """
+        if isinstance(state, Pair):  # its items are never pairs (see pair)
+            self._check(refs, state.first, offset)
+            self._check(refs, state.second, offset)
+        else:
+            self._check(refs, state, offset)
+
+    def _check(self, refs: Refs, state: object, offset: int) -> None:
+        if isinstance(state, int):
+            name = self.planted.get(state)
+            if name is not None:
+                record(refs, None, name, BUILD_VIA, False, offset)
+            if state in self.computed:
+                record(refs, None, None, BUILD_VIA, False, offset)
+        elif state is MADE:
+            record(refs, None, None, BUILD_VIA, False, offset)
 
 
 class Pair:
@@ -185,48 +235,16 @@ def planted_name(key: object) -> str | None:
     return None
 
 
-def note_key(target: DictLit, key: object) -> None:
-    """A key goes into ``target``: note what a BUILD would make of it."""
-    if key is MADE:
-        target.computed = True
-    elif target.planted is None and (isinstance(key, (bytes, str))):
-        target.planted = planted_name(key)
-
-
-def check_state(refs: Refs, state: object, offset: int) -> None:
-    """Record what the BUILD at ``offset`` with ``state`` plants or hides.
-
-    A dict state (or the dict half of a (state, slot state) pair) with a
-    protocol-method or dunder key records that key; a state made by a call,
-    or a dict with a key made by one, records a None name: its keys are
-    known only at load time.
-    """
-    if type(state) is Pair:  # its items are never pairs (see pair)
-        _check_dict(refs, state.first, offset)
-        _check_dict(refs, state.second, offset)
-    else:
-        _check_dict(refs, state, offset)
-
-
-def _check_dict(refs: Refs, state: object, offset: int) -> None:
-    if type(state) is DictLit:
-        if state.planted is not None:
-            record(refs, None, state.planted, BUILD_VIA, False, offset)
-        if state.computed:
-            record(refs, None, None, BUILD_VIA, False, offset)
-    elif state is MADE:
-        record(refs, None, None, BUILD_VIA, False, offset)
-
-
 def pair(first: object, second: object) -> object:
     """The value of a 2-tuple: a :class:`Pair` when it may be a BUILD state.
 
-    That is: it holds a dict the pickle built, or it has the shape of a
-    (state, slot state) pair, a made object next to None. A pair of made
-    objects is the state a ``__setstate__`` takes (pandas' arrays, say),
-    which no loader pours into ``__dict__``: that is left alone.
+    That is: it holds a dict the pickle built (an int, see :class:`Dicts`),
+    or it has the shape of a (state, slot state) pair, a made object next to
+    None. A pair of made objects is the state a ``__setstate__`` takes
+    (pandas' arrays, say), which no loader pours into ``__dict__``: that is
+    left alone.
     """
-    if type(first) is DictLit or type(second) is DictLit:
+    if isinstance(first, int) or isinstance(second, int):
         return Pair(first, second)
     if (first is MADE and second is NONE) or (first is NONE and second is MADE):
         return Pair(first, second)
@@ -471,6 +489,7 @@ def _walk(data: bytes, pos: int, end: int, refs: Refs, nested: bool) -> int:
     op = 0
     n = 0
     value: object = None
+    dicts = Dicts()
     widths = _PUSH_WIDTHS
     pops = _POPS
     pop_kinds = _POP_KINDS
@@ -518,7 +537,8 @@ def _walk(data: bytes, pos: int, end: int, refs: Refs, nested: bool) -> int:
                 stack.append(data[pos - n : pos] if op == 0x8C or op == 0x55 else None)
                 continue
             if op == 0x7D:  # EMPTY_DICT
-                stack.append(DictLit())
+                dicts.count += 1
+                stack.append(dicts.count)
                 pos += 1
                 continue
             n = widths[op]
@@ -539,13 +559,13 @@ def _walk(data: bytes, pos: int, end: int, refs: Refs, nested: bool) -> int:
                 fence = marks[-1] if marks else 0
                 value = None
                 if n == _SETITEMS or n >= _DICT:
-                    value = _mark_value(stack, k, fence, n)
+                    value = _mark_value(stack, k, fence, n, dicts)
                 del stack[k:]
                 if n <= _SETITEMS:  # APPENDS, ADDITEMS, SETITEMS: into the value below
                     if len(stack) <= fence:
                         raise Broken("stack underflow", start)
                     value = stack[-1]
-                    if not (value is MADE or type(value) is DictLit):
+                    if not (value is MADE or isinstance(value, int)):
                         stack[-1] = None
                 elif n != _NOTHING:
                     stack.append(value)
@@ -568,17 +588,17 @@ def _walk(data: bytes, pos: int, end: int, refs: Refs, nested: bool) -> int:
                     stack.append(value)
                 else:  # SETITEM, APPEND, BUILD: the target stays, changed
                     if kind == _POP_BUILD:
-                        check_state(refs, stack[-1], start)
+                        dicts.check_state(refs, stack[-1], start)
                         del stack[-1]
                     elif kind == _POP_APPEND:
                         del stack[-1]
                     else:
                         value = stack[-3]
-                        if type(value) is DictLit:
-                            note_key(value, stack[-2])
+                        if isinstance(value, int):
+                            dicts.add_key(value, stack[-2])
                         del stack[-2:]
                     value = stack[-1]
-                    if not (value is MADE or type(value) is DictLit):
+                    if not (value is MADE or isinstance(value, int)):
                         stack[-1] = None
                 pos += 1
                 continue
@@ -652,19 +672,26 @@ def _walk(data: bytes, pos: int, end: int, refs: Refs, nested: bool) -> int:
         raise truncated(start, end + 1) from None
 
 
-def _mark_value(stack: list[object], k: int, fence: int, kind: int) -> object:
+def _mark_value(
+    stack: list[object], k: int, fence: int, kind: int, dicts: Dicts
+) -> object:
     """SETITEMS, DICT, TUPLE with the items ``stack[k:]``: note the keys going
     into a dict; the value DICT or TUPLE pushes."""
     if kind == _TUPLE:
         return pair(stack[k], stack[k + 1]) if len(stack) - k == 2 else None
     target: object = None
     if kind == _DICT:
-        target = DictLit()
+        target = dicts.new()
     elif k > fence:  # SETITEMS: into the value below the MARK
         target = stack[k - 1]
-    if type(target) is DictLit:
+    if isinstance(target, int):
         for i in range(k, len(stack) - 1, 2):
-            note_key(target, stack[i])
+            key = stack[i]
+            if isinstance(key, bytes):  # told at once, as add_key does
+                if len(key) >= 5 and (key[0] == 0x5F or key[0] == 0x70):
+                    dicts.add_key(target, key)
+            elif key is not None:  # (no int, float, list... can be a name)
+                dicts.add_key(target, key)
     return target
 
 
