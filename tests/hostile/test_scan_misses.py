@@ -350,7 +350,8 @@ def _targets() -> dict[str, bytes]:
     }
 
 
-_NAMES = sorted(PROTOCOL_METHODS) + [
+_NAMES = [
+    *sorted(PROTOCOL_METHODS),
     "__reduce__",
     "__setstate__",
     "__call__",
