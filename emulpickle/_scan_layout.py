@@ -44,9 +44,11 @@ _SEARCH = EOCD_SIZE + 0xFFFF
 #: How many distinct central directories one input may hold before the scan
 #: gives up on the rest (and says so): a real file has one.
 MAX_ZIP_READINGS = 8
-#: How many end records are looked at: the search window holds at most
-#: 16,384 of them, each checked in constant time.
-_MAX_CANDIDATES = _SEARCH // 4 + 1
+#: How many end-record signatures are looked at, from the end. Zip readers
+#: take the last one only (and fail if it is no end record); the scan also
+#: reads earlier ones, for zips appended to zips, but no further than this,
+#: so that a window packed with signatures costs little.
+_MAX_CANDIDATES = 64
 
 #: Tar type flags of members that are not plain files or directories.
 _TAR_LINKS = {b"1": "HARDLINK", b"2": "SYMLINK"}
