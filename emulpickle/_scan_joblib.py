@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._scan_walk import (
+    BUILD_VIA,
     COUNTED,
     EXT_SIZES,
     JOBLIB_WRAPPER,
@@ -38,6 +39,7 @@ from ._scan_walk import (
     line,
     memo_get,
     memo_put,
+    planted_name,
     record,
     string_value,
     text_index,
@@ -601,9 +603,37 @@ class _Walk:
             raise Broken(_LOST, start)
         if type(target) is _DType:
             target.state = state
+        else:
+            self._check_state(state, start)
         self._escape(state)
         self.stack[-1] = _settled(target)
         return pos
+
+    def _check_state(self, state: object, start: int) -> None:
+        """What a BUILD state plants, as the plain walker's ``Dicts.check_state``
+        judges it: here ``OPAQUE`` stands for whatever a call made."""
+        if type(state) is tuple and len(state) == 2:
+            first, second = state
+            for part, other in ((first, second), (second, first)):
+                if type(part) is _Dict or (
+                    part is OPAQUE and (other is None or type(other) is _Dict)
+                ):
+                    self._check_dict(part, start)
+        else:
+            self._check_dict(state, start)
+
+    def _check_dict(self, state: object, start: int) -> None:
+        if type(state) is _Dict:
+            for key in state.items:
+                name = planted_name(key)
+                if name is not None:
+                    record(self.refs, None, name, BUILD_VIA, False, start)
+                    break
+            if not state.tainted:
+                return
+        elif state is not OPAQUE:
+            return
+        record(self.refs, None, None, BUILD_VIA, False, start)
 
     def _skip_array(self, wrapper: _Wrapper, start: int, pos: int) -> int:
         """Where the array data joblib reads after the wrapper's BUILD ends."""

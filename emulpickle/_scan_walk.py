@@ -9,6 +9,16 @@ a FRAME may not start before the current frame ends, and a frame must fit in
 the data. So a pickle that emulpickle refuses for its framing is an error
 here too, at the same offset, and one it accepts is walked the same way.
 
+The stack also follows, as cheaply as it can, what a BUILD could pour into
+an object: dicts the pickle builds (EMPTY_DICT, DICT, SETITEM(S)) are
+numbered (see :class:`Dicts`, which notes any key naming an
+emulation-protocol method or a dunder), pairs holding them are
+:class:`Pair` values (a BUILD state and slot state), and whatever a call
+made (REDUCE, NEWOBJ(_EX), INST, OBJ) is :data:`MADE`. At each BUILD,
+:meth:`Dicts.check_state` records a state that sets such a name, or whose
+names cannot be known without running the calls (a state, or a key of it,
+made at load time).
+
 This module is compiled with mypyc along with the opcode machine (see
 ``setup.py`` and ``_machine``), so it stays plain typed Python; the walk
 itself reads ``bytes``, which compiled code indexes natively.
@@ -56,8 +66,9 @@ def _table(entries: dict[int, int], default: int = 0) -> bytes:
 
 
 # Opcodes that push one value that is never a name: their total length.
+# (EMPTY_DICT pushes a dict number instead: see Dicts.)
 _PUSH_WIDTHS: Final = _table({
-    0x4E: 1, 0x88: 1, 0x89: 1, 0x5D: 1, 0x7D: 1, 0x29: 1, 0x8F: 1, 0x97: 1,
+    0x4E: 1, 0x88: 1, 0x89: 1, 0x5D: 1, 0x29: 1, 0x8F: 1, 0x97: 1,
     0x4A: 5, 0x4B: 2, 0x4D: 3, 0x47: 9,
 })  # fmt: skip
 # Opcodes that pop some values, then push one: how many they pop.
@@ -65,14 +76,30 @@ _POPS: Final = _table({
     0x61: 2, 0x73: 3, 0x52: 2, 0x62: 2, 0x85: 1, 0x86: 2, 0x87: 3, 0x81: 2,
     0x92: 3, 0x51: 1, 0x98: 1,
 })  # fmt: skip
+# What those opcodes push besides None: the target of SETITEM, APPEND or
+# BUILD (which they change), a Pair (TUPLE2), or MADE (a call's result).
+_POP_NONE: Final = 0
+_POP_SETITEM: Final = 1
+_POP_BUILD: Final = 2
+_POP_PAIR: Final = 3
+_POP_MADE: Final = 4
+_POP_APPEND: Final = 5
+_POP_KINDS: Final = _table({
+    0x73: _POP_SETITEM, 0x61: _POP_APPEND, 0x62: _POP_BUILD, 0x86: _POP_PAIR,
+    0x52: _POP_MADE, 0x81: _POP_MADE, 0x92: _POP_MADE,
+})  # fmt: skip
 # Opcodes that pop to the topmost MARK, then: _INTO change the value below
-# (which must be there), _NEW push a new value, _NOTHING do nothing.
+# (which must be there), _NEW push a new value, _NOTHING do nothing; and
+# SETITEMS, DICT and TUPLE, whose items the walker looks at.
 _INTO: Final = 1
-_NEW: Final = 2
-_NOTHING: Final = 3
+_SETITEMS: Final = 2
+_NEW: Final = 3
+_NOTHING: Final = 4
+_DICT: Final = 5
+_TUPLE: Final = 6
 _MARK_POPS: Final = _table({
-    0x65: _INTO, 0x75: _INTO, 0x90: _INTO, 0x6C: _NEW, 0x74: _NEW, 0x64: _NEW,
-    0x91: _NEW, 0x31: _NOTHING,
+    0x65: _INTO, 0x75: _SETITEMS, 0x90: _INTO, 0x6C: _NEW, 0x74: _TUPLE,
+    0x64: _DICT, 0x91: _NEW, 0x31: _NOTHING,
 })  # fmt: skip
 # Counted opcodes: (length prefix size, whether the payload can be a name).
 COUNTED: dict[int, tuple[int, bool]] = {
@@ -84,6 +111,144 @@ COUNTED: dict[int, tuple[int, bool]] = {
 _HEADERS: Final = _table({op: 1 + size for op, (size, _) in COUNTED.items()}, 1)
 LINE_PUSH = {0x49, 0x4C, 0x46, 0x50}
 EXT_SIZES = {0x82: (1, "<B"), 0x83: (2, "<H"), 0x84: (4, "<i")}
+
+#: The emulation-protocol methods (emulpickle.protocols): a BUILD state that
+#: names one tries to plant behaviour on the object it fills in.
+PROTOCOL_METHODS: Final = frozenset(
+    {
+        "py_call",
+        "py_new",
+        "py_setstate",
+        "py_dict_set",
+        "py_setattr",
+        "py_append",
+        "py_setitem",
+        "py_add",
+    }
+)
+#: ``via`` of what :meth:`Dicts.check_state` records: ``name`` is the planted
+#: key, or None when the state's names cannot be known statically.
+BUILD_VIA: Final = "BUILD"
+
+
+class Dicts:
+    """The dicts one pickle builds, as far as a BUILD state matters.
+
+    On the walker's stack a dict the pickle built is its number here, an
+    int (the walker pushes no other int): numbering them costs no object
+    the garbage collector tracks, where an object per dict made the walk of
+    a pickle of many small dicts half again as slow. ``planted`` maps a
+    dict's number to its first key naming a protocol method or a dunder;
+    ``computed`` holds the dicts with a key made at load time (by a call).
+    """
+
+    __slots__ = ("computed", "count", "planted")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.planted: dict[int, str] = {}
+        self.computed: set[int] = set()
+
+    def new(self) -> int:
+        """A new dict's number."""
+        self.count += 1
+        return self.count
+
+    def add_key(self, number: int, key: object) -> None:
+        """``key`` goes into dict ``number``: note what a BUILD would make of it."""
+        if isinstance(key, bytes):
+            # Most keys are bytes (the walker's strings): most are told at once.
+            if len(key) >= 5 and (key[0] == 0x5F or key[0] == 0x70):
+                name = planted_name(key)
+                if name is not None and number not in self.planted:
+                    self.planted[number] = name
+        elif key is MADE:
+            self.computed.add(number)
+        elif isinstance(key, str):
+            name = planted_name(key)
+            if name is not None and number not in self.planted:
+                self.planted[number] = name
+
+    def check_state(self, refs: Refs, state: object, offset: int) -> None:
+        """Record what the BUILD at ``offset`` with ``state`` plants or hides.
+
+        A dict state (or the dict half of a (state, slot state) pair) with a
+        protocol-method or dunder key records that key; a state made by a
+        call, or a dict with a key made by one, records a None name: its
+        keys are known only at load time.
+        """
+        if isinstance(state, Pair):  # its items are never pairs (see pair)
+            self._check(refs, state.first, offset)
+            self._check(refs, state.second, offset)
+        else:
+            self._check(refs, state, offset)
+
+    def _check(self, refs: Refs, state: object, offset: int) -> None:
+        if isinstance(state, int):
+            name = self.planted.get(state)
+            if name is not None:
+                record(refs, None, name, BUILD_VIA, False, offset)
+            if state in self.computed:
+                record(refs, None, None, BUILD_VIA, False, offset)
+        elif state is MADE:
+            record(refs, None, None, BUILD_VIA, False, offset)
+
+
+class Pair:
+    """A 2-tuple holding a dict or a made object: maybe (state, slot state)."""
+
+    __slots__ = ("first", "second")
+
+    def __init__(self, first: object, second: object) -> None:
+        self.first = first
+        self.second = second
+
+
+class Made:
+    """The type of :data:`MADE` and :data:`NONE`: a marker."""
+
+    __slots__ = ()
+
+
+#: An object a call made at load time (REDUCE, NEWOBJ, NEWOBJ_EX, INST, OBJ):
+#: what it holds is unknown, so it may be a dict with any keys.
+MADE: Final = Made()
+#: The value NONE pushes (other values the walker does not follow are None).
+NONE: Final = Made()
+
+
+def planted_name(key: object) -> str | None:
+    """``key`` when it names a protocol method or a dunder (``__x__``), else None."""
+    # Most keys are neither: tell at once, without decoding.
+    if isinstance(key, bytes) and (
+        len(key) < 5
+        or not (key[0] == key[1] == 0x5F or (key[0] == 0x70 and key[1] == 0x79))
+    ):
+        return None
+    name = as_name(key)
+    if name is None:
+        return None
+    if name in PROTOCOL_METHODS:
+        return name
+    if len(name) >= 5 and name.startswith("__") and name.endswith("__"):
+        return name
+    return None
+
+
+def pair(first: object, second: object) -> object:
+    """The value of a 2-tuple: a :class:`Pair` when it may be a BUILD state.
+
+    That is: it holds a dict the pickle built (an int, see :class:`Dicts`),
+    or it has the shape of a (state, slot state) pair, a made object next to
+    None. A pair of made objects is the state a ``__setstate__`` takes
+    (pandas' arrays, say), which no loader pours into ``__dict__``: that is
+    left alone.
+    """
+    if isinstance(first, int) or isinstance(second, int):
+        return Pair(first, second)
+    if (first is MADE and second is NONE) or (first is NONE and second is MADE):
+        return Pair(first, second)
+    return None
 
 
 def as_name(value: object) -> str | None:
@@ -323,8 +488,11 @@ def _walk(data: bytes, pos: int, end: int, refs: Refs, nested: bool) -> int:
     start = pos
     op = 0
     n = 0
+    value: object = None
+    dicts = Dicts()
     widths = _PUSH_WIDTHS
     pops = _POPS
+    pop_kinds = _POP_KINDS
     mark_pops = _MARK_POPS
     # The opcodes most pickles are made of are tested first. A fixed-size or
     # 1-byte counted opcode that reads past the limit is caught on the next
@@ -368,9 +536,14 @@ def _walk(data: bytes, pos: int, end: int, refs: Refs, nested: bool) -> int:
                 # SHORT_BINUNICODE, SHORT_BINSTRING: maybe a name
                 stack.append(data[pos - n : pos] if op == 0x8C or op == 0x55 else None)
                 continue
+            if op == 0x7D:  # EMPTY_DICT
+                dicts.count += 1
+                stack.append(dicts.count)
+                pos += 1
+                continue
             n = widths[op]
             if n:
-                stack.append(None)
+                stack.append(NONE if op == 0x4E else None)
                 pos += n
                 continue
             if op == 0x28:  # MARK
@@ -382,22 +555,51 @@ def _walk(data: bytes, pos: int, end: int, refs: Refs, nested: bool) -> int:
             if n:
                 if not marks:
                     raise Broken("could not find MARK", start)
-                del stack[marks.pop() :]
+                k = marks.pop()
                 fence = marks[-1] if marks else 0
-                if n == _INTO:
+                value = None
+                if n == _SETITEMS or n >= _DICT:
+                    value = _mark_value(stack, k, fence, n, dicts)
+                del stack[k:]
+                if n <= _SETITEMS:  # APPENDS, ADDITEMS, SETITEMS: into the value below
                     if len(stack) <= fence:
                         raise Broken("stack underflow", start)
-                    stack[-1] = None
-                elif n == _NEW:
-                    stack.append(None)
+                    value = stack[-1]
+                    if not (value is MADE or isinstance(value, int)):
+                        stack[-1] = None
+                elif n != _NOTHING:
+                    stack.append(value)
                 pos += 1
                 continue
             n = pops[op]
             if n:
                 if len(stack) - fence < n:
                     raise Broken("stack underflow", start)
-                del stack[len(stack) - n :]
-                stack.append(None)
+                kind = pop_kinds[op]
+                if kind == _POP_NONE:
+                    del stack[len(stack) - n :]
+                    stack.append(None)
+                elif kind == _POP_MADE:
+                    del stack[len(stack) - n :]
+                    stack.append(MADE)
+                elif kind == _POP_PAIR:
+                    value = pair(stack[-2], stack[-1])
+                    del stack[-2:]
+                    stack.append(value)
+                else:  # SETITEM, APPEND, BUILD: the target stays, changed
+                    if kind == _POP_BUILD:
+                        dicts.check_state(refs, stack[-1], start)
+                        del stack[-1]
+                    elif kind == _POP_APPEND:
+                        del stack[-1]
+                    else:
+                        value = stack[-3]
+                        if isinstance(value, int):
+                            dicts.add_key(value, stack[-2])
+                        del stack[-2:]
+                    value = stack[-1]
+                    if not (value is MADE or isinstance(value, int)):
+                        stack[-1] = None
                 pos += 1
                 continue
             if op == 0x71 or op == 0x72 or op == 0x6A or op == 0x67 or op == 0x70:
@@ -470,6 +672,29 @@ def _walk(data: bytes, pos: int, end: int, refs: Refs, nested: bool) -> int:
         raise truncated(start, end + 1) from None
 
 
+def _mark_value(
+    stack: list[object], k: int, fence: int, kind: int, dicts: Dicts
+) -> object:
+    """SETITEMS, DICT, TUPLE with the items ``stack[k:]``: note the keys going
+    into a dict; the value DICT or TUPLE pushes."""
+    if kind == _TUPLE:
+        return pair(stack[k], stack[k + 1]) if len(stack) - k == 2 else None
+    target: object = None
+    if kind == _DICT:
+        target = dicts.new()
+    elif k > fence:  # SETITEMS: into the value below the MARK
+        target = stack[k - 1]
+    if isinstance(target, int):
+        for i in range(k, len(stack) - 1, 2):
+            key = stack[i]
+            if isinstance(key, bytes):  # told at once, as add_key does
+                if len(key) >= 5 and (key[0] == 0x5F or key[0] == 0x70):
+                    dicts.add_key(target, key)
+            elif key is not None:  # (no int, float, list... can be a name)
+                dicts.add_key(target, key)
+    return target
+
+
 def _walk_rare(
     data: bytes,
     pos: int,
@@ -510,7 +735,9 @@ def _walk_rare(
             if not marks:
                 raise Broken("could not find MARK", start)
             del stack[marks.pop() :]
-        stack.append(None)
+            stack.append(MADE)
+        else:
+            stack.append(None)
         return pos
     ext = EXT_SIZES.get(op)
     if ext is not None:  # EXT1, EXT2, EXT4
@@ -529,7 +756,7 @@ def _walk_rare(
         if len(stack) - k < 1:
             raise Broken("stack underflow", start)
         del stack[k:]
-        stack.append(None)
+        stack.append(MADE)
         return pos + 1
     if op == 0x30:  # POP
         if len(stack) > fence:

@@ -383,7 +383,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         for f in findings:
             if f.verdict == "safe" and not args.all:
                 continue
-            name = f"{f.module}.{f.name}"
+            name = f.target
             where = f" in {f.where}" if f.where else ""
             note = f" - {f.note}" if f.note else ""
             print(

@@ -8,15 +8,25 @@ every pickle of the input: stacked pickles, the legacy torch layout, every
 member of a zip archive (torch.save, npz), object arrays in ``.npy`` files,
 and joblib files (compressed or not) read as ``joblib.load`` reads them, past
 the array data it finds in the stream. Frames are checked as the loader
-checks them.
+checks them. An input that loaders read in more than one way (a pickle with
+a zip behind it, a tar whose first header is a pickle) is scanned every
+way: the pickle at offset 0, every zip found by its end record, a tar at
+offset 0.
+
+Besides globals it reports what else makes a loader run or read what it
+should not: a BUILD whose state sets an emulation-protocol method or a
+dunder name (or whose names are made at load time), and links or special
+files in a tar archive (torch's tar loader extracts and opens them).
 
 The verdict is an allowlist: a global is ``"safe"`` when the registry (by
 default the curated default registry plus the installed first-party numpy and
 torch plugins) answers it, ``"dangerous"`` when it reaches process,
 filesystem, network, import or code-evaluation machinery, or a nested loader,
 or when its name is computed at load time, and ``"unknown"`` otherwise. A
-report is :attr:`~ScanReport.clean` only when every global is safe and the
-input could be read to the end.
+report is :attr:`~ScanReport.clean` only when every finding is safe and the
+input could be read to the end: an archive nested too deep, a member that
+cannot be read or inflated, a central directory holding more (or fewer)
+entries than it lists make it unclean, with an error saying why.
 """
 
 from __future__ import annotations
@@ -25,8 +35,12 @@ import os
 import struct
 from typing import TYPE_CHECKING, Any
 
+from . import _scan_layout
 from ._frozen import FrozenValue
 from ._py2names import map_python2_name
+from ._render import bounded_repr
+from ._scan_walk import BUILD_VIA
+from .errors import UnpicklingError
 from .registry import Registry, default_registry, installed_plugins
 
 __all__ = ["Finding", "ScanReport", "classify", "scan"]
@@ -43,6 +57,8 @@ MAX_INFLATED_TOTAL = 1 << 30
 MAX_NESTING = 3
 _MAX_NPY_HEADER = 1 << 16
 _MAX_FINDINGS_PER_PICKLE = 10_000
+#: Distinct findings one scan lists (past it: an error says some are not).
+_MAX_FINDINGS = 100_000
 _MAX_ERRORS = 1000
 
 # --- the dangerous list -----------------------------------------------------
@@ -308,6 +324,8 @@ DANGEROUS_ATTRIBUTES = frozenset(
 )
 
 _BUILTIN_MODULES = frozenset({"builtins", "__builtin__", "__builtins__"})
+#: ``via`` of the findings that are links or special files in a tar archive.
+_TAR_VIAS = {"SYMLINK": "symlink", "HARDLINK": "hard link", "SPECIAL": "special file"}
 _DANGEROUS_TOPS = frozenset(m for m in DANGEROUS_MODULES if "." not in m)
 
 #: Globals inside a dangerous module that are inert themselves, with a note.
@@ -398,12 +416,21 @@ def _scan_registry() -> Registry:
 
 
 class Finding(FrozenValue):
-    """One global the input can reach.
+    """One global the input can reach, or another way it could run code.
+
+    Besides globals, a finding is a BUILD whose state sets an
+    emulation-protocol method or a dunder name (``via`` ``"BUILD"``,
+    ``name`` the key, ``module`` None; ``name`` None when the state is made
+    at load time, so its names cannot be checked), or a link in a tar
+    archive (``via`` ``"SYMLINK"``/``"HARDLINK"``, ``name`` its target,
+    ``module`` None), which an extracting loader would follow, or a special
+    file (``via`` ``"SPECIAL"``, ``name`` its kind).
 
     Attributes:
         module: module part as written (None when computed at load time).
         name: qualified name as written (None when computed at load time).
-        via: how it is reached: GLOBAL, STACK_GLOBAL, INST, EXT1/2/4.
+        via: how it is reached: GLOBAL, STACK_GLOBAL, INST, EXT1/2/4; or
+            BUILD, SYMLINK, HARDLINK, SPECIAL (see above).
         offset: byte offset of that opcode within its pickle stream.
         where: which pickle: ``"pickle #1"``, ``"archive/data.pkl"``, ...
         verdict: ``"safe"``, ``"dangerous"`` or ``"unknown"``.
@@ -442,13 +469,24 @@ class Finding(FrozenValue):
         """A JSON-ready dict."""
         return dict(zip(self._fields, self._values(), strict=True))
 
+    @property
+    def target(self) -> str:
+        """What was found, for display: ``module.name``, ``<computed name>``,
+        a BUILD state key, or the kind of a tar link."""
+        if self.via == BUILD_VIA:
+            if self.name is None:
+                return "<BUILD state made at load time>"
+            return f"<BUILD state key {bounded_repr(self.name)}>"
+        if self.via in _TAR_VIAS:
+            return f"<tar {_TAR_VIAS[self.via]}>"
+        if self.module is not None and self.name is not None:
+            return f"{self.module}.{self.name}"
+        return "<computed name>"
+
     def __str__(self) -> str:
-        target = (
-            f"{self.module}.{self.name}"
-            if self.module is not None and self.name is not None
-            else "<computed name>"
+        text = (
+            f"{self.verdict}: {self.target} ({self.via} at {self.offset}, {self.where})"
         )
-        text = f"{self.verdict}: {target} ({self.via} at {self.offset}, {self.where})"
         return text + (f": {self.note}" if self.note else "")
 
 
@@ -527,16 +565,23 @@ if TYPE_CHECKING:
 
 
 class _Context:
-    """What one scan has found so far."""
+    """What one scan has found so far.
 
-    __slots__ = ("cache", "errors", "findings", "inflated", "registry")
+    Findings are merged by what they name: a global (or BUILD key, or link
+    target) reached from many pickles, say every member of a 50,000-member
+    zip, is one finding that counts them, so the report (and the scan's
+    memory) grows with the distinct names found, never with the members.
+    """
+
+    __slots__ = ("cache", "errors", "inflated", "merged", "registry")
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
-        self.findings: list[Finding] = []
         self.errors: list[str] = []
         self.inflated = 0
         self.cache: dict[tuple[str | None, str | None, bool], tuple[str, str]] = {}
+        # key -> [module, name, via, offset, where, verdict, note, pickles, count]
+        self.merged: dict[tuple[object, ...], list[Any]] = {}
 
     def error(self, message: str) -> None:
         if len(self.errors) < _MAX_ERRORS:
@@ -547,10 +592,28 @@ class _Context:
         allowed = max(MIN_INFLATE_ALLOWANCE, MAX_INFLATE_RATIO * compressed)
         return min(MAX_INFLATED_MEMBER, MAX_INFLATED_TOTAL - self.inflated, allowed)
 
+    def add(
+        self,
+        key: tuple[object, ...],
+        finding: tuple[str | None, str | None, str, int, str, str, str],
+        count: int = 1,
+    ) -> None:
+        """One finding (module, name, via, offset, where, verdict, note),
+        merged with an earlier one of the same ``key``."""
+        seen = self.merged.get(key)
+        if seen is not None:
+            seen[7] += 1
+            seen[8] += count
+        elif len(self.merged) < _MAX_FINDINGS:
+            self.merged[key] = [*finding, 1, count]
+        elif len(self.merged) == _MAX_FINDINGS:
+            self.merged[key] = [*finding, 1, count]  # kept, to say this once
+            self.error(f"more than {_MAX_FINDINGS} distinct findings: not all listed")
+
     def report(self, refs: Refs, where: str, base: int, extra: str = "") -> None:
         for (module, name, via, python2), (offset, count) in refs.items():
             key = (module, name, python2)
-            verdict = self.cache.get(key)
+            verdict = self.cache.get(key) if via != BUILD_VIA else _build_verdict(name)
             if verdict is None:
                 verdict = classify(
                     module, name, registry=self.registry, python2=python2
@@ -562,13 +625,49 @@ class _Context:
                     "extension code not in this process's copyreg registry; "
                     "the loader's registry decides"
                 )
-            if count > 1:
-                note = f"{note}; {count} times" if note else f"{count} times"
             if extra:
                 note = f"{note}; {extra}" if note else extra
-            self.findings.append(
-                Finding(module, name, via, offset - base, where, verdict[0], note)
+            self.add(
+                (module, name, via, python2, extra),
+                (module, name, via, offset - base, where, verdict[0], note),
+                count,
             )
+
+    def findings(self) -> list[Finding]:
+        """The findings so far, in the order first found."""
+        out = []
+        for (
+            module,
+            name,
+            via,
+            offset,
+            where,
+            verdict,
+            note,
+            pickles,
+            count,
+        ) in self.merged.values():
+            if pickles > 1:
+                more = f"{count} times in {pickles} places (the first is shown)"
+            else:
+                more = f"{count} times" if count > 1 else ""
+            if more:
+                note = f"{note}; {more}" if note else more
+            out.append(Finding(module, name, via, offset, where, verdict, note))
+        return out
+
+
+def _build_verdict(key: str | None) -> tuple[str, str]:
+    """The verdict on a BUILD state that sets ``key`` (None: unknown keys)."""
+    if key is None:
+        return "unknown", (
+            "the state (or one of its keys) is made at load time by a call, "
+            "so which names it sets on the object cannot be checked statically"
+        )
+    return "dangerous", (
+        f"the state sets {bounded_repr(key)}: an emulation-protocol method or "
+        "dunder name in a state plants behaviour on the object it fills in"
+    )
 
 
 def _real_name(module: str | None, name: str | None) -> bool:
@@ -586,14 +685,17 @@ def _plausible(refs: Refs) -> bool:
 
 
 def _chain(
-    data: Any, pos: int, end: int, label: str, joblib: bool
+    data: Any, pos: int, end: int, label: str, joblib: bool, before_zip: bool
 ) -> tuple[_Found, str, bool]:
     """Walk the stacked pickles in ``data[pos:end]``.
 
     Returns what each pickle names (with its ``where``), the error that ended
     the walk (``""`` if none) and whether a pickle names joblib's array
     wrapper. With ``joblib``, such pickles are walked as ``joblib.load``
-    reads them: array data after each wrapper is skipped.
+    reads them: array data after each wrapper is skipped. With
+    ``before_zip`` (a zip follows, scanned as such), the walk ends where a
+    zip record starts: a pickle loader reading on fails there at once
+    (PERSID, with no persistent_load for a first pickle).
     """
     from . import _scan_walk
 
@@ -603,6 +705,8 @@ def _chain(
     found: _Found = []
     wrapper = False
     while pos < end:
+        if number and before_zip and data[pos : pos + 2] == b"PK":
+            break
         number += 1
         if label:
             where = label if number == 1 else f"{label} (pickle #{number})"
@@ -658,31 +762,44 @@ def _plain_only(plain: _Found, joblib: _Found) -> _Found:
     return extra
 
 
+#: How sure :func:`_scan_stream` is that its bytes are a pickle: a loader
+#: reads them as one (errors count); they may be one (kept only when real
+#: names are found); or they are what a pickle loader reads at the start of
+#: a file that is also something else (kept when the first pickle is whole,
+#: or real names are found).
+_STRICT = "strict"
+_MAYBE = "maybe"
+_LEADING = "leading"
+
+
 def _scan_stream(
     ctx: _Context,
     data: Any,
     pos: int,
     end: int,
     label: str,
-    strict: bool,
+    how: str,
     joblib: bool = True,
+    before_zip: bool = False,
 ) -> None:
     """Scan the stacked pickles in ``data[pos:end]``.
 
-    ``label`` names the stream (``""`` for the input itself). When ``strict``
-    is false the bytes need not be a pickle at all: what was found is kept
-    only when it names real-looking globals. A stream naming joblib's array
+    ``label`` names the stream (``""`` for the input itself); ``how`` is one
+    of ``_STRICT``, ``_MAYBE``, ``_LEADING``. A stream naming joblib's array
     wrapper is scanned as ``joblib.load`` reads it (unless not ``joblib``),
-    plus whatever else a plain pickle reader would reach.
+    plus whatever else a plain pickle reader would reach. ``before_zip``:
+    see :func:`_chain`.
     """
-    found, error, wrapper = _chain(data, pos, end, label, False)
+    found, error, wrapper = _chain(data, pos, end, label, False, before_zip)
     extra: _Found = []
     if wrapper and joblib:
         plain = found
-        found, error, _ = _chain(data, pos, end, label, True)
+        found, error, _ = _chain(data, pos, end, label, True, before_zip)
         extra = _plain_only(plain, found)
-    if not strict and not any(_plausible(refs) for refs, _ in found + extra):
-        return  # not a pickle: bytes that happened to parse
+    if how != _STRICT and not any(_plausible(refs) for refs, _ in found + extra):
+        whole = len(found) > 1 or not error
+        if how == _MAYBE or not whole or not any(refs for refs, _ in found):
+            return  # not a pickle: bytes that happened to parse
     for refs, where in found:
         ctx.report(refs, where, pos)
     for refs, where in extra:
@@ -724,7 +841,7 @@ def _scan_npy(ctx: _Context, data: Any, pos: int, end: int, label: str) -> None:
         return  # plain data: numpy.load never unpickles it
     if descr is None and "'descr'" not in text and '"descr"' not in text:
         ctx.error(f"{label}: unreadable .npy header")
-    _scan_stream(ctx, data, body + size, end, label, True)
+    _scan_stream(ctx, data, body + size, end, label, _STRICT)
 
 
 def _looks_like_pickle(name: str, data: Any, start: int, end: int) -> bool:
@@ -736,29 +853,85 @@ def _looks_like_pickle(name: str, data: Any, start: int, end: int) -> bool:
     return end - start >= 2 and data[start] == 0x80 and data[start + 1] <= 5
 
 
-def _scan_zip(ctx: _Context, data: Any, label: str, depth: int) -> None:
+def _scan_zips(
+    ctx: _Context, data: Any, label: str, depth: int, required: bool
+) -> bool:
+    """Scan every zip in ``data`` a zip reader can find by its end record.
+
+    The last one is what zip readers take; earlier ones (zips appended to
+    zips) are scanned too. Returns whether there was any. When ``required``
+    (the data starts as a zip, so loaders read it as one) finding none is
+    an error.
+    """
+    ends, more = _scan_layout.zip_ends(data)
+    if not ends and required:
+        _scan_zip(ctx, data, None, label, depth)  # the reader says what is wrong
+    for number, (eocd, directory) in enumerate(ends, 1):
+        if directory[2] == 0 and not required:
+            continue  # an empty archive: nothing to read (nor a zip, maybe)
+        where = label
+        if number > 1:
+            prefix = f"{label}/" if label else ""
+            where = f"{prefix}<zip ending at offset {eocd + _scan_layout.EOCD_SIZE}>"
+        _scan_zip(ctx, data, (eocd, directory), where, depth)
+    if more:
+        ctx.error(
+            f"{label or 'input'}: more than {_scan_layout.MAX_ZIP_READINGS} zip "
+            "central directories; the rest are not scanned"
+        )
+    return bool(ends)
+
+
+def _scan_zip(
+    ctx: _Context,
+    data: Any,
+    end: tuple[int, _scan_layout.Directory] | None,
+    label: str,
+    depth: int,
+) -> None:
+    """The zip whose end record and central directory are ``end`` (None: the
+    one the zip reader finds): every member, and that none is left out."""
     from . import _zipread
 
+    source = data
+    if end is not None:
+        stop, base = end[0] + _scan_layout.EOCD_SIZE, end[1].base
+        if base or stop != len(data):
+            source = _scan_layout.Span(data, base, stop)
+    archive = label or "archive"
     try:
-        members = _zipread.read_members(data)
-    except (_zipread.ZipError, struct.error) as exc:
-        ctx.error(f"{label or 'archive'}: {exc}")
+        members = _zipread.read_members(source)
+    except (_zipread.ZipError, struct.error, UnpicklingError) as exc:
+        ctx.error(f"{archive}: {exc}")
         return
     if not members:
-        ctx.error(f"{label or 'archive'}: no members in the central directory")
+        ctx.error(f"{archive}: no members in the central directory")
+    if end is not None:
+        start, size, count, _ = end[1]
+        listed = _scan_layout.count_entries(data, start, start + size, count + 1)
+        if len(members) < count:
+            ctx.error(
+                f"{archive}: the central directory lists {count} members, of "
+                f"which {len(members)} could be read: the rest are not scanned"
+            )
+        elif listed > count:
+            ctx.error(
+                f"{archive}: the central directory holds more entries than the "
+                f"{count} it lists (zipfile reads them all): they are not scanned"
+            )
     for member in members:
         name = f"{label}/{member.name}" if label else member.name
         if member.name.endswith("/") and member.compressed_size == 0:
             continue
         try:
             limit = ctx.inflate_limit(member.compressed_size)
-            buf, start, end = _zipread.read_member(data, member, limit)
-        except (_zipread.ZipError, struct.error) as exc:
+            buf, start, stop = _zipread.read_member(source, member, limit)
+        except (_zipread.ZipError, struct.error, UnpicklingError) as exc:
             ctx.error(f"{name}: {exc}")
             continue
-        if buf is not data:
-            ctx.inflated += end - start
-        _scan_member(ctx, buf, start, end, name, depth)
+        if buf is not source:
+            ctx.inflated += stop - start
+        _scan_member(ctx, buf, start, stop, name, depth)
 
 
 #: Bytes per element of the storage classes old (tar) torch.save files name.
@@ -778,26 +951,62 @@ _TORCH_ELEMENT_SIZES = {
 }
 
 
-def _scan_tar(ctx: _Context, data: Any, label: str, depth: int) -> None:
+def _scan_tar(
+    ctx: _Context, data: Any, label: str, depth: int, required: bool = True
+) -> None:
     """A tar archive: every member, and old torch.save's storages/tensors
-    members the way torch reads them (pickles between raw records)."""
+    members the way torch reads them (pickles between raw records).
+
+    Links and special files are findings: torch's tar loader extracts its
+    members and opens them, following a link to wherever it points. When
+    not ``required`` (the data need not be a tar), an unreadable archive is
+    no error: it is no tar.
+    """
     from . import _tarread
 
     try:
         members = _tarread.read_members(data)
-    except _tarread.TarError as exc:
-        ctx.error(f"{label or 'tar archive'}: {exc}")
+    except (_tarread.TarError, UnpicklingError) as exc:
+        if required:
+            ctx.error(f"{label or 'tar archive'}: {exc}")
         return
     torch_layout = "pickle" in members
     for member in members.values():
-        if not member.regular:
-            continue
         name = f"{label}/{member.name}" if label else member.name
+        if not member.regular:
+            _tar_special(ctx, data, member.offset, name)
+            continue
         start, end = member.offset, member.offset + member.size
         if torch_layout and member.name in ("storages", "tensors"):
             _scan_torch_records(ctx, data, start, end, name, member.name)
         else:
             _scan_member(ctx, data, start, end, name, depth)
+
+
+def _tar_special(ctx: _Context, data: Any, offset: int, where: str) -> None:
+    """A finding for a tar member that is a link or a special file."""
+    special = _scan_layout.tar_special(data, offset)
+    if special is None:
+        return  # a directory
+    via, target = special
+    header = offset - 512
+    if via == "SPECIAL":
+        verdict = "unknown"
+        note = f"a {target}: extracting it makes one, which may block or read a device"
+    elif _scan_layout.link_escapes(target):
+        verdict = "dangerous"
+        note = (
+            f"points to {bounded_repr(target)}, outside the archive: extracting "
+            "it (as torch's tar loader does) links to a file of the host, which "
+            "is then read (or overwritten)"
+        )
+    else:
+        verdict = "unknown"
+        note = (
+            f"points to {bounded_repr(target)}: extracting it reads another "
+            "member (or nothing) in its place; torch.save never writes links"
+        )
+    ctx.add((None, target, via), (None, target, via, header, where, verdict, note))
 
 
 def _scan_torch_records(
@@ -882,13 +1091,24 @@ def _scan_member(
     if head == _NPY_MAGIC:
         _scan_npy(ctx, data, start, end, f"{name} (npz member)")
         return
-    if head[:4] == b"PK\x03\x04" and depth < MAX_NESTING:
+    archive = "zip" if head[:4] == b"PK\x03\x04" else ""
+    if not archive and data[start + 257 : min(end, start + 262)] == b"ustar":
+        archive = "tar"
+    if archive:
+        if depth >= MAX_NESTING:
+            ctx.error(
+                f"{name}: a {archive} archive nested more than {MAX_NESTING} "
+                "deep: not scanned"
+            )
+            return
         inner = data[start:end] if start or end != len(data) else data
-        _scan_zip(ctx, inner, name, depth + 1)
+        if archive == "zip":
+            _scan_zips(ctx, inner, name, depth + 1, True)
+        else:
+            _scan_tar(ctx, inner, name, depth + 1)
         return
-    _scan_stream(
-        ctx, data, start, end, name, _looks_like_pickle(name, data, start, end)
-    )
+    how = _STRICT if _looks_like_pickle(name, data, start, end) else _MAYBE
+    _scan_stream(ctx, data, start, end, name, how)
 
 
 def _compression(head: bytes) -> str | None:
@@ -921,33 +1141,45 @@ def _scan_compressed(ctx: _Context, data: Any, kind: str) -> None:
         ctx.error(f"{label}: empty")
         return
     # joblib before 0.10 ("compat") reads its arrays from separate files.
-    _scan_stream(ctx, buf, 0, len(buf), label, True, joblib=kind != "compat")
+    _scan_stream(ctx, buf, 0, len(buf), label, _STRICT, joblib=kind != "compat")
 
 
 def _scan_buffer(ctx: _Context, data: Any) -> None:
+    """Every reading of ``data`` a loader can make.
+
+    First the one its first bytes decide, as loaders decide (``.npy``; zip;
+    tar; a joblib compression; else a pickle), then the others: the pickle a
+    pickle loader reads at offset 0 (``torch.load`` of anything that does not
+    start as a zip, ``pickle.load``, ``joblib.load``), every zip found by its
+    end record (``zipfile``, wherever the archive starts), and a tar at
+    offset 0 (``tarfile``, which needs no magic).
+    """
     if len(data) == 0:
         ctx.error("empty input")
         return
-    head = data[:10]
+    head = bytes(data[:10])
     kind = _compression(head)
+    is_zip = head[:4] in (b"PK\x03\x04", b"PK\x05\x06")
+    is_tar = len(data) >= 512 and data[257:262] == b"ustar"
+    zipped = not is_zip and bool(_scan_layout.zip_ends(data)[0])
     if head[:6] == _NPY_MAGIC:
         _scan_npy(ctx, data, 0, len(data), "npy payload")
-    elif head[:4] == b"PK\x03\x04":
-        _scan_zip(ctx, data, "", 0)
-    elif len(data) >= 512 and data[257:262] == b"ustar":
+    elif is_zip:
+        _scan_zips(ctx, data, "", 0, True)
+    elif is_tar:
         _scan_tar(ctx, data, "", 0)
     elif kind is not None:
         _scan_compressed(ctx, data, kind)
-    elif head[:1] != b"\x80" and _is_zip(data):
-        _scan_zip(ctx, data, "", 0)
     else:
-        _scan_stream(ctx, data, 0, len(data), "", True)
-
-
-def _is_zip(data: Any) -> bool:
-    from . import _zipread
-
-    return _zipread.is_zip(data)
+        _scan_stream(ctx, data, 0, len(data), "", _STRICT, before_zip=zipped)
+    if not is_zip:
+        # A pickle loader fails at once on a zip's first bytes (PERSID).
+        if kind is not None or is_tar or head[:6] == _NPY_MAGIC:
+            _scan_stream(ctx, data, 0, len(data), "", _LEADING, before_zip=zipped)
+        if zipped:
+            _scan_zips(ctx, data, "", 0, False)
+    if not is_tar and len(data) >= 512:
+        _scan_tar(ctx, data, "", 0, required=False)
 
 
 def scan(
@@ -969,7 +1201,7 @@ def scan(
     if isinstance(source, (bytes, bytearray, memoryview)):
         label = "<bytes>"
         _scan_buffer(ctx, bytes(source))
-        return ScanReport(label, ctx.findings, ctx.errors)
+        return ScanReport(label, ctx.findings(), ctx.errors)
     label = os.fsdecode(source)
     try:
         with open(source, "rb") as f:
@@ -983,4 +1215,4 @@ def scan(
                     _scan_buffer(ctx, mapped)
     except (OSError, ValueError) as exc:
         ctx.error(f"cannot read {label}: {exc}")
-    return ScanReport(label, ctx.findings, ctx.errors)
+    return ScanReport(label, ctx.findings(), ctx.errors)

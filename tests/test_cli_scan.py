@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import pickle
+import tarfile
+import types
 from pathlib import Path
 
 import pytest
@@ -67,3 +70,22 @@ def test_scan_does_not_run(tmp_path: Path) -> None:
     path.write_bytes(f"cos\nsystem\n(S'touch {marker}'\ntR.".encode())
     assert run("scan", path).returncode == 1
     assert not marker.exists()
+
+
+def test_scan_shows_build_keys_and_tar_links(tmp_path: Path) -> None:
+    """Findings that are no global read as what they are, with exit 1."""
+    planted = tmp_path / "planted.pkl"
+    planted.write_bytes(pickle.dumps(types.SimpleNamespace(py_call=1)))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:") as archive:
+        info = tarfile.TarInfo("storages")
+        info.type = tarfile.SYMTYPE
+        info.linkname = "/etc/passwd"
+        archive.addfile(info)
+    linked = tmp_path / "linked.tar"
+    linked.write_bytes(buf.getvalue())
+    proc = run("scan", planted, linked)
+    assert proc.returncode == 1, proc.stderr
+    assert "dangerous <BUILD state key 'py_call'> (BUILD at offset" in proc.stdout
+    assert "dangerous <tar symlink> (SYMLINK at offset 0 in storages)" in proc.stdout
+    assert "None.None" not in proc.stdout
