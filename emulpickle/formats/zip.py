@@ -42,6 +42,7 @@ __all__ = [
     "inflate",
     "is_zip",
     "member_span",
+    "name_key",
 ]
 
 #: Defaults of the bounds (the defaults of the matching ``Limits`` fields).
@@ -69,6 +70,16 @@ _IN_CHUNK = 1 << 20
 _OUT_CHUNK = 16 << 20
 _CENTRAL_ENTRY = struct.Struct("<4x2x2xHH4x4xIIHHH8xI")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def name_key(name: str) -> str:
+    """The form in which member names are compared for duplicates.
+
+    ASCII letters are lowercased (``torch.load`` finds records with miniz,
+    which ignores ASCII case) and the name ends at a NUL (``zipfile``, so
+    ``numpy.load``, cuts names there).
+    """
+    return name.split("\0", 1)[0].translate(_ASCII_LOWER)
 
 
 class ZipMember:
@@ -431,9 +442,7 @@ class ZipArchive:
         self.inflated = 0
         self._by_name: dict[str, list[ZipMember]] = {}
         for member in self.members:
-            self._by_name.setdefault(member.name.translate(_ASCII_LOWER), []).append(
-                member
-            )
+            self._by_name.setdefault(name_key(member.name), []).append(member)
 
     def names(self) -> list[str]:
         """Every member's name, in central directory order (repeats included)."""
@@ -443,10 +452,11 @@ class ZipArchive:
         """The member called ``name``, or ``None``.
 
         Raises:
-            FormatError: several members have this name, ignoring ASCII
-                case (``torch.load`` would read one, another loader another).
+            FormatError: several members have this name as :func:`name_key`
+                compares names (``torch.load`` would read one of them,
+                another loader another).
         """
-        found = self._by_name.get(name.translate(_ASCII_LOWER))
+        found = self._by_name.get(name_key(name))
         if not found:
             return None
         if len(found) > 1:
