@@ -39,7 +39,9 @@ class Chunked:
         return self.data[offset : offset + length]
 
 
-names = st.text(st.sampled_from("abcxyz_.-0123456789"), min_size=1, max_size=120)
+names = st.text(
+    st.sampled_from("abcxyz_.-0123456789"), min_size=1, max_size=120
+).filter(lambda n: n not in (".", ".."))
 
 
 @settings(max_examples=40, deadline=None)
@@ -50,7 +52,6 @@ names = st.text(st.sampled_from("abcxyz_.-0123456789"), min_size=1, max_size=120
 def test_members_match_tarfile_over_any_source(
     files: dict[str, bytes], fmt: int
 ) -> None:
-    files = {n: d for n, d in files.items() if n not in (".", "..")}
     data = make_tar(list(files.items()), fmt)
     source = Chunked(data)
     assert is_tar(source)

@@ -69,6 +69,7 @@ _DEFLATED = 8
 _IN_CHUNK = 1 << 20
 _OUT_CHUNK = 16 << 20
 _CENTRAL_ENTRY = struct.Struct("<4x2x2xHH4x4xIIHHH8xI")
+_LOCAL_HEADER = struct.Struct("<4s22xHH")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -79,7 +80,10 @@ def name_key(name: str) -> str:
     which ignores ASCII case) and the name ends at a NUL (``zipfile``, so
     ``numpy.load``, cuts names there).
     """
-    return name.split("\0", 1)[0].translate(_ASCII_LOWER)
+    if "\0" in name:
+        name = name.split("\0", 1)[0]
+    # str.lower is faster, and the same for ASCII text.
+    return name.lower() if name.isascii() else name.translate(_ASCII_LOWER)
 
 
 class ZipMember:
@@ -100,6 +104,7 @@ class ZipMember:
     """
 
     __slots__ = (
+        "_span",
         "bound",
         "compressed_size",
         "flags",
@@ -128,6 +133,7 @@ class ZipMember:
         self.size = size
         self.index = index
         self.bound = header_offset
+        self._span: tuple[int, int] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -311,20 +317,25 @@ def member_span(source: ByteSource, member: ZipMember) -> tuple[int, int]:
         FormatError: the local header is missing, or the data runs into the
             next member or the central directory.
     """
+    if member._span is not None:
+        return member._span
     at = member.header_offset
     if at + _LOCAL_SIZE > source.size:
         raise FormatError(f"member {show_name(member.name)}: no local header")
-    header = bytes(source.read(at, _LOCAL_SIZE))
-    if header[:4] != _LOCAL:
+    signature, name_length, extra_length = _LOCAL_HEADER.unpack(
+        source.read(at, _LOCAL_SIZE)
+    )
+    if signature != _LOCAL:
         raise FormatError(f"member {show_name(member.name)}: bad local header")
     # The local name may differ from the central one: only its length matters.
-    start = at + _LOCAL_SIZE + _u16(header, 26) + _u16(header, 28)
+    start = at + _LOCAL_SIZE + name_length + extra_length
     end = start + member.compressed_size
     if end > member.bound:
         raise FormatError(
             f"zip member {show_name(member.name)} overlaps the next member "
             "(overlapping members: a zip bomb)"
         )
+    member._span = (start, end)
     return start, end
 
 

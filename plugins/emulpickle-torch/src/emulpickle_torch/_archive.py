@@ -9,29 +9,23 @@ container is malformed or hostile), also for records read lazily after
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from emulpickle import LimitExceededError, Limits
+from emulpickle import LimitExceededError, Limits, UnpicklingError
 from emulpickle.formats import FormatError
 from emulpickle.formats import tar as _tar
 from emulpickle.formats.zip import ZipArchive, ZipMember
 
 from .errors import TorchFormatError
 
-__all__ = ["TorchZip", "format_errors", "read_tar_members"]
+__all__ = ["TorchZip", "read_tar_members", "translate"]
 
 
-@contextmanager
-def format_errors() -> Iterator[None]:
-    """Turn a :class:`FormatError` raised in the block into an emulpickle error."""
-    try:
-        yield
-    except FormatError as exc:
-        if exc.limit is not None:
-            raise LimitExceededError(str(exc), limit=exc.limit) from None
-        raise TorchFormatError(str(exc)) from None
+def translate(exc: FormatError) -> UnpicklingError:
+    """The emulpickle error for a reader's :class:`FormatError`."""
+    if exc.limit is not None:
+        return LimitExceededError(str(exc), limit=exc.limit)
+    return TorchFormatError(str(exc))
 
 
 class TorchZip:
@@ -47,13 +41,15 @@ class TorchZip:
     """
 
     def __init__(self, source: Any, limits: Limits, max_inflate: int) -> None:
-        with format_errors():
+        try:
             self.archive = ZipArchive(
                 source,
                 max_members=limits.max_archive_members,
                 max_inflated_bytes=limits.max_inflated_bytes,
                 max_inflate_ratio=limits.max_inflate_ratio,
             )
+        except FormatError as exc:
+            raise translate(exc) from None
         self.max_inflate = max_inflate
 
     def names(self) -> list[str]:
@@ -62,13 +58,17 @@ class TorchZip:
 
     def get(self, name: str) -> ZipMember | None:
         """The record called ``name``; a name listed twice is refused."""
-        with format_errors():
+        try:
             return self.archive.get(name)
+        except FormatError as exc:
+            raise translate(exc) from None
 
     def check(self, member: ZipMember) -> None:
         """Validate a record's header, range, method and size without reading it."""
-        with format_errors():
+        try:
             self.archive.check(member, max_size=self.max_inflate)
+        except FormatError as exc:
+            raise translate(exc) from None
 
     def is_stored(self, member: ZipMember) -> bool:
         """Whether the record is stored uncompressed (read without a copy)."""
@@ -76,11 +76,15 @@ class TorchZip:
 
     def read(self, member: ZipMember) -> memoryview:
         """The record's bytes (zero-copy for stored records of a mapped file)."""
-        with format_errors():
+        try:
             return self.archive.read(member, max_size=self.max_inflate)
+        except FormatError as exc:
+            raise translate(exc) from None
 
 
 def read_tar_members(source: Any, limits: Limits) -> dict[str, _tar.TarMember]:
     """The members of a legacy tar checkpoint, by name."""
-    with format_errors():
+    try:
         return _tar.read_members(source, max_members=limits.max_archive_members)
+    except FormatError as exc:
+        raise translate(exc) from None
