@@ -8,15 +8,28 @@ the ``emulpickle-torch`` plugin and ``.npy`` headers are parsed as literals.
 from __future__ import annotations
 
 import ast
+import mmap
+import os
 import struct
-import zipfile
 from typing import Any
 
 import attrs
 
 import emulpickle
 
-__all__ = ["CliError", "Loaded", "NpyHeader", "installed_plugin_names", "load_file"]
+from .formats import FormatError
+from .formats.zip import ZipArchive, ZipMember
+
+__all__ = [
+    "CliError",
+    "Loaded",
+    "NpyHeader",
+    "installed_plugin_names",
+    "load_file",
+    "read_zip_pickle",
+    "zip_pickle",
+    "zip_pickle_name",
+]
 
 #: The first pickle of a legacy torch.save file is this int (LONG1, 10 bytes).
 _TORCH_MAGIC = b"\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
@@ -112,17 +125,57 @@ def sniff(path: str) -> str:
     return "pickle"
 
 
+def zip_pickle(path: str) -> tuple[ZipArchive, ZipMember]:
+    """The zip archive at ``path`` (memory-mapped) and its ``data.pkl`` record.
+
+    The archive is bounded by the current :class:`emulpickle.Limits` (member
+    count, inflated bytes and ratio); overlapping records, a ``data.pkl``
+    listed twice and several ``data.pkl`` records are refused.
+    """
+    limits = emulpickle.current_limits()
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        data: Any = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+    try:
+        archive = ZipArchive(
+            data,
+            max_members=limits.max_archive_members,
+            max_inflated_bytes=limits.max_inflated_bytes,
+            max_inflate_ratio=limits.max_inflate_ratio,
+        )
+        names = [
+            name
+            for name in archive.names()
+            if name == "data.pkl" or name.endswith("/data.pkl")
+        ]
+        if len(set(names)) > 1:
+            raise FormatError("several data.pkl records (which one would be read?)")
+        member = archive.get(names[0]) if names else None
+    except FormatError as exc:
+        raise CliError(f"{path}: not a readable zip archive: {exc}") from None
+    if member is None:
+        raise CliError(
+            f"{path}: a zip archive without data.pkl (not a torch checkpoint)"
+        )
+    return archive, member
+
+
 def zip_pickle_name(path: str) -> str:
     """The name of the ``data.pkl`` record in a torch zip checkpoint."""
+    return zip_pickle(path)[1].name
+
+
+def read_zip_pickle(path: str) -> tuple[str, bytes]:
+    """The name and bytes of the ``data.pkl`` record of a torch zip checkpoint,
+    inflated within the current :class:`emulpickle.Limits`."""
+    archive, member = zip_pickle(path)
     try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-    except (zipfile.BadZipFile, ValueError) as exc:
-        raise CliError(f"{path}: not a readable zip archive: {exc}") from exc
-    for name in names:
-        if name == "data.pkl" or name.endswith("/data.pkl"):
-            return name
-    raise CliError(f"{path}: a zip archive without data.pkl (not a torch checkpoint)")
+        view = archive.read(member)
+    except FormatError as exc:
+        raise CliError(f"{path}: {exc}") from None
+    data = bytes(view)
+    view.release()
+    return member.name, data
 
 
 def _torch() -> Any:

@@ -22,7 +22,7 @@ from typing import IO, Any, cast
 import emulpickle
 
 from ._cli_json import dump
-from ._cli_load import CliError, Loaded, load_file, sniff, zip_pickle_name
+from ._cli_load import CliError, Loaded, load_file, read_zip_pickle, sniff
 
 __all__ = ["main"]
 
@@ -252,19 +252,18 @@ def _dis_source(path: str) -> tuple[bytes, int, int]:
     """``(data, start, max pickles)`` to disassemble for ``path``."""
     kind = sniff(path)
     if kind == "torch-zip":
-        import zipfile
-
-        name = zip_pickle_name(path)
+        name, pickled = read_zip_pickle(path)
         print(f"# {name} in {path}")
-        with zipfile.ZipFile(path) as archive:
-            return archive.read(name), 0, 1
+        return pickled, 0, 1
     data = _map(path)
     if kind == "torch-tar":
-        from . import _tarread
+        from .formats import FormatError, tar
 
         try:
-            member = _tarread.read_members(data).get("pickle")
-        except _tarread.TarError as exc:
+            member = tar.read_members(
+                data, max_members=emulpickle.current_limits().max_archive_members
+            ).get("pickle")
+        except FormatError as exc:
             raise CliError(f"{path}: {exc}") from None
         if member is None:
             raise CliError(f"{path}: a tar archive without a 'pickle' member")

@@ -24,6 +24,7 @@ from typing import Any
 import attrs
 
 from . import _opcodes as _op
+from ._render import bounded_repr
 from .errors import TruncatedError, UnpicklingError
 
 __all__ = ["GlobalRef", "Instruction", "disassemble", "format_instruction"]
@@ -388,7 +389,8 @@ def _pop_mark(stack: list[object], marks: list[int], at_least: int = 0) -> None:
 
 def format_instruction(ins: Instruction, *, width: int = 40) -> str:
     """One line of a listing: offset, opcode, argument, note."""
-    arg = "" if ins.arg is None else repr(ins.arg)
+    # Bounded: an argument may be hundreds of megabytes (BINBYTES8).
+    arg = "" if ins.arg is None else bounded_repr(ins.arg, max_chars=2 * width)
     if len(arg) > width:
         arg = arg[: width - 3] + "..."
     line = f"{ins.offset:>8}: {ins.opcode:<18} {arg:<{width}}"

@@ -18,7 +18,6 @@ import emulpickle_torch as et
 import numpy as np
 import pytest
 from emulpickle_torch._source import BufferSource
-from emulpickle_torch._tar import read_members
 from torch_ckpt_helpers import (
     TORCH_REASON,
     assert_same_tensor,
@@ -35,6 +34,7 @@ from torch_ckpt_helpers import (
 )
 
 import emulpickle
+from emulpickle.formats.tar import read_members
 
 torch = pytest.importorskip("torch", reason=TORCH_REASON)
 

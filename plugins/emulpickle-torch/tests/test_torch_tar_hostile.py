@@ -13,7 +13,6 @@ from pathlib import Path
 import emulpickle_torch as et
 import pytest
 from emulpickle_torch._source import BufferSource
-from emulpickle_torch._tar import read_members
 from torch_ckpt_helpers import (
     TAR_DATA,
     TarTensor,
@@ -29,6 +28,7 @@ from torch_ckpt_helpers import (
 from torch_ckpt_helpers import small_tar_members as members
 
 import emulpickle
+from emulpickle.formats.tar import read_members
 
 
 def patch_header(data: bytes, name: str, start: int, value: bytes) -> bytes:

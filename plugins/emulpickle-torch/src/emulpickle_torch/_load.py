@@ -10,15 +10,16 @@ from collections.abc import Callable
 from typing import Any
 
 import emulpickle
-from emulpickle import Registry, Unpickler, default_registry
+from emulpickle import Limits, Registry, Unpickler, current_limits, default_registry
+from emulpickle.formats.tar import is_tar
+from emulpickle.formats.zip import ZipMember
 
+from ._archive import TorchZip
 from ._checks import check_key, check_storage_id
 from ._emulators import register
 from ._source import BufferSource, FileSource, Source, SourceFile
-from ._tar import is_tar
 from ._tar_load import load_tar
 from ._tensor import Storage, TypedStorage
-from ._zip import ZipEntry, ZipReader
 from .errors import TorchFormatError, TorchScriptArchiveError
 
 __all__ = ["MAGIC_NUMBER", "load", "torch_registry"]
@@ -109,32 +110,39 @@ def load(
         unknown: ``"error"`` refuses unknown globals; ``"generic"`` makes
             them :class:`emulpickle.GenericObject` (e.g. whole ``nn.Module``).
         max_inflate: the most bytes a compressed record may inflate to.
-        **options: further :class:`emulpickle.Unpickler` options (``limits``...).
+        **options: further :class:`emulpickle.Unpickler` options. Their
+            ``limits`` also bound the zip container: members
+            (``max_archive_members``), bytes inflated per record
+            (``max_inflate_ratio``) and in all, lazy reads of compressed
+            records after ``load`` returns included (``max_inflated_bytes``).
 
     Returns:
         The saved object; tensors are :class:`emulpickle_torch.Tensor`.
 
     Raises:
         TorchScriptArchiveError: the file is a ``torch.jit.save`` archive.
-        TorchFormatError: the container is malformed or hostile.
+        TorchFormatError: the container is malformed or hostile (e.g. a
+            record listed twice, or records overlapping: a zip bomb).
+        emulpickle.LimitExceededError: the container exceeds ``limits``.
         emulpickle.UnpicklingError: the pickle is (ForbiddenGlobalError, ...).
     """
     source = _open(file, mmap)
     if source.size == 0:
         raise TorchFormatError("empty file")
     options = dict(options, registry=_registry_for(registry), unknown=unknown)
+    limits: Limits = options.get("limits") or current_limits()
     head = bytes(source.read(0, min(source.size, 4)))
     if head == b"PK\x03\x04":
-        return _load_zip(ZipReader(source, max_inflate=max_inflate), options)
+        return _load_zip(TorchZip(source, limits, max_inflate), options)
     if is_tar(source):
-        return load_tar(source, options)
+        return load_tar(source, options, limits)
     return _load_stream(source, options)
 
 
 # ------------------------------------------------------------------- zip
 
 
-def _find_root(reader: ZipReader) -> str:
+def _find_root(reader: TorchZip) -> str:
     names = reader.names()
     roots = [
         name[: -len("/data.pkl")]
@@ -142,27 +150,34 @@ def _find_root(reader: ZipReader) -> str:
         if name.endswith("/data.pkl") and name.count("/") == 1
     ]
     tops = {name.split("/", 1)[0] for name in names}
+    # One pass over the names, not one per top directory (quadratic in a
+    # zip of many members).
+    with_code = {
+        top
+        for top, _, rest in (n.partition("/") for n in names)
+        if rest.startswith("code/")
+    }
     for top in tops:
-        if f"{top}/constants.pkl" in reader.entries or any(
-            name.startswith(f"{top}/code/") for name in names
-        ):
+        if reader.get(f"{top}/constants.pkl") is not None or top in with_code:
             raise TorchScriptArchiveError(
                 "this is a TorchScript archive (torch.jit.save); it contains "
                 "code and is not loaded by emulpickle"
             )
     if not roots:
         raise TorchFormatError("zip archive without a <root>/data.pkl record")
+    if len(set(roots)) > 1:
+        # torch reads the root of the first record; other readers may not.
+        raise TorchFormatError("zip archive with several <root>/data.pkl records")
     root = roots[0]
     if not root or root in (".", "..") or any(c in root for c in "\\\x00:"):
         raise TorchFormatError(f"unsafe archive root name {root!r}")
     return root
 
 
-def _load_zip(reader: ZipReader, options: dict[str, Any]) -> Any:
+def _load_zip(reader: TorchZip, options: dict[str, Any]) -> Any:
     root = _find_root(reader)
-    entries = reader.entries
     byteorder = "little"
-    order_entry = entries.get(f"{root}/byteorder")
+    order_entry = reader.get(f"{root}/byteorder")
     if order_entry is not None:
         if order_entry.size > 16:
             raise TorchFormatError("bad byteorder record")
@@ -172,7 +187,7 @@ def _load_zip(reader: ZipReader, options: dict[str, Any]) -> Any:
         byteorder = order.decode()
     storages: dict[str, Storage] = {}
 
-    def reader_for(entry: ZipEntry) -> Callable[[], memoryview]:
+    def reader_for(entry: ZipMember) -> Callable[[], memoryview]:
         return lambda: reader.read(entry)
 
     def persistent_load(pid: Any) -> TypedStorage:
@@ -187,7 +202,7 @@ def _load_zip(reader: ZipReader, options: dict[str, Any]) -> Any:
         storage = storages.get(key)
         if storage is None:
             name = f"{root}/data/{key}"
-            entry = entries.get(name)
+            entry = reader.get(name)
             if entry is None:
                 raise TorchFormatError(f"missing record {name!r}")
             if entry.size != nbytes:
@@ -196,13 +211,22 @@ def _load_zip(reader: ZipReader, options: dict[str, Any]) -> Any:
                     f"declares {numel} elements ({nbytes} bytes)"
                 )
             reader.check(entry)  # header, range and size checked; data not read
-            storage = Storage(key, nbytes, location, byteorder, reader_for(entry))
+            storage = Storage(
+                key,
+                nbytes,
+                location,
+                byteorder,
+                reader_for(entry),
+                keep=reader.is_stored(entry),  # inflated bytes: only while used
+            )
             storages[key] = storage
         elif storage.nbytes != nbytes:
             raise TorchFormatError(f"storage {key!r} is declared with two sizes")
         return TypedStorage(storage, storage_type.dtype, storage_type.untyped)
 
-    pickle_entry = entries[f"{root}/data.pkl"]
+    pickle_entry = reader.get(f"{root}/data.pkl")
+    if pickle_entry is None:  # listed only in another case: torch would read it
+        raise TorchFormatError("zip archive without a <root>/data.pkl record")
     data = reader.read(pickle_entry)
     return emulpickle.loads(data, persistent_load=persistent_load, **options)
 

@@ -20,11 +20,12 @@ import struct
 from collections.abc import Iterator
 from typing import Any
 
-from emulpickle import Unpickler
+from emulpickle import Limits, Unpickler
+from emulpickle.formats.tar import TarMember
 
+from ._archive import read_tar_members
 from ._checks import check_location, check_storage_type
 from ._source import Source, SourceFile
-from ._tar import TarMember, read_members
 from ._tensor import MAX_DIMS, Storage, Tensor, TypedStorage
 from .errors import TorchFormatError
 
@@ -37,9 +38,12 @@ _NDIM = struct.Struct("<i4x")
 _Objects = dict[int, "TypedStorage | Tensor"]
 
 
-def load_tar(source: Source, options: dict[str, Any]) -> Any:
-    """Load a legacy tar checkpoint; ``options`` go to every unpickler."""
-    members = read_members(source)
+def load_tar(source: Source, options: dict[str, Any], limits: Limits) -> Any:
+    """Load a legacy tar checkpoint; ``options`` go to every unpickler.
+
+    ``limits.max_archive_members`` bounds the members the archive may list.
+    """
+    members = read_tar_members(source, limits)
     objects: _Objects = {}
     _read_storages(_open(source, members, "storages"), objects, options)
     _read_tensors(_open(source, members, "tensors"), objects, options)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 import sys
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,11 @@ class Storage:
         nbytes: size in bytes.
         location: the device it was saved from (``"cpu"``, ``"cuda:0"``...).
         byteorder: ``"little"`` or ``"big"``: the order of the stored bytes.
+
+    With ``keep=False`` (bytes inflated from a compressed record) the bytes
+    are shared only while something (an array, a view) still uses them, and
+    read again afterwards: a checkpoint of many compressed records then
+    needs the memory of the ones in use, not of all it ever read.
     """
 
     def __init__(
@@ -42,13 +48,17 @@ class Storage:
         location: str,
         byteorder: str,
         reader: Callable[[], memoryview] | None,
+        *,
+        keep: bool = True,
     ) -> None:
         self.key = key
         self.nbytes = nbytes
         self.location = location
         self.byteorder = byteorder
         self._reader = reader
+        self._keep = keep
         self._buffer: memoryview | None = None
+        self._shared: weakref.ref[object] | None = None
 
     def __repr__(self) -> str:
         return f"<Storage {self.key!r} {self.nbytes} bytes on {self.location}>"
@@ -59,17 +69,26 @@ class Storage:
 
     def buffer(self) -> memoryview:
         """The stored bytes, in file byte order (zero-copy when memory-mapped)."""
-        if self._buffer is None:
-            if self._reader is None:
-                raise EmulationError(f"storage {self.key!r} has no data")
-            data = self._reader()
-            if data.nbytes != self.nbytes:
-                raise EmulationError(
-                    f"storage {self.key!r}: expected {self.nbytes} bytes, "
-                    f"the record holds {data.nbytes}"
-                )
+        if self._buffer is not None:
+            return self._buffer
+        shared = None if self._shared is None else self._shared()
+        if isinstance(shared, bytearray):
+            return memoryview(shared)
+        if self._reader is None:
+            raise EmulationError(f"storage {self.key!r} has no data")
+        data = self._reader()
+        if data.nbytes != self.nbytes:
+            raise EmulationError(
+                f"storage {self.key!r}: expected {self.nbytes} bytes, "
+                f"the record holds {data.nbytes}"
+            )
+        if self._keep:
             self._buffer = data
-        return self._buffer
+        else:
+            # Every view and array made from ``data`` keeps ``data.obj``
+            # alive; once none is left, the bytes are freed.
+            self._shared = _weak(data)
+        return data
 
     def release(self) -> None:
         """Forget bytes read so far; the next :meth:`buffer` reads them again.
@@ -78,6 +97,7 @@ class Storage:
         keep memory flat when the storage was read from a file, not mapped.
         """
         self._buffer = None
+        self._shared = None
 
     def slice(self, offset: int, nbytes: int, key: str) -> Storage:
         """A storage viewing ``nbytes`` bytes of this one from ``offset``."""
@@ -92,8 +112,22 @@ class Storage:
             self.location,
             self.byteorder,
             lambda: self.buffer()[offset : offset + nbytes],
+            keep=self._keep,
         )
         return view
+
+
+def _weak(data: memoryview) -> weakref.ref[object] | None:
+    """A weak reference to the bytearray that ``data`` views whole, if it is
+    one that allows it (``None``: each use reads the bytes again; a view of
+    a part of a storage reads its parent, which shares)."""
+    owner = data.obj
+    if not isinstance(owner, bytearray) or len(owner) != data.nbytes:
+        return None
+    try:
+        return weakref.ref(owner)
+    except TypeError:  # a plain bytearray: no weak references
+        return None
 
 
 class TypedStorage:
