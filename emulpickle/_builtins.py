@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Sized
-from typing import cast
+from typing import Any, cast
 
 from ._hashkeys import check_hash_keys
 from ._limits_context import current_limits
@@ -191,7 +191,8 @@ def _int_call(*args: object, **kwargs: object) -> object:
         raise EmulationError("int() takes a value and an optional base")
     if args and not isinstance(args[0], int):
         check_number("int()", args[0])
-    return int(*args, **kwargs)  # type: ignore[arg-type]
+    make: Any = int
+    return make(*args, **kwargs)
 
 
 _STR_PARAMS = ("object", "encoding", "errors")

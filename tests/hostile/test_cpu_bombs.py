@@ -26,6 +26,8 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from tests.reduce_call import Call
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GUARD_SECONDS = 60
 MEMORY_CAP = 2 << 30
@@ -65,16 +67,6 @@ CANARY_MODULES = {
 }
 
 
-class Call:
-    """Pickles as ``func(*args)`` (REDUCE)."""
-
-    def __init__(self, func: Any, *args: Any) -> None:
-        self.func, self.args = func, args
-
-    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        return self.func, self.args
-
-
 class Bomb(NamedTuple):
     data: bytes
     outcome: str  # the UnpicklingError subclass expected
@@ -103,6 +95,7 @@ BIG = int.from_bytes(_RNG.randbytes(250_000), "little") | 1  # ~600,000 digits
 BIG2 = int.from_bytes(_RNG.randbytes(250_000), "little") | 1
 DISTINCT = "".join(chr(0x100 + i) for i in range(40_000))  # punycode: O(n**2)
 DIGITS = "max_number_digits"
+ARRAY_RECONSTRUCTOR = array._array_reconstructor  # type: ignore[attr-defined]
 
 BOMBS: dict[str, Bomb] = {
     "bytes(text, punycode)": Bomb(
@@ -168,7 +161,7 @@ BOMBS: dict[str, Bomb] = {
         _dumps(Call(bytes, BIG)), "LimitExceededError", "max_emulator_alloc", True
     ),
     "_array_reconstructor(250 KB code) message lifted": Bomb(
-        _dumps(Call(array._array_reconstructor, array.array, "b", BIG, b"")),
+        _dumps(Call(ARRAY_RECONSTRUCTOR, array.array, "b", BIG, b"")),
         "EmulationError",
         lifted=True,
     ),
