@@ -4,17 +4,26 @@ The default registry answers builtin type names with the real type objects,
 so ``loads(dumps(int)) is int``. Calling one of them from a pickle, though,
 goes through these functions: they do what the real call does but refuse
 arguments that would allocate memory not backed by the input
-(``bytearray(10**12)``, ``list(range(10**12))``) or that create code
-(``type(name, bases, dict)``).
+(``bytearray(10**12)``, ``list(range(10**12))``), that create code
+(``type(name, bases, dict)``), or whose cost grows faster than the input:
+numbers too long to convert between bases (``Limits.max_number_digits``),
+codecs other than the linear text codecs (:mod:`emulpickle._textcodecs`),
+and ``str()`` of containers or objects (CPython's pickles only ever call
+``str`` on text or on bytes with an encoding; rendering a tuple shared
+2**40 times would never end).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Sized
-from typing import cast
+from typing import Any, cast
 
 from ._hashkeys import check_hash_keys
 from ._limits_context import current_limits
+from ._numbounds import check_number, is_exact_number
+from ._render import bounded_repr
+from ._textcodecs import error_handler, text_codec
 from .errors import EmulationError, LimitExceededError
 
 __all__ = ["BUILTIN_CALLS", "BUILTIN_NEWS"]
@@ -30,8 +39,8 @@ def _check_size(n: int, what: str) -> None:
     limit = current_limits().max_emulator_alloc
     if n > limit:
         raise LimitExceededError(
-            f"{what} would allocate {n} items/bytes not present in the input "
-            f"(limit {limit})",
+            f"{what} would allocate {bounded_repr(n)} items/bytes not present in "
+            f"the input (limit {limit})",
             limit="max_emulator_alloc",
         )
 
@@ -43,7 +52,11 @@ _INPUT_BACKED = (str, bytes, bytearray, memoryview, list, tuple, dict, set, froz
 def _check_iterable(arg: object, what: str) -> None:
     """Refuse lazy iterables whose expansion is not bounded by the input."""
     if isinstance(arg, range):
-        _check_size(len(arg), what)
+        try:
+            size = len(arg)
+        except OverflowError:  # more items than a machine int can count
+            size = sys.maxsize
+        _check_size(size, what)
     elif isinstance(arg, _INPUT_BACKED):
         return
     else:
@@ -64,12 +77,22 @@ def _bytes_like(cls: type, args: tuple[object, ...]) -> object:
         if isinstance(arg, int):
             if arg < 0:
                 raise EmulationError(f"{name}() got a negative count")
-            _check_size(arg, f"{name}({arg})")
+            _check_size(arg, f"{name}({bounded_repr(arg, max_chars=40)})")
         elif not isinstance(arg, (bytes, bytearray, memoryview, str)):
             _check_iterable(arg, f"{name}()")
     elif len(args) > 3:
         raise EmulationError(f"{name}() takes at most 3 arguments ({len(args)} given)")
+    elif args:
+        if not isinstance(args[0], str):
+            raise EmulationError(f"{name}(x, encoding) needs a str")
+        return cls(args[0], *_codec_args(f"{name}()", args[1:]))
     return cls(*args)
+
+
+def _codec_args(what: str, args: tuple[object, ...]) -> tuple[str, str]:
+    """``(encoding[, errors])`` checked against the allowlists, canonical names."""
+    errors = error_handler(what, args[1]) if len(args) > 1 else "strict"
+    return text_codec(what, args[0]), errors
 
 
 def _bytes_call(*args: object) -> object:
@@ -156,6 +179,61 @@ def _plain(cls: type) -> Callable[..., object]:
     return make
 
 
+def _int_call(*args: object, **kwargs: object) -> object:
+    """``int(x[, base])``: literals and Decimals/Fractions are size-checked first.
+
+    Converting text in a base that is not a power of two, or a Decimal with
+    a large exponent, is super-linear; CPython's own cap
+    (``sys.set_int_max_str_digits``) covers only text and an application may
+    lift it. An int argument is returned as it is, whatever its size.
+    """
+    if len(args) > 2 or set(kwargs) - {"base"} or (kwargs and len(args) != 1):
+        raise EmulationError("int() takes a value and an optional base")
+    if args and not isinstance(args[0], int):
+        check_number("int()", args[0])
+    make: Any = int
+    return make(*args, **kwargs)
+
+
+_STR_PARAMS = ("object", "encoding", "errors")
+# Values whose str() is linear in their size and never recurses.
+_STR_LEAVES = (float, complex, bool, type(None))
+
+
+def _str_call(*args: object, **kwargs: object) -> object:
+    """``str(x)`` of text or a number, or ``str(data, encoding[, errors])``.
+
+    Anything else is refused: CPython's pickles call ``str`` only on text
+    (``copyreg._reconstructor`` of a str subclass, NEWOBJ of one), and the
+    ``str`` of a container is its repr, which takes exponential time on a
+    tuple shared 2**40 times.
+    """
+    bound = dict(zip(_STR_PARAMS, args, strict=False))
+    if len(args) > 3 or set(kwargs) - set(_STR_PARAMS) or set(kwargs) & set(bound):
+        raise EmulationError("str() takes object, encoding and errors")
+    bound.update(kwargs)
+    if "encoding" in bound or "errors" in bound:
+        data = bound.get("object", b"")
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise EmulationError("str(x, encoding) needs bytes")
+        encoding, errors = _codec_args(
+            "str()", (bound.get("encoding", "utf-8"), bound.get("errors", "strict"))
+        )
+        return str(data, encoding, errors)
+    if "object" not in bound:
+        return ""
+    value = bound["object"]
+    if isinstance(value, str) or type(value) in _STR_LEAVES:
+        return str(value)
+    if is_exact_number(value):
+        check_number("str()", value)
+        return str(value)
+    raise EmulationError(
+        f"str() of a {type(value).__name__} is not emulated (only of text, "
+        "numbers, or bytes with an encoding)"
+    )
+
+
 def _object_call(*args: object) -> object:
     if args:
         raise EmulationError("object() takes no arguments")
@@ -181,11 +259,13 @@ BUILTIN_CALLS: dict[type, Callable[..., object]] = {
     dict: _dict_call,
     type: _type_call,
     object: _object_call,
-    int: _plain(int),
+    int: _int_call,
+    # float() and complex() parse text in linear time (10 MB of digits: 25
+    # ms) and refuse huge ints and Decimals/Fractions cheaply (OverflowError).
     float: _plain(float),
     complex: _plain(complex),
     bool: _plain(bool),
-    str: _plain(str),
+    str: _str_call,
     slice: _plain(slice),
     range: _plain(range),
 }

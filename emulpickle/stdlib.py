@@ -19,7 +19,6 @@ pickle needs them.
 from __future__ import annotations
 
 import array
-import codecs
 import collections
 import datetime
 import struct
@@ -31,6 +30,9 @@ from typing import Any, cast
 from . import _semantics
 from ._builtins import BUILTIN_CALLS
 from ._hashkeys import check_hash_keys
+from ._numbounds import check_decimal_literal, check_int, check_text
+from ._render import bounded_repr
+from ._textcodecs import error_handler, text_codec
 from .errors import EmulationError
 from .registry import Registry
 
@@ -44,21 +46,18 @@ _BUILTIN_TYPES: tuple[type, ...] = (
 _MUTABLE_CONTAINERS = (list, dict, set, bytearray)
 
 
-def codecs_encode(obj: object, encoding: object = "utf-8", *rest: object) -> bytes:
-    """``_codecs.encode`` as protocols 0-2 use it for ``bytes``: latin-1 only."""
-    if rest:
-        raise EmulationError("_codecs.encode is only emulated with two arguments")
-    if not isinstance(obj, str) or not isinstance(encoding, str):
-        raise EmulationError("_codecs.encode expects (str, encoding)")
-    try:
-        canonical = codecs.lookup(encoding).name
-    except LookupError:
-        canonical = ""
-    if canonical != "iso8859-1":
-        raise EmulationError(
-            f"_codecs.encode is only emulated for latin-1, not {encoding!r}"
-        )
-    return obj.encode("latin-1")
+def codecs_encode(
+    obj: object, encoding: object = "utf-8", errors: object = "strict"
+) -> bytes:
+    """``_codecs.encode``, which protocols 0-2 use for ``bytes`` (with latin-1).
+
+    Only text codecs that are linear and data-only are allowed (see
+    :mod:`emulpickle._textcodecs`): no punycode, no zlib or bz2.
+    """
+    what = "_codecs.encode"
+    if not isinstance(obj, str):
+        raise EmulationError(f"{what} expects a str, not {type(obj).__name__}")
+    return obj.encode(text_codec(what, encoding), error_handler(what, errors))
 
 
 def reconstructor(cls: Any, base: Any, state: Any) -> Any:
@@ -185,7 +184,8 @@ def _guard(what: str, build: Callable[[], Any]) -> Any:
     try:
         return build()
     except (ValueError, TypeError, OverflowError, ArithmeticError) as exc:
-        raise _fail(what, f"{type(exc).__name__}: {exc}") from exc
+        # The real message may quote the whole argument (Fraction does).
+        raise _fail(what, f"{type(exc).__name__}: {str(exc)[:200]}") from exc
 
 
 # ------------------------------------------------------------ collections
@@ -263,7 +263,7 @@ def _factory(factory: object) -> Any:
             return real
     raise _fail(
         "collections.defaultdict",
-        f"default_factory {factory!r} is not an allowed builtin type",
+        f"default_factory {bounded_repr(factory)} is not an allowed builtin type",
     )
 
 
@@ -388,12 +388,19 @@ def _decimal(*args: object) -> object:
     what = "decimal.Decimal"
     _arity(what, args, 0, 1)
     value = args[0] if args else "0"
-    if type(value) not in (str, int):
+    if type(value) is str:
+        # Parsing is linear, but the number is kept for int() and arithmetic.
+        check_text(what, value)
+    elif type(value) is int:
+        check_int(what, value)  # int -> Decimal is a base conversion
+    else:
         raise _fail(what, f"expected a str or int, not {type(value).__name__}")
     try:
-        return decimal.Decimal(value)  # type: ignore[arg-type]
+        return decimal.Decimal(value)
     except decimal.InvalidOperation:
-        raise _fail(what, f"invalid literal {value!r:.60}") from None
+        raise _fail(
+            what, f"invalid literal {bounded_repr(value, max_chars=60)}"
+        ) from None
 
 
 def _fraction(*args: object) -> object:
@@ -403,8 +410,11 @@ def _fraction(*args: object) -> object:
     _arity(what, args, 0, 2)
     if len(args) == 1 and type(args[0]) is str:
         text = args[0]
+        check_decimal_literal(what, text)  # "1e20000000" is 10**20000000
         return _guard(what, lambda: fractions.Fraction(text))
     numbers = _ints(what, args)
+    for number in numbers:
+        check_int(what, number)  # the gcd is super-linear
     if len(numbers) == 2 and numbers[1] == 0:
         raise _fail(what, "zero denominator")
     return _guard(what, lambda: fractions.Fraction(*numbers))
@@ -471,7 +481,7 @@ def _uuid_builder() -> type:
             number = _uuid_value(what, state["int"])
             safe = state.get("is_safe", uuid.SafeUUID.unknown.value)
             if safe not in (0, -1, None) or type(safe) is bool:
-                raise _fail(what, f"invalid is_safe {safe!r}")
+                raise _fail(what, f"invalid is_safe {bounded_repr(safe)}")
             object.__setattr__(self, "int", number)
             object.__setattr__(self, "is_safe", uuid.SafeUUID(safe))
             object.__setattr__(self, "__class__", uuid.UUID)
@@ -554,7 +564,9 @@ def _typecode(what: str, value: object) -> str:
         value = value.decode("latin-1")
     if type(value) is not str or len(value) != 1 or value not in array.typecodes:
         raise _fail(
-            what, f"bad typecode {value!r:.20} (must be one of {array.typecodes})"
+            what,
+            f"bad typecode {bounded_repr(value, max_chars=20)} "
+            f"(must be one of {array.typecodes})",
         )
     return value
 
@@ -604,7 +616,7 @@ def _array_reconstructor(*args: object) -> object:
     typecode = _typecode(what, typecode)
     code = _exact_int(what, code)
     if code not in _MACHINE_FORMATS:
-        raise _fail(what, f"unknown machine format code {code}")
+        raise _fail(what, f"unknown machine format code {bounded_repr(code)}")
     if type(data) is not bytes:
         raise _fail(what, "data must be bytes")
     fmt, kind, size, signed = _MACHINE_FORMATS[code]
