@@ -108,6 +108,9 @@ class HashKeyChecker:
         self.limit = limits.max_key_depth
         self.max_size = limits.max_key_size
         self.max_collisions = limits.max_hash_collisions
+        self.max_digits = limits.max_number_digits
+        # log2(10) bits per decimal digit, rounded up.
+        self.max_int_bits = limits.max_number_digits * 3322 // 1000 + 1
         self.depths: dict[int, tuple[object, int]] = {}
         self.sizes: dict[int, int] = {}
         # Objects hashing keys bigger than _FREE_KEY_SIZE visits, in total.
@@ -192,6 +195,23 @@ class HashKeyChecker:
                 if depth > limit:
                     raise _too_deep(limit)
 
+    def _check_int(self, key: int) -> None:
+        """Refuse an int key too big to compare cheaply.
+
+        Two keys with one hash are compared, even in a dict of two: a
+        ``Decimal`` or ``Fraction`` equal to a huge int modulo 2**61 - 1
+        converts the whole int to compare (seconds for 250 KB of digits).
+        Emulators already refuse numbers over ``max_number_digits``; ints
+        the pickle spells directly (LONG4) are bounded here as keys.
+        """
+        if key.bit_length() > self.max_int_bits:
+            raise LimitExceededError(
+                f"an int of {key.bit_length()} bits as a dict key or set item "
+                f"(more than Limits.max_number_digits = {self.max_digits} "
+                "decimal digits: comparing it on a hash collision would stall)",
+                limit="max_number_digits",
+            )
+
     # ------------------------------------------------------------ counting
 
     def _scan(self, keys: Iterable[Any], table: dict[int, object] | None) -> None:
@@ -200,8 +220,11 @@ class HashKeyChecker:
         uncounted = UNCOUNTED_KINDS
         if table is None:
             for key in keys:
-                if type(key) in nested:
+                kind = type(key)
+                if kind in nested:
                     self.measure(key)
+                elif kind is int and not -HASH_MODULUS < key < HASH_MODULUS:
+                    self._check_int(key)
             return
         absent = _ABSENT
         lookup = table.get
@@ -212,6 +235,7 @@ class HashKeyChecker:
             if kind is int:
                 if -HASH_MODULUS < key < HASH_MODULUS:
                     continue
+                self._check_int(key)
             elif kind is float:
                 pass
             elif kind in nested:

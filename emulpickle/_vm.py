@@ -184,13 +184,14 @@ def _memoize(memo: list[Any], far: dict[int, Any], dense: bool, obj: object) -> 
 def _check_needed(key: Any, size: int, watch: int) -> bool:
     """Whether the key checker must see a key going into a dict of ``size``.
 
-    Nested keys are always measured. Hashes are counted only in containers
-    of at least ``watch`` keys, and never for ints below 2**61 - 1 in
-    magnitude (the commonest keys after str: they hash to themselves).
+    Nested keys are always measured, and so are ints of 2**61 - 1 or more in
+    magnitude (their size is bounded: comparing a huge one is slow). Hashes
+    are counted only in containers of at least ``watch`` keys, and never for
+    smaller ints (the commonest keys after str: they hash to themselves).
     """
     kind = type(key)
     if kind is int:
-        return size >= watch and not -_EXACT_HASH < key < _EXACT_HASH
+        return not -_EXACT_HASH < key < _EXACT_HASH
     if kind in NESTED_KINDS:
         return True
     return size >= watch and kind not in UNCOUNTED_KINDS

@@ -174,6 +174,18 @@ BOMBS: dict[str, Bomb] = {
     "array(tuple shared 2**40 times) message": Bomb(
         _dumps(Call(array.array, _shared_tuple())), "EmulationError"
     ),
+    # Equal hashes make dict/set insertion compare the keys: Decimal == int
+    # converts the whole int (10 s for 250 KB), even in a dict of two.
+    "{250 KB int, Decimal equal modulo 2**61-1}": Bomb(
+        _dumps({BIG, Call(decimal.Decimal, BIG % (2**61 - 1))}),
+        "LimitExceededError",
+        DIGITS,
+    ),
+    "{Decimal: 1, 250 KB int: 2}": Bomb(
+        _dumps({Call(decimal.Decimal, BIG % (2**61 - 1)): 1, BIG: 2}),
+        "LimitExceededError",
+        DIGITS,
+    ),
     "UUID is_safe tuple shared 2**40 times message": Bomb(
         _uuid_with_state({"int": 0, "is_safe": _shared_tuple()}), "EmulationError"
     ),
