@@ -23,6 +23,7 @@ from typing import Any
 
 import attrs
 
+from ._render import bounded_repr
 from .errors import TruncatedError, UnpicklingError
 
 __all__ = ["GlobalRef", "Instruction", "disassemble", "format_instruction"]
@@ -338,7 +339,7 @@ def _apply(
             raise UnpicklingError(f"memo value not found at index {arg!r}")
         value = memo[arg]
         stack.append(value)
-        shown = f" = {value!r}" if isinstance(value, str) else ""
+        shown = f" = {bounded_repr(value)}" if isinstance(value, str) else ""
         return f"memo[{arg}]{shown}", None
     if name == "DUP":
         if not stack or stack[-1] is _MARK:
@@ -412,9 +413,8 @@ def _pop_mark(stack: list[object], marks: list[int], at_least: int = 0) -> None:
 
 def format_instruction(ins: Instruction, *, width: int = 40) -> str:
     """One line of a listing: offset, opcode, argument, note."""
-    arg = "" if ins.arg is None else repr(ins.arg)
-    if len(arg) > width:
-        arg = arg[: width - 3] + "..."
+    # Bounded: a LONG4 argument of a million digits has no repr at all.
+    arg = "" if ins.arg is None else bounded_repr(ins.arg, max_chars=width)
     line = f"{ins.offset:>8}: {ins.opcode:<18} {arg:<{width}}"
     if ins.note:
         line += f"  # {ins.note}"
