@@ -99,17 +99,19 @@ _WRAPPED: tuple[type, ...] = (dict, list, tuple, set, frozenset, deque)
 def _plain(value: object) -> object:
     """The builtin value of a subclass of int, float, complex, str or bytes.
 
-    Through the base type's own method, so no method of the subclass runs.
+    Through the base type's own methods (``+x`` and ``x[:]`` of the base
+    type give exact builtins), so no method of the subclass runs.
     """
     if isinstance(value, int):
-        return int.__index__(value)
+        return int.__pos__(value)
     if isinstance(value, float):
-        return float.__float__(value)
+        return float.__pos__(value)
     if isinstance(value, complex):
-        return complex.__complex__(value)
+        return complex.__pos__(value)
     if isinstance(value, str):
         return str.__str__(value)
-    return bytes.__bytes__(value)  # type: ignore[arg-type]
+    assert isinstance(value, bytes)
+    return bytes.__getitem__(value, slice(None))
 
 
 class _Budget(BaseException):
@@ -165,12 +167,13 @@ class _Renderer:
         self.emit(text)
 
     def _bytes(self, value: bytes | bytearray) -> None:
-        head = bytes(value[: self.room + 1])
+        # Only as much as could be shown is ever repr'd (bytearray quotes
+        # differently from bytes: its own repr is used).
+        head = value[: self.room + 1]
         text = repr(head)
         if len(head) < len(value):
-            text = text[:-1] + "..." + text[-1]
-        if type(value) is bytearray:
-            text = f"bytearray({text})"
+            end = 1 if type(value) is bytes else 2  # the closing quote (and paren)
+            text = text[:-end] + "..." + text[-end:]
         self.emit(text)
 
     def _int(self, value: int) -> None:

@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-#: The hang guard for one child (all cases of a module).
-HANG_GUARD = 60.0
+#: The hang guard for one child (all cases of a module), in seconds;
+#: ``EMULPICKLE_RENDER_GUARD`` changes it (a short one makes checking the old
+#: code case by case, with ``EMULPICKLE_RENDER_ISOLATE=1``, quicker).
+HANG_GUARD = float(os.environ.get("EMULPICKLE_RENDER_GUARD", "60"))
 #: Address space of the child: far more than any bounded rendering needs, far
 #: less than an unbounded one of a 2**40-path DAG takes before it gives up.
 CHILD_MEMORY = 3 << 30

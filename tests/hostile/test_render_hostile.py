@@ -53,6 +53,7 @@ def run_cli(*args):
     return f"exit={code}\n" + out.getvalue() + err.getvalue()
 
 ACTIONS = {
+    "load": lambda path: str(type(load(path))),
     "record": lambda path: str(load(path, registry=REG)),
     "repr": lambda path: repr(load(path, unknown="generic")),
     "str": lambda path: str(load(path, unknown="generic")),
@@ -70,6 +71,7 @@ RECORD = stack_global("render_test", "Record")
 GENERIC = stack_global("render_test", "Generic")
 SLICE = stack_global("builtins", "slice")
 BIG_KEY = HOSTILE["bigint"]
+LONG_NAME = stack_global("render_test", "n" * (1 << 20))
 #: Longest CLI output accepted (a tree, or JSON with each shared part once).
 CLI_OUTPUT = 100_000
 
@@ -97,6 +99,13 @@ def _cases(canary: Path) -> dict[str, Case]:
         ),
         "record-key-bigint": Case(
             _record_with_key(BIG_KEY), "record", "error", "<int of"
+        ),
+        # Names of globals are the pickle's, of any length.
+        "global-long-name": Case(
+            pickle_of(LONG_NAME), "load", "error", "is not allowed"
+        ),
+        "repr-class-long-name": Case(
+            pickle_of(LONG_NAME), "repr", "text", "<generic class render_test.nnn"
         ),
         "dis-bigint": Case(pickle_of(BIG_KEY), "dis", "text", "exit=0", CLI_OUTPUT),
     }
