@@ -34,6 +34,7 @@ from render_harness import (
     run_cases,
     short_str,
     stack_global,
+    with_cycle_mark,
 )
 
 SETUP = r"""
@@ -173,7 +174,9 @@ def _cases() -> dict[str, Case]:
         for name, (data, match) in _error_cases(value).items():
             if kind == "bigint" and name in _INT_ACCEPTED:
                 continue  # an int is fine there (and is range-checked)
-            cases[f"{name}-{kind}"] = Case(data, "load", "error", match)
+            cases[f"{name}-{kind}"] = Case(
+                data, "load", "error", with_cycle_mark(kind, match)
+            )
     # str() of a structured dtype lists every field name.
     cases["array-state-structured-dtype"] = Case(
         pickle_of(

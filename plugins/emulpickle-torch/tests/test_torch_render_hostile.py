@@ -36,7 +36,15 @@ from torch_ckpt_helpers import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests" / "hostile"))
-from render_harness import HOSTILE, Case, check_case, dag, pickle_of, run_cases
+from render_harness import (
+    HOSTILE,
+    Case,
+    check_case,
+    dag,
+    pickle_of,
+    run_cases,
+    with_cycle_mark,
+)
 
 SETUP = r"""
 import contextlib, io
@@ -246,7 +254,9 @@ def _cases() -> dict[str, Case]:
     cases: dict[str, Case] = {}
     for kind, value in HOSTILE.items():
         for name, (data, match) in _error_cases(value, kind).items():
-            cases[f"{name}-{kind}"] = Case(data, "load", "error", match)
+            cases[f"{name}-{kind}"] = Case(
+                data, "load", "error", with_cycle_mark(kind, match)
+            )
     # Sizes of storage-less tensors are unchecked; devices are any string.
     huge = HOSTILE["bigint"]
     cases["repr-meta-size-bigint"] = Case(
