@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ._cli_load import TORCH_KINDS, CliError, sniff, zip_pickle_name
+from ._render import bounded_repr
 from ._safetensors import Entry, write_file
 from .generic import GenericObject
 
@@ -89,6 +90,13 @@ def _follow(root: object, path: str) -> object:
     return obj
 
 
+def _name(key: object) -> str:
+    """A module or parameter name; str() of anything else could be huge."""
+    if not isinstance(key, str):
+        raise CliError(f"tensor key {bounded_repr(key)} is not a string", 1)
+    return key
+
+
 def _module_state(root: GenericObject, tensor_type: type) -> dict[str, Any]:
     """The state dict of a pickled ``nn.Module`` (parameters and buffers)."""
     out: dict[str, Any] = {}
@@ -107,11 +115,11 @@ def _module_state(root: GenericObject, tensor_type: type) -> dict[str, Any]:
             if isinstance(values, dict):
                 for name, value in values.items():
                     if isinstance(value, tensor_type):
-                        out[f"{prefix}{name}"] = value
+                        out[f"{prefix}{_name(name)}"] = value
         children = state.get("_modules")
         if isinstance(children, dict):
             stack.extend(
-                (f"{prefix}{name}.", child)
+                (f"{prefix}{_name(name)}.", child)
                 for name, child in reversed(list(children.items()))
             )
     return out
@@ -150,7 +158,7 @@ def pick_state_dict(root: object, key: str | None, tensor_type: type) -> dict[st
                 print(f"emulpickle: using the state dict at {name!r}", file=sys.stderr)
                 return value  # type: ignore[return-value]
         candidates = [
-            repr(k) for k, v in root.items() if _is_tensor_map(v, tensor_type)
+            bounded_repr(k) for k, v in root.items() if _is_tensor_map(v, tensor_type)
         ]
         hint = f"; try --key with one of {', '.join(candidates)}" if candidates else ""
         raise CliError(f"no state dict (a dict of tensors) at the top level{hint}", 1)
@@ -203,13 +211,14 @@ def _entries(state: dict[str, Any]) -> list[Entry]:
     limit = Limits().max_emulator_alloc
     entries = []
     for name, tensor in state.items():
-        if not isinstance(name, str):
-            raise CliError(f"tensor key {name!r} is not a string", 1)
-        where = f"tensor {name!r}"
+        name = _name(name)
+        where = f"tensor {bounded_repr(name)}"
         if tensor.quantization is not None:
             raise CliError(f"{where} is quantized; safetensors cannot hold it", 1)
         if tensor.storage is None:
-            raise CliError(f"{where} has no data (device {tensor.device})", 1)
+            raise CliError(
+                f"{where} has no data (device {bounded_repr(tensor.device)})", 1
+            )
         dtype = SAFETENSORS_DTYPES.get(tensor.dtype)
         if dtype is None:
             raise CliError(f"{where}: safetensors has no dtype for {tensor.dtype}", 1)

@@ -227,7 +227,7 @@ def read_npy_header(path: str) -> NpyHeader:
     if not isinstance(shape, tuple) or not all(
         type(n) is int and n >= 0 for n in shape
     ):
-        raise CliError(f"{path}: malformed .npy shape {shape!r}")
+        raise CliError(f"{path}: malformed .npy shape {emulpickle.bounded_repr(shape)}")
     return NpyHeader(
         descr=header["descr"],
         fortran_order=bool(header["fortran_order"]),

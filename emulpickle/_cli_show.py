@@ -17,6 +17,8 @@ from typing import Any
 
 import attrs
 
+from ._render import bounded_repr
+from ._render import text as render_text
 from .generic import GenericAttribute, GenericClass, GenericObject
 
 __all__ = [
@@ -145,12 +147,21 @@ def _row(name: str, obj: Any) -> TensorRow:
     return TensorRow(
         name,
         "ndarray",
-        str(obj.dtype),
+        _dtype_text(obj.dtype),
         tuple(int(n) for n in obj.shape),
         int(obj.size),
         int(obj.nbytes),
         "cpu",
     )
+
+
+def _dtype_text(dtype: Any) -> str:
+    """A numpy dtype's str, unless it has fields (that str lists each one,
+    however often a sub-dtype is shared: it may be gigabytes)."""
+    if dtype.names is None and dtype.subdtype is None:
+        return str(dtype)
+    kind = "sub-array" if dtype.names is None else "structured"
+    return f"<{kind} dtype of {dtype.itemsize} bytes>"
 
 
 def _key_text(key: object, quote: bool = False) -> str:
@@ -280,10 +291,19 @@ def _abbrev(obj: object, width: int = VALUE_WIDTH) -> str:
             text = f"bytearray({text})"
         return text
     else:
-        try:
-            text = repr(obj)
-        except Exception as exc:
-            text = f"<{_type_name(obj)}: repr failed: {type(exc).__name__}>"
+        np = _numpy_module()
+        if np is not None and isinstance(obj, np.dtype):
+            text = _dtype_text(obj)
+        elif np is not None and isinstance(obj, np.generic):
+            # Scalars hold plain bytes (the plugin makes no others): their
+            # repr is short, unless a structured dtype is shown with it.
+            dtype = obj.dtype
+            plain = dtype.names is None and dtype.subdtype is None
+            text = repr(obj) if plain else f"numpy scalar {_dtype_text(dtype)}"
+        else:
+            # Anything else may hold pickle data: never its own repr, which
+            # could walk a shared subtree once per path.
+            text = bounded_repr(obj, max_chars=width)
     if len(text) > width:
         text = text[: width - 3] + "..."
     return text
@@ -319,7 +339,7 @@ def _size(obj: object) -> int:
 def _label(obj: object) -> str:
     if isinstance(obj, GenericObject):
         cls = obj.cls
-        name = cls.qualname if isinstance(cls, GenericClass) else repr(cls)
+        name = cls.qualname if isinstance(cls, GenericClass) else bounded_repr(cls)
         if isinstance(cls, GenericAttribute):
             name = repr(cls)
         return f"{name}(...)"
@@ -543,6 +563,10 @@ class TensorMark:
 
     def __repr__(self) -> str:
         return str(self.index)
+
+    def __bounded_repr__(self, part: Callable[[object], None]) -> None:
+        """The index: ``to_builtins`` writes objects through ``bounded_repr``."""
+        part(render_text(str(self.index)))
 
 
 _MARK_CLASS = f"{TensorMark.__module__}.{TensorMark.__qualname__}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._render import bounded_repr
 from .errors import EmulationError
 
 __all__ = [
@@ -125,12 +126,12 @@ def set_record_state(inst: Any, state: object) -> None:
     for key, value in state.items():
         if not isinstance(key, str):
             raise EmulationError(
-                f"state key {key!r} for {cls.__qualname__} is not a string"
+                f"state key {bounded_repr(key)} for {cls.__qualname__} is not a string"
             )
         if key not in fields or key == extras_name:
             if extras_name is None:
                 raise EmulationError(
-                    f"{cls.__qualname__} has no field {key!r} "
+                    f"{cls.__qualname__} has no field {bounded_repr(key)} "
                     "(mark a field with metadata=emulpickle.EXTRAS to keep extras)"
                 )
             extras[key] = value

@@ -12,14 +12,21 @@ that shows a pickle-chosen value therefore goes through :func:`bounded_repr`:
   ``<shared list>`` rather than rendered again, so the work done is linear in
   the number of *distinct* objects visited, and that is capped by the size
   budget too;
-* only types whose ``repr`` is known to be cheap and bounded are asked for
-  their own ``repr``; anything else appears as ``<module.Class object>``,
-  unless its class defines ``__bounded_repr__(render)``, which emulator
-  classes use to show their contents through the same budget.
+* only types whose ``repr`` is known to be cheap and flat (numbers, the
+  standard library's value types such as ``Decimal`` or ``datetime``) are
+  asked for their own ``repr``; subclasses of the builtin containers and
+  ``deque`` are shown as ``Name(<contents>)``; anything else appears as
+  ``<module.Class object>``, unless its class defines
+  ``__bounded_repr__(self, part)``, which emulator classes use to show their
+  contents through the same budget.
+
+Rendering never raises: an exception inside a ``repr`` or a
+``__bounded_repr__`` ends the rendering where it happened.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -33,11 +40,86 @@ DEFAULT_MAX_DEPTH = 6
 # Ints whose repr is cheap (and allowed: CPython refuses str() of huge ints).
 _MAX_INT_BITS = 640
 # Leaf types whose repr is linear in their size and never recurses.
-_LEAF_TYPES: tuple[type, ...] = (bool, float, complex, type(None))
+_LEAF_TYPES: tuple[type, ...] = (
+    bool,
+    float,
+    complex,
+    type(None),
+    type(Ellipsis),
+    type(NotImplemented),
+)
+# Containers rendered item by item (exact types; subclasses are wrapped).
+_CONTAINERS: tuple[type, ...] = (tuple, list, set, frozenset, dict)
+#: Standard-library value types that are written as ``str(x)``
+#: (``to_builtins``) and whose repr is flat too (it shows no other object a
+#: pickle chose), named rather than imported so that importing emulpickle
+#: stays fast; a subclass matches through its MRO.
+STR_VALUE_TYPE_NAMES = frozenset(
+    {
+        "datetime.timedelta",
+        "datetime.timezone",
+        "decimal.Decimal",
+        "fractions.Fraction",
+        "uuid.UUID",
+        "pathlib.PurePath",
+        "ipaddress.IPv4Address",
+        "ipaddress.IPv6Address",
+        "ipaddress.IPv4Network",
+        "ipaddress.IPv6Network",
+        "ipaddress.IPv4Interface",
+        "ipaddress.IPv6Interface",
+    }
+)
+# Every type rendered by its own repr (linear in the value's size).
+_FLAT_TYPE_NAMES = STR_VALUE_TYPE_NAMES | {"datetime.date", "datetime.time", "range"}
 
 
-class _Budget(Exception):
-    """Raised inside the walk once the output is full."""
+def has_type_named(cls: type, names: frozenset[str]) -> bool:
+    """Whether ``cls`` or a base is called ``module.qualname`` in ``names``."""
+    for base in getattr(cls, "__mro__", ()):
+        module = getattr(base, "__module__", "")
+        name = getattr(base, "__qualname__", "")
+        if (name if module == "builtins" else f"{module}.{name}") in names:
+            return True
+    return False
+
+
+#: How each builtin container type reads when it is empty.
+_EMPTY: dict[type, str] = {
+    tuple: "()",
+    list: "[]",
+    dict: "{}",
+    set: "set()",
+    frozenset: "frozenset()",
+}
+#: Container bases whose subclasses are shown as ``Name(<contents>)``.
+_WRAPPED: tuple[type, ...] = (dict, list, tuple, set, frozenset, deque)
+
+
+def _plain(value: object) -> object:
+    """The builtin value of a subclass of int, float, complex, str or bytes.
+
+    Through the base type's own methods (``+x`` and ``x[:]`` of the base
+    type give exact builtins), so no method of the subclass runs.
+    """
+    if isinstance(value, int):
+        return int.__pos__(value)
+    if isinstance(value, float):
+        return float.__pos__(value)
+    if isinstance(value, complex):
+        return complex.__pos__(value)
+    if isinstance(value, str):
+        return str.__str__(value)
+    assert isinstance(value, bytes)
+    return bytes.__getitem__(value, slice(None))
+
+
+class _Budget(BaseException):
+    """Raised inside the walk once the output is full.
+
+    A BaseException, so that an ``except Exception`` in a
+    ``__bounded_repr__`` cannot swallow it and go on rendering.
+    """
 
 
 class _Renderer:
@@ -71,8 +153,8 @@ class _Renderer:
             self._bytes(value)  # type: ignore[arg-type]
         elif kind in _LEAF_TYPES:
             self.emit(repr(value))
-        elif kind in (tuple, list, set, frozenset, dict):
-            self._container(value)
+        elif kind in _CONTAINERS:
+            self._container(value, kind)
         else:
             self._object(value)
 
@@ -85,12 +167,13 @@ class _Renderer:
         self.emit(text)
 
     def _bytes(self, value: bytes | bytearray) -> None:
-        head = bytes(value[: self.room + 1])
+        # Only as much as could be shown is ever repr'd (bytearray quotes
+        # differently from bytes: its own repr is used).
+        head = value[: self.room + 1]
         text = repr(head)
         if len(head) < len(value):
-            text = text[:-1] + "..." + text[-1]
-        if type(value) is bytearray:
-            text = f"bytearray({text})"
+            end = 1 if type(value) is bytes else 2  # the closing quote (and paren)
+            text = text[:-end] + "..." + text[-end:]
         self.emit(text)
 
     def _int(self, value: int) -> None:
@@ -99,35 +182,44 @@ class _Renderer:
         else:
             self.emit(repr(value))
 
-    def _enter(self, value: object) -> bool:
-        """Whether ``value`` is shown in full: not seen yet, not too deep."""
+    def _first_visit(self, value: object) -> bool:
+        """Whether ``value`` is met for the first time (else say it is shared)."""
         key = id(value)
         if key in self.seen:
             self.emit(f"<shared {type(value).__name__}>")
             return False
         self.seen.add(key)
+        return True
+
+    def _enter(self, value: object) -> bool:
+        """Whether ``value`` is shown in full: not seen yet, not too deep."""
+        if not self._first_visit(value):
+            return False
         if self.depth >= self.max_depth:
             self.emit(f"<{type(value).__name__}...>")
             return False
         return True
 
-    def _container(self, value: Any) -> None:
+    def _container(self, value: Any, kind: type) -> None:
+        """``value``, of builtin container type ``kind`` (exactly)."""
+        if not value:
+            # Nothing to share or nest (``()`` is one object everywhere).
+            self.emit(_EMPTY[kind])
+            return
         if not self._enter(value):
             return
-        kind = type(value)
+        self._contents(value, kind)
+
+    def _contents(self, value: Any, kind: type) -> None:
+        """The items of a container as ``kind``'s repr shows them."""
         if kind is tuple:
             opening, closing = "(", ",)" if len(value) == 1 else ")"
-        elif kind is list:
+        elif kind in (list, deque):
             opening, closing = "[", "]"
-        elif kind is dict:
-            opening, closing = "{", "}"
-        elif not value:
-            self.emit(f"{kind.__name__}()")
-            return
-        elif kind is set:
-            opening, closing = "{", "}"
-        else:
+        elif kind is frozenset:
             opening, closing = "frozenset({", "})"
+        else:  # dict, set
+            opening, closing = "{", "}"
         self.emit(opening)
         self.depth += 1
         if kind is dict:
@@ -167,12 +259,43 @@ class _Renderer:
         if isinstance(value, type):
             self.emit(f"<class {_qualified(value)}>")
             return
+        base = next((k for k in _WRAPPED if isinstance(value, k)), None)
+        if base is not None:
+            # OrderedDict, defaultdict, Counter, deque...: Name(<contents>).
+            if self._enter(value):
+                self.emit(f"{cls.__name__[:100]}(")
+                self._contents(value, base)
+                self.emit(")")
+            return
+        if isinstance(value, (int, float, complex, str, bytes)):
+            # Subclasses of the leaf types (numpy's float64, str_...).
+            self.render(_plain(value))
+            return
+        if has_type_named(cls, _FLAT_TYPE_NAMES):
+            if self._first_visit(value):
+                try:
+                    shown = repr(value)
+                except Exception:  # e.g. a Fraction too long for str()
+                    shown = f"<{_qualified(cls)} object>"
+                self.emit(shown)
+            return
+        if cls is slice:
+            if self._enter(value):
+                self._call_form("slice", (value.start, value.stop, value.step))  # type: ignore[attr-defined]
+            return
         self.emit(f"<{_qualified(cls)} object>")
+
+    def _call_form(self, name: str, args: tuple[object, ...]) -> None:
+        self.emit(f"{name}(")
+        self.depth += 1
+        self._items(args, pairs=False)
+        self.depth -= 1
+        self.emit(")")
 
     def _part(self, piece: object) -> None:
         """What ``__bounded_repr__`` calls: text is emitted, values rendered."""
         if type(piece) is _Text:
-            self.emit(str(piece))
+            self.emit(str.__str__(piece))
         else:
             self.render(piece)
 
@@ -212,11 +335,17 @@ def bounded_repr(
     each value to show (rendered under the same budget) and
     ``part(emulpickle.render_text("..."))`` for literal text.
     """
-    renderer = _Renderer(max(max_chars - 3, 1), max_depth)
+    limit = max(max_chars, 0)
+    renderer = _Renderer(limit, max_depth)
+    complete = False
     try:
         renderer.render(value)
+        complete = True
     except _Budget:
-        return "".join(renderer.out) + "..."
-    except RecursionError:  # pragma: no cover - depth is bounded above
-        return "".join(renderer.out) + "..."
-    return "".join(renderer.out)
+        pass
+    except Exception:  # a failing repr, or RecursionError: stop right there
+        pass
+    shown = "".join(renderer.out)
+    if complete:
+        return shown
+    return shown[: max(limit - 3, 0)] + "..."[:limit]

@@ -90,9 +90,10 @@ def _describe(loaded: Loaded) -> str | None:
     if loaded.npy is not None:
         h = loaded.npy
         order = "Fortran" if h.fortran_order else "C"
+        shown = emulpickle.bounded_repr
         return (
-            f".npy v{h.version[0]}.{h.version[1]}: dtype {h.descr!r}, "
-            f"shape {h.shape}, {order} order"
+            f".npy v{h.version[0]}.{h.version[1]}: dtype {shown(h.descr)}, "
+            f"shape {shown(h.shape)}, {order} order"
         )
     if loaded.kind == "torch-zip":
         return "torch checkpoint (zip format)"

@@ -38,7 +38,8 @@ Output shape (keys starting with ``$`` are reserved for the encoding):
   ``__dict__`` has keys that cannot be fields of a JSON object (not ``str``,
   or starting with ``$``) it is ``{"$class": ..., "$dict": <dict>}``.
 * anything else: ``{"$type": "repr", "class": "module.qualname", "repr":
-  repr(x)}``.
+  emulpickle.bounded_repr(x)}`` (at most 1,000 characters: a numpy object
+  array's own repr would render every item, however shared).
 
 Sharing: lists, tuples, dicts, sets, ``bytes``/``bytearray`` and ``str`` of
 64 or more characters/bytes, big ints, generic objects and class instances are
@@ -60,41 +61,17 @@ import types
 from typing import Any
 
 from ._records import is_attrs_class, record_fields
+from ._render import STR_VALUE_TYPE_NAMES, bounded_repr, has_type_named
 from .generic import GenericAttribute, GenericClass, GenericObject
 
 __all__ = ["to_builtins"]
 
+#: Longest ``"repr"`` written for an object of another type.
+_REPR_CHARS = 1000
 #: ``str`` and ``bytes`` at least this long are tracked for sharing.
 _SHARE_MIN_LEN = 64
 #: ints with more bits than this are written in hex (``str()`` may refuse them).
 _BIG_INT_BITS = 14_000
-
-# Value types written as str(x), named rather than imported so that importing
-# emulpickle stays fast; a subclass matches through its MRO.
-_STR_TYPE_NAMES = frozenset(
-    {
-        "datetime.timedelta",
-        "datetime.timezone",
-        "decimal.Decimal",
-        "fractions.Fraction",
-        "uuid.UUID",
-        "pathlib.PurePath",
-        "ipaddress.IPv4Address",
-        "ipaddress.IPv6Address",
-        "ipaddress.IPv4Network",
-        "ipaddress.IPv6Network",
-        "ipaddress.IPv4Interface",
-        "ipaddress.IPv6Interface",
-    }
-)
-
-
-def _is_str_type(cls: type) -> bool:
-    return any(
-        f"{base.__module__}.{base.__qualname__}" in _STR_TYPE_NAMES
-        for base in cls.__mro__
-    )
-
 
 _GLOBAL_TYPES = (
     type,
@@ -205,8 +182,11 @@ class _Converter:
             return self.global_name(obj)
         elif isinstance(obj, self.iso_types):
             return {"$type": _qualname(type(obj)), "value": obj.isoformat()}
-        elif _is_str_type(type(obj)):
-            return {"$type": _qualname(type(obj)), "value": str(obj)}
+        elif has_type_named(type(obj), STR_VALUE_TYPE_NAMES):
+            try:
+                return {"$type": _qualname(type(obj)), "value": str(obj)}
+            except ValueError:  # a Fraction of ints too long for str()
+                pass
         elif isinstance(obj, (tuple, frozenset)) and not obj:
             return [] if isinstance(obj, tuple) else {"$type": "frozenset", "items": []}
         return self.tracked(obj, depth)
@@ -392,9 +372,8 @@ class _Converter:
                 result["$dict"] = None
                 tasks.append((attributes, depth, result, "$dict"))
             return result
-        try:
-            text = repr(obj)
-        except Exception as exc:  # a broken __repr__ must not stop the dump
-            text = f"<repr failed: {type(exc).__name__}>"
+        # Bounded: the object's own repr might render pickle data without
+        # limit (a numpy object array renders each item, however shared).
+        text = bounded_repr(obj, max_chars=_REPR_CHARS)
         result.update({"$type": "repr", "class": _qualname(cls), "repr": text})
         return result

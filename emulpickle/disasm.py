@@ -315,7 +315,7 @@ def _apply(
             raise UnpicklingError(f"memo value not found at index {arg!r}")
         value = memo[arg]
         stack.append(value)
-        shown = f" = {value!r}" if isinstance(value, str) else ""
+        shown = f" = {bounded_repr(value)}" if isinstance(value, str) else ""
         return f"memo[{arg}]{shown}", None
     if name == "DUP":
         if not stack or stack[-1] is _MARK:
@@ -389,10 +389,9 @@ def _pop_mark(stack: list[object], marks: list[int], at_least: int = 0) -> None:
 
 def format_instruction(ins: Instruction, *, width: int = 40) -> str:
     """One line of a listing: offset, opcode, argument, note."""
-    # Bounded: an argument may be hundreds of megabytes (BINBYTES8).
-    arg = "" if ins.arg is None else bounded_repr(ins.arg, max_chars=2 * width)
-    if len(arg) > width:
-        arg = arg[: width - 3] + "..."
+    # Bounded: an argument may be hundreds of megabytes (BINBYTES8), and a
+    # LONG4 argument of a million digits has no repr at all.
+    arg = "" if ins.arg is None else bounded_repr(ins.arg, max_chars=width)
     line = f"{ins.offset:>8}: {ins.opcode:<18} {arg:<{width}}"
     if ins.note:
         line += f"  # {ins.note}"

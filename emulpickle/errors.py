@@ -54,6 +54,10 @@ class UnpicklingError(pickle.UnpicklingError):
         return self.reason + self._where()
 
 
+#: Longest part of a global's name a ForbiddenGlobalError message shows.
+_MAX_NAME_SHOWN = 300
+
+
 class TruncatedError(UnpicklingError, EOFError):
     """The data ended before the pickle did (also an :class:`EOFError`)."""
 
@@ -74,8 +78,13 @@ class ForbiddenGlobalError(UnpicklingError):
         offset: int | None = None,
         opcode: str | None = None,
     ) -> None:
+        # The names are the pickle's, of any length: the message shows at
+        # most _MAX_NAME_SHOWN characters of them (the attributes keep all).
+        shown = f"{module}.{name}"
+        if len(shown) > _MAX_NAME_SHOWN:
+            shown = shown[: _MAX_NAME_SHOWN - 3] + "..."
         super().__init__(
-            f"global '{module}.{name}' is not allowed", offset=offset, opcode=opcode
+            f"global '{shown}' is not allowed", offset=offset, opcode=opcode
         )
         self.module = module
         self.name = name

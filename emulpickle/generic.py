@@ -9,22 +9,40 @@ Nothing named by the pickle is imported or run.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
+from ._render import bounded_repr
+from ._render import text as render_text
 from .errors import EmulationError
 
 __all__ = ["GenericAttribute", "GenericClass", "GenericObject", "generic_getattr"]
 
 
 class _Guard(threading.local):
-    """Per-thread bookkeeping that stops ``repr`` and ``==`` from looping."""
+    """Per-thread bookkeeping that stops ``==`` from looping."""
 
     def __init__(self) -> None:
-        self.repr_active: set[int] = set()
         self.eq_active: set[tuple[int, int]] = set()
 
 
 _guard = _Guard()
+
+#: Longest name a repr shows (a pickle chooses names of any length).
+_MAX_NAME_SHOWN = 300
+#: How much of a generic object ``repr`` shows. The contents are the
+#: pickle's: shared subtrees and cycles are shown once (``<shared tuple>``),
+#: so the repr of a DAG with 2**40 paths stays short and fast.
+REPR_MAX_CHARS = 4096
+REPR_MAX_DEPTH = 16
+
+_Part = Callable[[object], None]
+
+
+def _clip(name: str) -> str:
+    if len(name) <= _MAX_NAME_SHOWN:
+        return name
+    return name[: _MAX_NAME_SHOWN - 3] + "..."
 
 
 class GenericClass:
@@ -59,7 +77,11 @@ class GenericClass:
         raise EmulationError(f"cannot set state on the class {self.qualname}")
 
     def __repr__(self) -> str:
-        return f"<generic class {self.qualname}>"
+        return f"<generic class {_clip(self.qualname)}>"
+
+    def __bounded_repr__(self, part: _Part) -> None:
+        """Its repr, under :func:`emulpickle.bounded_repr`'s budget."""
+        part(render_text(repr(self)))
 
     def __eq__(self, other: object) -> bool:
         if type(self) is not GenericClass or type(other) is not GenericClass:
@@ -124,35 +146,51 @@ class GenericObject:
         self.set_items.append(item)
 
     def __repr__(self) -> str:
-        key = id(self)
-        active = _guard.repr_active
-        if key in active:
-            # A cycle leads back here: name the class, elide the contents.
-            return f"{self.cls.qualname}(...)"
-        active.add(key)
-        try:
-            return self._repr()
-        finally:
-            active.discard(key)
+        return bounded_repr(self, max_chars=REPR_MAX_CHARS, max_depth=REPR_MAX_DEPTH)
 
-    def _repr(self) -> str:
-        parts = [repr(a) for a in self.args]
-        parts += [f"{k}={v!r}" for k, v in self.kwargs.items()]
+    def __bounded_repr__(self, part: _Part) -> None:
+        """``mod.Cls(args, key=value, ..., items=[...])``, within the budget.
+
+        Everything the pickle gave is rendered through ``part``, so an object
+        reached again (a shared subtree or a cycle back to this object) is
+        shown once and then as ``<shared ...>``.
+        """
+        part(render_text(_clip(self.cls.qualname) + "("))
+        first = True
+
+        def lead(label: str = "") -> None:
+            nonlocal first
+            part(render_text(label if first else ", " + label))
+            first = False
+
+        for arg in self.args:
+            lead()
+            part(arg)
+        for key, value in self.kwargs.items():
+            lead(f"{_clip(str(key))}=")
+            part(value)
         state = self.state
-        if isinstance(state, dict):
-            parts += [
-                f"{k}={v!r}" if isinstance(k, str) else f"{k!r}: {v!r}"
-                for k, v in state.items()
-            ]
+        if type(state) is dict:
+            for key, value in state.items():
+                if type(key) is str:
+                    lead(f"{_clip(key)}=")
+                else:
+                    lead()
+                    part(key)
+                    part(render_text(": "))
+                part(value)
         elif state is not None:
-            parts.append(f"state={state!r}")
-        if self.list_items:
-            parts.append(f"items={self.list_items!r}")
-        if self.dict_items:
-            parts.append(f"dict_items={self.dict_items!r}")
-        if self.set_items:
-            parts.append(f"set_items={self.set_items!r}")
-        return f"{self.cls.qualname}({', '.join(parts)})"
+            lead("state=")
+            part(state)
+        for label, items in (
+            ("items=", self.list_items),
+            ("dict_items=", self.dict_items),
+            ("set_items=", self.set_items),
+        ):
+            if items:
+                lead(label)
+                part(items)
+        part(render_text(")"))
 
     def _key(self) -> tuple[object, ...]:
         return (
@@ -222,7 +260,7 @@ class GenericAttribute(GenericClass):
         self.attr = attr
 
     def __repr__(self) -> str:
-        return f"<generic attribute {self.qualname}>"
+        return f"<generic attribute {_clip(self.qualname)}>"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, GenericAttribute):

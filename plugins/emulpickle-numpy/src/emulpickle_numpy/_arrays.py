@@ -21,7 +21,7 @@ import numpy as np
 
 import emulpickle
 
-from ._dtypes import parse_typestr, seal
+from ._dtypes import dtype_text, parse_typestr, seal, shown
 
 __all__ = [
     "ABSENT",
@@ -80,7 +80,7 @@ def _check_shape(value: object, what: str) -> tuple[int, ...]:
     nonzero = 1
     for dim in value:
         if type(dim) is not int:
-            raise _fail(f"{what}: dimension {dim!r:.40} is not an int")
+            raise _fail(f"{what}: dimension {shown(dim, 40)} is not an int")
         if dim < 0:
             raise _fail(f"{what}: negative dimension {dim}")
         if dim:
@@ -127,7 +127,7 @@ def reconstruct_checked(
     elif subtype is MATRIX:
         cls = np.matrix
     else:
-        raise _fail(f"_reconstruct: unsupported array class {subtype!r:.80}")
+        raise _fail(f"_reconstruct: unsupported array class {shown(subtype, 80)}")
     kind = type(dtype_arg)
     if kind is bytes or kind is str:
         dtype = PLACEHOLDERS.get(dtype_arg)
@@ -173,7 +173,7 @@ def _check_rawdata(dtype: np.dtype[Any], count: int, rawdata: object) -> None:
     if dtype.flags & _LIST_PICKLE or dtype.hasobject:
         if type(rawdata) is not list:
             raise _fail(
-                f"ndarray state: dtype {dtype} needs a list of items, "
+                f"ndarray state: dtype {dtype_text(dtype)} needs a list of items, "
                 f"not {type(rawdata).__name__}"
             )
         if len(rawdata) != count:
@@ -237,13 +237,17 @@ class FromBufferEmulator:
         if not isinstance(dtype, np.dtype):
             raise _fail(f"_frombuffer: expected a dtype, not {type(dtype).__name__}")
         if dtype.hasobject or dtype.flags & _LIST_PICKLE:
-            raise _fail(f"_frombuffer: dtype {dtype} cannot be read from bytes")
+            raise _fail(
+                f"_frombuffer: dtype {dtype_text(dtype)} cannot be read from bytes"
+            )
         if dtype.itemsize == 0:
             raise _fail("_frombuffer: dtype has no size")
         seal(dtype)
         dims = _check_shape(shape, "_frombuffer")
         if order not in ("C", "F"):
-            raise _fail(f"_frombuffer: order must be 'C' or 'F', not {order!r:.20}")
+            raise _fail(
+                f"_frombuffer: order must be 'C' or 'F', not {shown(order, 20)}"
+            )
         try:
             view = memoryview(cast(Any, buf))
         except TypeError:
@@ -256,7 +260,7 @@ class FromBufferEmulator:
         if nbytes != expected:
             raise _fail(
                 f"_frombuffer: buffer has {nbytes} bytes, shape {dims} of "
-                f"{dtype} needs {expected}"
+                f"{dtype_text(dtype)} needs {expected}"
             )
         flat: np.ndarray[Any, Any] = cast(Any, np.frombuffer)(buf, dtype=dtype)
         return flat.reshape(dims, order=order)
@@ -272,7 +276,7 @@ def scalar_checked(dtype: Any, data: object, rest: tuple[object, ...]) -> object
     if dtype.flags & _LIST_PICKLE or dtype.hasobject:
         if dtype.kind == "O" and dtype.names is None and dtype.shape == ():
             return data
-        raise _fail(f"scalar: cannot make a {dtype} scalar from a pickle")
+        raise _fail(f"scalar: cannot make a {dtype_text(dtype)} scalar from a pickle")
     if isinstance(data, str):
         if not data.isascii() and max(data) > "\xff":
             raise _fail("scalar: text data is not latin-1")
@@ -281,7 +285,8 @@ def scalar_checked(dtype: Any, data: object, rest: tuple[object, ...]) -> object
         raise _fail(f"scalar: data must be bytes, not {type(data).__name__}")
     if len(data) != dtype.itemsize:
         raise _fail(
-            f"scalar: {len(data)} bytes of data for a {dtype.itemsize}-byte {dtype}"
+            f"scalar: {len(data)} bytes of data for a {dtype.itemsize}-byte "
+            f"{dtype_text(dtype)}"
         )
     return REAL_SCALAR(dtype, data)
 

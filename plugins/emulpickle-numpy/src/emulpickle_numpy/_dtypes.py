@@ -17,6 +17,7 @@ from typing import Any, cast
 import numpy as np
 
 import emulpickle
+from emulpickle import bounded_repr
 
 __all__ = [
     "DTYPE_CLASSES",
@@ -24,10 +25,12 @@ __all__ = [
     "DTypeEmulator",
     "StringDTypeEmulator",
     "dtype_classes",
+    "dtype_text",
     "parse_typestr",
     "plain_itemsize",
     "seal",
     "set_dtype_state",
+    "shown",
 ]
 
 #: What numpy writes as the first argument of ``numpy.dtype(...)`` in pickles
@@ -66,6 +69,24 @@ _MAX_UNBUILT = 1 << 14
 
 def _fail(message: str) -> emulpickle.EmulationError:
     return emulpickle.EmulationError(message)
+
+
+def shown(value: object, width: int = 80) -> str:
+    """``value`` for a message: bounded, however the pickle shared it."""
+    return bounded_repr(value, max_chars=width)
+
+
+def dtype_text(dtype: np.dtype[Any]) -> str:
+    """How messages name a dtype: ``str(dtype)`` unless it has fields.
+
+    The str of a structured dtype lists every field's name and dtype, each
+    time a sub-dtype is reached: field names of a megabyte in a sub-dtype
+    shared by thousands of fields would make a message of gigabytes.
+    """
+    if dtype.names is None and dtype.subdtype is None:
+        return str(dtype)
+    kind = "sub-array" if dtype.names is None else "structured"
+    return f"<{kind} dtype of {dtype.itemsize} bytes>"
 
 
 def _remember_unbuilt(dtype: np.dtype[Any]) -> None:
@@ -122,7 +143,7 @@ def parse_typestr(value: object) -> np.dtype[Any]:
         except UnicodeDecodeError:
             raise _fail("numpy.dtype: type string is not ASCII") from None
     if not isinstance(value, str) or not _TYPESTR.match(value):
-        raise _fail(f"numpy.dtype: unsupported type string {value!r:.80}")
+        raise _fail(f"numpy.dtype: unsupported type string {shown(value)}")
     if value[0] in "SUV" and len(value) > 1:
         size = int(value[1:]) * (4 if value[0] == "U" else 1)
         if size > _MAX_ITEMSIZE:
@@ -199,7 +220,7 @@ DTYPE_CLASSES: frozenset[type] = frozenset(dtype_classes())
 
 def _check_int(value: object, what: str) -> int:
     if type(value) is not int:
-        raise _fail(f"numpy.dtype state: {what} must be an int, not {value!r:.80}")
+        raise _fail(f"numpy.dtype state: {what} must be an int, not {shown(value)}")
     return value
 
 
@@ -211,7 +232,7 @@ def _check_shape(value: object, what: str) -> tuple[int, ...]:
     dims: list[int] = []
     for dim in value:
         if type(dim) is not int or dim < 0:
-            raise _fail(f"{what}: invalid dimension {dim!r:.80}")
+            raise _fail(f"{what}: invalid dimension {shown(dim)}")
         dims.append(dim)
     return tuple(dims)
 
@@ -231,7 +252,7 @@ def _expected_datetime(
     # Type first: a set lookup hashes its argument, and hashing a deeply
     # nested tuple from the pickle would crash the interpreter.
     if type(unit) is not str or unit not in _DATETIME_UNITS:
-        raise _fail(f"numpy.dtype state: unknown datetime unit {unit!r:.40}")
+        raise _fail(f"numpy.dtype state: unknown datetime unit {shown(unit, 40)}")
     num = _check_int(num, "datetime multiplier")
     if not 1 <= num <= 2**31 - 1 or den != 1 or events != 1:
         raise _fail("numpy.dtype state: bad datetime multiplier")
@@ -294,14 +315,14 @@ def _expected_struct(
     for name in names:
         entry = fields.get(name)
         if type(entry) is not tuple or len(entry) not in (2, 3):
-            raise _fail(f"numpy.dtype state: bad field entry for {name!r:.80}")
+            raise _fail(f"numpy.dtype state: bad field entry for {shown(name)}")
         sub, offset = entry[0], entry[1]
         if not isinstance(sub, np.dtype):
-            raise _fail(f"numpy.dtype state: field {name!r:.80} has no dtype")
+            raise _fail(f"numpy.dtype state: field {shown(name)} has no dtype")
         offset = _check_int(offset, "field offset")
         if offset < 0 or offset + sub.itemsize > elsize:
             raise _fail(
-                f"numpy.dtype state: field {name!r:.80} at offset {offset} "
+                f"numpy.dtype state: field {shown(name)} at offset {offset} "
                 f"does not fit in an item of {elsize} bytes"
             )
         title = entry[2] if len(entry) == 3 else None
@@ -338,7 +359,7 @@ def _expected_dtype(inst: np.dtype[Any], state: tuple[Any, ...]) -> np.dtype[Any
     flags = _check_int(state[7], "flags")
     extra = state[8] if len(state) == 9 else None
     if type(byteorder) is not str or byteorder not in _BYTEORDERS:
-        raise _fail(f"numpy.dtype state: bad byte order {byteorder!r:.20}")
+        raise _fail(f"numpy.dtype state: bad byte order {shown(byteorder, 20)}")
     if not -1 <= elsize <= _MAX_ITEMSIZE or not -1 <= alignment <= 64:
         raise _fail("numpy.dtype state: bad item size or alignment")
     kind = inst.kind
@@ -414,7 +435,9 @@ def set_dtype_state(inst: Any, state: Any) -> None:
         or inst.flags != expected.flags
         or inst.alignment != expected.alignment
     ):
-        raise _fail(f"numpy.dtype state is inconsistent (expected {expected})")
+        raise _fail(
+            f"numpy.dtype state is inconsistent (expected {dtype_text(expected)})"
+        )
 
 
 def _private_state(state: tuple[Any, ...]) -> tuple[Any, ...]:

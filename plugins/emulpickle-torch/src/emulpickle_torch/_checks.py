@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from emulpickle import bounded_repr
+
 from ._dtypes import StorageType
 from .errors import TorchFormatError
 
@@ -17,14 +19,14 @@ def check_key(key: object, what: str) -> str:
     if isinstance(key, bytes):
         key = key.decode("ascii", "replace")
     if not isinstance(key, str) or not _SAFE_KEY.fullmatch(key) or key in (".", ".."):
-        raise TorchFormatError(f"unsafe {what} {key!r}")
+        raise TorchFormatError(f"unsafe {what} {bounded_repr(key)}")
     return key
 
 
 def check_storage_type(value: object) -> StorageType:
     """The storage class a record names (``torch.FloatStorage``...)."""
     if not isinstance(value, StorageType):
-        raise TorchFormatError(f"not a storage type: {value!r}")
+        raise TorchFormatError(f"not a storage type: {bounded_repr(value)}")
     return value
 
 
@@ -33,7 +35,7 @@ def check_location(location: object) -> str:
     if isinstance(location, bytes):
         location = location.decode("ascii", "replace")
     if not isinstance(location, str) or len(location) > 64:
-        raise TorchFormatError(f"bad storage location {location!r}")
+        raise TorchFormatError(f"bad storage location {bounded_repr(location)}")
     return location
 
 
@@ -47,6 +49,8 @@ def check_storage_id(
     check_storage_type(storage_type)
     key = check_key(raw_key, "storage key")
     checked_location = check_location(location)
-    if type(numel) is not int or numel < 0:
-        raise TorchFormatError(f"bad storage size {numel!r}")
+    # torch counts elements in an int64; a larger count cannot be a storage
+    # (and would not even print: str() refuses ints over 4300 digits).
+    if type(numel) is not int or not 0 <= numel < 1 << 63:
+        raise TorchFormatError(f"bad storage size {bounded_repr(numel)}")
     return key, checked_location

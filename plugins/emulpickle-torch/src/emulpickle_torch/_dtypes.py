@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from emulpickle import EmulationError
+from emulpickle import EmulationError, render_text
 
 __all__ = [
     "COMPLEX32",
     "DTYPES",
     "STORAGE_TYPES",
     "DType",
+    "ShownByRepr",
     "StorageType",
     "TorchConstant",
     "dtype_by_name",
 ]
 
 
-class _Frozen:
+class ShownByRepr:
+    """Objects whose own repr is short: ``emulpickle.bounded_repr`` uses it."""
+
+    __slots__ = ()
+
+    def __bounded_repr__(self, part: Callable[[object], None]) -> None:
+        """The repr, under the budget of the rendering it is part of."""
+        part(render_text(repr(self)))
+
+
+class _Frozen(ShownByRepr):
     """Shared singletons: a pickle must never change them."""
 
     __slots__ = ()

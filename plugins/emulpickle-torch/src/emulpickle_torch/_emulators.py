@@ -6,9 +6,16 @@ import sys
 from collections import OrderedDict
 from typing import Any
 
-from emulpickle import EmulationError, Registry, call, protocol_method
+from emulpickle import EmulationError, Registry, bounded_repr, call, protocol_method
 
-from ._dtypes import CONSTANTS, DTYPES, STORAGE_TYPES, DType, TorchConstant
+from ._dtypes import (
+    CONSTANTS,
+    DTYPES,
+    STORAGE_TYPES,
+    DType,
+    ShownByRepr,
+    TorchConstant,
+)
 from ._tensor import (
     NestedTensor,
     SparseTensor,
@@ -41,7 +48,7 @@ def _bool(value: object, what: str) -> bool:
 
 def _dtype(value: object, what: str) -> DType:
     if not isinstance(value, DType):
-        raise EmulationError(f"{what} must be a torch dtype, not {value!r}")
+        raise EmulationError(f"{what} must be a torch dtype, not {bounded_repr(value)}")
     return value
 
 
@@ -66,7 +73,9 @@ def _apply_metadata(tensor: Tensor, metadata: object) -> None:
         raise EmulationError("tensor metadata must be a dict")
     for key, value in metadata.items():
         if key not in ("conj", "neg") or type(value) is not bool:
-            raise EmulationError(f"unknown tensor metadata {key!r}: {value!r}")
+            raise EmulationError(
+                f"unknown tensor metadata {bounded_repr(key)}: {bounded_repr(value)}"
+            )
         setattr(tensor, key, value)
 
 
@@ -141,7 +150,7 @@ def rebuild_parameter_with_state(*args: object) -> Tensor:
     return param
 
 
-class TensorClass:
+class TensorClass(ShownByRepr):
     """``torch.Tensor`` / ``torch.nn.Parameter`` named as a type by a pickle."""
 
     def __init__(self, qualname: str) -> None:
@@ -184,7 +193,7 @@ def rebuild_from_type_v2(*args: object) -> object:
     # object from the pickle (a deeply nested tuple crashes CPython's hash).
     rebuilder = any(func is known for known in _REBUILDERS)
     if not (rebuilder or protocol_method(func, "py_call") is not None):
-        raise EmulationError(f"_rebuild_from_type_v2 cannot call {func!r}")
+        raise EmulationError(f"_rebuild_from_type_v2 cannot call {bounded_repr(func)}")
     result = call(func, func_args)
     if isinstance(result, Tensor):
         result = result.copy()
@@ -202,7 +211,9 @@ def rebuild_sparse_tensor(*args: object) -> SparseTensor:
     _arity("_rebuild_sparse_tensor", args, 2, 2)
     layout, data = args
     if not isinstance(layout, TorchConstant) or layout.kind != "layout":
-        raise EmulationError(f"_rebuild_sparse_tensor: bad layout {layout!r}")
+        raise EmulationError(
+            f"_rebuild_sparse_tensor: bad layout {bounded_repr(layout)}"
+        )
     if not isinstance(data, tuple):
         raise EmulationError("_rebuild_sparse_tensor data must be a tuple")
     if layout.name == "sparse_coo":
@@ -230,7 +241,9 @@ def rebuild_sparse_tensor(*args: object) -> SparseTensor:
             compressed_indices=_tensor(data[0], "compressed indices"),
             plain_indices=_tensor(data[1], "plain indices"),
         )
-    raise EmulationError(f"_rebuild_sparse_tensor: unsupported layout {layout!r}")
+    raise EmulationError(
+        f"_rebuild_sparse_tensor: unsupported layout {bounded_repr(layout)}"
+    )
 
 
 def rebuild_qtensor(*args: object) -> Tensor:
@@ -242,7 +255,7 @@ def rebuild_qtensor(*args: object) -> Tensor:
         raise EmulationError("quantizer parameters must be a non-empty tuple")
     scheme = params[0]
     if not isinstance(scheme, TorchConstant) or scheme.kind != "qscheme":
-        raise EmulationError(f"bad qscheme {scheme!r}")
+        raise EmulationError(f"bad qscheme {bounded_repr(scheme)}")
     if scheme.name in ("per_tensor_affine", "per_tensor_symmetric"):
         if len(params) != 3 or type(params[1]) is not float:
             raise EmulationError("per-tensor quantizer needs (scheme, scale, zero)")
@@ -341,7 +354,7 @@ _FROM_NUMPY = frozenset(
 def _device_name(value: object) -> str:
     if isinstance(value, Device) or (isinstance(value, str) and len(value) <= 64):
         return str(value)
-    raise EmulationError(f"device must be a device string, not {value!r}")
+    raise EmulationError(f"device must be a device string, not {bounded_repr(value)}")
 
 
 def _tensor_over_array(array: Any, dtype: DType, device: str) -> Tensor:
@@ -411,7 +424,7 @@ _REBUILDERS: dict[object, str] = {
 }
 
 
-class Device:
+class Device(ShownByRepr):
     """``torch.device``: a device type and optional index."""
 
     __slots__ = ("index", "type")
@@ -454,7 +467,7 @@ def make_device(*args: object) -> Device:
     elif ":" in spec:
         spec, _, number = spec.partition(":")
         if not number.isdigit():
-            raise EmulationError(f"bad device string {args[0]!r}")
+            raise EmulationError(f"bad device string {bounded_repr(args[0])}")
         index = int(number)
     return Device(spec, index)
 
@@ -473,7 +486,7 @@ def get_layout(*args: object) -> TorchConstant:
         constant = CONSTANTS.get(name[len("torch.") :])
         if constant is not None and constant.kind == "layout":
             return constant
-    raise EmulationError(f"unknown layout {name!r}")
+    raise EmulationError(f"unknown layout {bounded_repr(name)}")
 
 
 def register(registry: Registry) -> None:

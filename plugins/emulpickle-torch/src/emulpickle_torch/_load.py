@@ -192,10 +192,14 @@ def _load_zip(reader: TorchZip, options: dict[str, Any]) -> Any:
 
     def persistent_load(pid: Any) -> TypedStorage:
         if not isinstance(pid, tuple) or len(pid) != 5:
-            raise TorchFormatError(f"unexpected persistent id {pid!r}")
+            raise TorchFormatError(
+                f"unexpected persistent id {emulpickle.bounded_repr(pid)}"
+            )
         typename, storage_type, raw_key, raw_location, numel = pid
         if typename not in ("storage", b"storage"):
-            raise TorchFormatError(f"unknown persistent id type {typename!r}")
+            raise TorchFormatError(
+                f"unknown persistent id type {emulpickle.bounded_repr(typename)}"
+            )
         key, location = check_storage_id(storage_type, raw_key, raw_location, numel)
         itemsize = 1 if storage_type.untyped else storage_type.dtype.itemsize
         nbytes = numel * itemsize
@@ -242,7 +246,9 @@ def _load_stream(source: Source, options: dict[str, Any]) -> Any:
         return first  # a plain pickle
     protocol = Unpickler(stream, **options).load()
     if protocol != LEGACY_PROTOCOL_VERSION:
-        raise TorchFormatError(f"unsupported legacy protocol version {protocol!r}")
+        raise TorchFormatError(
+            f"unsupported legacy protocol version {emulpickle.bounded_repr(protocol)}"
+        )
     sys_info = Unpickler(stream, **options).load()
     if not isinstance(sys_info, dict):
         raise TorchFormatError("legacy header is not a dict")
@@ -251,11 +257,15 @@ def _load_stream(source: Source, options: dict[str, Any]) -> Any:
 
     def persistent_load(pid: Any) -> object:
         if not isinstance(pid, tuple) or not pid:
-            raise TorchFormatError(f"unexpected persistent id {pid!r}")
+            raise TorchFormatError(
+                f"unexpected persistent id {emulpickle.bounded_repr(pid)}"
+            )
         if pid[0] in ("module", b"module") and len(pid) == 4:
             return pid[1]  # an nn.Module class (its source is ignored)
         if pid[0] not in ("storage", b"storage") or len(pid) != 6:
-            raise TorchFormatError(f"unexpected persistent id {pid!r}")
+            raise TorchFormatError(
+                f"unexpected persistent id {emulpickle.bounded_repr(pid)}"
+            )
         _, storage_type, raw_key, raw_location, numel, view = pid
         key, location = check_storage_id(storage_type, raw_key, raw_location, numel)
         itemsize = storage_type.dtype.itemsize
@@ -267,11 +277,15 @@ def _load_stream(source: Source, options: dict[str, Any]) -> Any:
         storage = roots[key][0]
         if view is not None:
             if not (isinstance(view, tuple) and len(view) == 3):
-                raise TorchFormatError(f"bad storage view {view!r}")
+                raise TorchFormatError(
+                    f"bad storage view {emulpickle.bounded_repr(view)}"
+                )
             view_key = check_key(view[0], "view key")
             offset, size = view[1], view[2]
             if type(offset) is not int or type(size) is not int:
-                raise TorchFormatError(f"bad storage view {view!r}")
+                raise TorchFormatError(
+                    f"bad storage view {emulpickle.bounded_repr(view)}"
+                )
             if view_key not in views:
                 views[view_key] = storage.slice(
                     offset * itemsize, size * itemsize, view_key

@@ -20,7 +20,7 @@ import struct
 from collections.abc import Iterator
 from typing import Any
 
-from emulpickle import Limits, Unpickler
+from emulpickle import Limits, Unpickler, bounded_repr
 from emulpickle.formats.tar import TarMember
 
 from ._archive import read_tar_members
@@ -55,7 +55,7 @@ def load_tar(source: Source, options: dict[str, Any], limits: Limits) -> Any:
             return pid[0]  # an nn.Module class saved with its source (ignored)
         found = objects.get(_pid_key(pid))
         if found is None:
-            raise TorchFormatError(f"unknown persistent id {pid!r}")
+            raise TorchFormatError(f"unknown persistent id {bounded_repr(pid)}")
         return found
 
     stream = _open(source, members, "pickle")
@@ -76,7 +76,7 @@ def _pid_key(pid: object) -> int:
     if isinstance(pid, bytes):
         pid = pid.decode("ascii", "replace")
     if not isinstance(pid, str) or not _PID.fullmatch(pid):
-        raise TorchFormatError(f"unexpected persistent id {pid!r}")
+        raise TorchFormatError(f"unexpected persistent id {bounded_repr(pid)}")
     return int(pid)
 
 
@@ -86,7 +86,9 @@ def _key(value: object, what: str) -> int:
     # that share a hash (k * (2**61 - 1) for every k), which would make
     # inserting each one slower than the last.
     if type(value) is not int or not -(1 << 63) <= value < 1 << 64:
-        raise TorchFormatError(f"{what} must be a 64-bit int, not {value!r:.80}")
+        raise TorchFormatError(
+            f"{what} must be a 64-bit int, not {bounded_repr(value, max_chars=80)}"
+        )
     return value
 
 
@@ -100,7 +102,7 @@ def _new_key(value: object, objects: _Objects, what: str) -> int:
 def _storage(objects: _Objects, value: object, what: str) -> TypedStorage:
     found = objects.get(_key(value, what))
     if not isinstance(found, TypedStorage):
-        raise TorchFormatError(f"{what} {value!r} names no storage")
+        raise TorchFormatError(f"{what} {bounded_repr(value)} names no storage")
     return found
 
 
@@ -111,11 +113,11 @@ def _records(
     count = Unpickler(stream, **options).load()
     # Every record takes at least one byte, so a larger count is a lie.
     if type(count) is not int or not 0 <= count <= stream.size:
-        raise TorchFormatError(f"bad {what} count {count!r}")
+        raise TorchFormatError(f"bad {what} count {bounded_repr(count)}")
     for _ in range(count):
         record = Unpickler(stream, **options).load()
         if not isinstance(record, tuple) or len(record) != 3:
-            raise TorchFormatError(f"bad {what} record {record!r}")
+            raise TorchFormatError(f"bad {what} record {bounded_repr(record)}")
         yield record
 
 
@@ -151,7 +153,7 @@ def _read_storages(
         raise TorchFormatError("the storage views are not a list")
     for view in views:
         if not isinstance(view, tuple) or len(view) != 4:
-            raise TorchFormatError(f"bad storage view {view!r}")
+            raise TorchFormatError(f"bad storage view {bounded_repr(view)}")
         target = _new_key(view[0], objects, "storage view key")
         root = _storage(objects, view[1], "storage view root")
         offset = _key(view[2], "storage view offset")

@@ -9,9 +9,9 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from emulpickle import EmulationError, current_limits
+from emulpickle import EmulationError, bounded_repr, current_limits
 
-from ._dtypes import DType
+from ._dtypes import DType, ShownByRepr
 
 __all__ = [
     "NestedTensor",
@@ -24,9 +24,22 @@ __all__ = [
 
 #: numpy refuses arrays with more dimensions than this.
 MAX_DIMS = 64
+#: Longest device name a repr shows (emulators keep the pickle's string).
+_MAX_DEVICE_SHOWN = 64
 
 
-class Storage:
+def _device_text(device: str) -> str:
+    if len(device) <= _MAX_DEVICE_SHOWN:
+        return device
+    return device[: _MAX_DEVICE_SHOWN - 3] + "..."
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    # Sizes of tensors without storage are unchecked ints of any length.
+    return bounded_repr(list(shape), max_chars=400)
+
+
+class Storage(ShownByRepr):
     """A storage's bytes: a record of the checkpoint, read only when asked.
 
     Attributes:
@@ -103,7 +116,8 @@ class Storage:
         """A storage viewing ``nbytes`` bytes of this one from ``offset``."""
         if offset < 0 or nbytes < 0 or offset + nbytes > self.nbytes:
             raise EmulationError(
-                f"storage view {key!r} ({offset}+{nbytes} bytes) exceeds storage "
+                f"storage view {bounded_repr(key)} ({bounded_repr(offset)}+"
+                f"{bounded_repr(nbytes)} bytes) exceeds storage "
                 f"{self.key!r} ({self.nbytes} bytes)"
             )
         view = Storage(
@@ -130,7 +144,7 @@ def _weak(data: memoryview) -> weakref.ref[object] | None:
         return None
 
 
-class TypedStorage:
+class TypedStorage(ShownByRepr):
     """What a persistent id yields: a storage seen with an element type.
 
     Attributes:
@@ -180,31 +194,33 @@ def check_view(
             f"{what}: size has {len(shape)} dimensions but stride {len(stride)}"
         )
     if offset < 0:
-        raise EmulationError(f"{what}: negative storage offset {offset}")
+        raise EmulationError(f"{what}: negative storage offset {bounded_repr(offset)}")
     if any(s < 0 for s in shape):
-        raise EmulationError(f"{what}: negative size {shape}")
+        raise EmulationError(f"{what}: negative size {bounded_repr(shape)}")
     if any(s < 0 for s in stride):
-        raise EmulationError(f"{what}: negative stride {stride}")
+        raise EmulationError(f"{what}: negative stride {bounded_repr(stride)}")
     numel = math.prod(shape)
     if numel * itemsize >= 1 << 62:
-        raise EmulationError(f"{what}: size {shape} is too large")
+        raise EmulationError(f"{what}: size {bounded_repr(shape)} is too large")
     capacity = nbytes // itemsize
     if numel == 0:
         if offset > capacity:
             raise EmulationError(
-                f"{what}: storage offset {offset} beyond the storage ({capacity} "
+                f"{what}: storage offset {bounded_repr(offset)} beyond the "
+                f"storage ({capacity} "
                 "elements)"
             )
         return
     last = offset + sum(st * (sz - 1) for sz, st in zip(shape, stride, strict=True))
     if last >= capacity:
         raise EmulationError(
-            f"{what}: view (offset {offset}, size {shape}, stride {stride}) needs "
-            f"{last + 1} elements but the storage holds {capacity}"
+            f"{what}: view (offset {bounded_repr(offset)}, size "
+            f"{bounded_repr(shape)}, stride {bounded_repr(stride)}) needs "
+            f"{bounded_repr(last + 1)} elements but the storage holds {capacity}"
         )
 
 
-class Tensor:
+class Tensor(ShownByRepr):
     """A strided tensor from a checkpoint, as plain data.
 
     Attributes:
@@ -259,7 +275,8 @@ class Tensor:
 
     def __repr__(self) -> str:
         kind = "Parameter" if self.is_parameter else "Tensor"
-        return f"<{kind} {self.dtype}{list(self.shape)} on {self.device}>"
+        shape = _shape_text(self.shape)
+        return f"<{kind} {self.dtype}{shape} on {_device_text(self.device)}>"
 
     def py_setstate(self, state: object) -> None:
         raise EmulationError("BUILD on a tensor is not supported")
@@ -296,7 +313,9 @@ class Tensor:
 
     def _require_storage(self) -> Storage:
         if self.storage is None:
-            raise ValueError(f"{self!r} has no data (device {self.device})")
+            raise ValueError(
+                f"{self!r} has no data (device {_device_text(self.device)})"
+            )
         return self.storage
 
     def _raw(self) -> Any:
@@ -401,7 +420,7 @@ def _values(obj: object) -> Any:
     return obj
 
 
-class SparseTensor:
+class SparseTensor(ShownByRepr):
     """A sparse tensor (COO, CSR, CSC, BSR or BSC) made of strided tensors.
 
     Attributes:
@@ -438,7 +457,7 @@ class SparseTensor:
         return self.values.dtype
 
     def __repr__(self) -> str:
-        return f"<SparseTensor {self.layout} {self.dtype}{list(self.shape)}>"
+        return f"<SparseTensor {self.layout} {self.dtype}{_shape_text(self.shape)}>"
 
     def py_setstate(self, state: object) -> None:
         raise EmulationError("BUILD on a tensor is not supported")
@@ -496,7 +515,7 @@ class SparseTensor:
         return dense
 
 
-class NestedTensor:
+class NestedTensor(ShownByRepr):
     """A nested (ragged) tensor: components viewing one flat buffer.
 
     Attributes:
