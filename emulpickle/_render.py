@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["DEFAULT_MAX_CHARS", "DEFAULT_MAX_DEPTH", "bounded_repr"]
+__all__ = ["DEFAULT_MAX_CHARS", "DEFAULT_MAX_DEPTH", "bounded_repr", "exception_text"]
 
 #: How long a rendering may be unless the caller says otherwise.
 DEFAULT_MAX_CHARS = 200
@@ -349,3 +349,20 @@ def bounded_repr(
     if complete:
         return shown
     return shown[: max(limit - 3, 0)] + "..."[:limit]
+
+
+def exception_text(exc: BaseException, *, max_chars: int = 500) -> str:
+    """``str(exc)``, bounded: arguments that are not text are rendered bounded.
+
+    ``str(KeyError(key))`` is ``repr(key)``, so an exception raised over a
+    pickle-chosen value would render it whole; text arguments were already
+    built by whoever raised and are only cut.
+    """
+    parts = [
+        arg if type(arg) is str else bounded_repr(arg, max_chars=max_chars)
+        for arg in exc.args
+    ]
+    text = ", ".join(parts) if len(parts) != 1 else parts[0]
+    if len(text) > max_chars:
+        text = text[: max_chars - 3] + "..."
+    return text

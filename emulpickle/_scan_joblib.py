@@ -24,6 +24,7 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
+from ._render import bounded_repr
 from ._scan_walk import (
     BUILD_VIA,
     COUNTED,
@@ -160,7 +161,9 @@ class _DType:
         elif size in _SIZES[kind]:
             itemsize = size
         else:
-            raise Broken(f"joblib array: unsupported dtype {typestr!r}", start)
+            raise Broken(
+                f"joblib array: unsupported dtype {bounded_repr(typestr)}", start
+            )
         state = self.state
         if state is _UNBUILT:
             return itemsize, kind == "O"
@@ -250,7 +253,7 @@ def _count(shape: object, start: int) -> int:
     count = 1
     for dim in shape:
         if not isinstance(dim, int) or not 0 <= dim <= _INT64_MAX:
-            raise Broken(f"joblib array: bad dimension {dim!r}", start)
+            raise Broken(f"joblib array: bad dimension {bounded_repr(dim)}", start)
         count *= dim
     if count > _INT64_MAX:
         raise Broken("joblib array: too many items", start)

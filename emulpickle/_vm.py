@@ -98,7 +98,7 @@ from ._opcodes import (
     opcode_name,
 )
 from ._py2names import map_python2_name
-from ._render import bounded_repr
+from ._render import bounded_repr, exception_text
 from .errors import (
     EmulationError,
     LimitExceededError,
@@ -1087,7 +1087,7 @@ class Machine:
         except KeyError as exc:
             self.pos = pos
             raise UnpicklingError(
-                f"memo value not found at index {exc.args[0]!r}",
+                f"memo value not found at index {exception_text(exc)}",
                 offset=self.base + pos,
                 opcode=opcode_name(op),
             ) from None
@@ -1102,7 +1102,7 @@ class Machine:
         except Exception as exc:
             self.pos = pos
             raise UnpicklingError(
-                f"{type(exc).__name__}: {exc}",
+                f"{type(exc).__name__}: {exception_text(exc)}",
                 offset=self.base + pos,
                 opcode=opcode_name(op),
             ) from exc
@@ -1114,7 +1114,7 @@ class Machine:
         if isinstance(exc, (UnpicklingError, Passthrough)):
             return exc
         if self.wrap_errors:
-            error = EmulationError(f"{type(exc).__name__}: {exc}")
+            error = EmulationError(f"{type(exc).__name__}: {exception_text(exc)}")
             error.__cause__ = exc
             return error
         return Passthrough(exc)
