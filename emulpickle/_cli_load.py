@@ -100,10 +100,9 @@ def installed_plugin_names() -> list[str]:
 
 
 def _registry() -> emulpickle.Registry:
-    names = installed_plugin_names()
-    if not names:
-        return emulpickle.default_registry()
-    return emulpickle.Registry.with_plugins(*names)
+    from emulpickle.registry import first_party_registry
+
+    return first_party_registry()
 
 
 def _read_head(path: str, n: int = 64) -> bytes:

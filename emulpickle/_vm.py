@@ -26,7 +26,7 @@ from typing import Any, Final
 from . import _semantics
 from ._builtins import BUILTIN_CALLS
 from ._hashkeys import HASH_MODULUS, NESTED_KINDS, UNCOUNTED_KINDS, HashKeyChecker
-from ._opcodes import (
+from .machine.opcodes import (
     ADDITEMS,
     APPEND,
     APPENDS,

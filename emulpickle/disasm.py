@@ -23,7 +23,7 @@ from typing import Any
 
 import attrs
 
-from . import _opcodes as _op
+from .machine import opcodes as _op
 from ._render import bounded_repr
 from .errors import TruncatedError, UnpicklingError
 

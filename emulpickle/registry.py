@@ -23,8 +23,12 @@ __all__ = [
     "Registry",
     "Resolution",
     "default_registry",
+    "first_party_registry",
     "installed_plugins",
 ]
+
+#: The first-party plugins, in the order they are registered.
+FIRST_PARTY_PLUGINS = ("numpy", "torch", "pandas", "sklearn")
 
 #: Entry-point group in which plugin distributions advertise ``register``.
 PLUGIN_GROUP = "emulpickle.plugins"
@@ -280,3 +284,38 @@ def default_registry() -> Registry:
         registry.freeze()
         _DEFAULT = registry
     return _DEFAULT
+
+
+_FIRST_PARTY: Registry | None = None
+
+
+def first_party_registry() -> Registry:
+    """The default registry plus every installed first-party plugin (read-only).
+
+    What the command line and the scanner use. A plugin that is installed
+    but fails to register (a broken install, a missing dependency) is left
+    out with a :class:`RuntimeWarning` naming it, so that one broken plugin
+    never stops the others; built once per process.
+    """
+    global _FIRST_PARTY
+    if _FIRST_PARTY is None:
+        import warnings
+
+        available = installed_plugins()
+        registry = Registry(parent=default_registry(), name="first-party plugins")
+        for name in FIRST_PARTY_PLUGINS:
+            entry = available.get(name)
+            if entry is None:
+                continue
+            try:
+                entry.load()(registry)
+            except Exception as exc:
+                warnings.warn(
+                    f"emulpickle: the {name!r} plugin is installed but broken "
+                    f"({type(exc).__name__}: {exc}); loading without it",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+        registry.freeze()
+        _FIRST_PARTY = registry
+    return _FIRST_PARTY

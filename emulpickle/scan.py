@@ -41,7 +41,7 @@ from ._py2names import map_python2_name
 from ._render import bounded_repr
 from ._scan_walk import BUILD_VIA
 from .errors import UnpicklingError
-from .registry import Registry, default_registry, installed_plugins
+from .registry import Registry, first_party_registry
 
 __all__ = ["Finding", "ScanReport", "classify", "scan"]
 
@@ -396,20 +396,9 @@ def _danger(module: str, name: str) -> str:
     return ""
 
 
-_REGISTRY: Registry | None = None
-
-
 def _scan_registry() -> Registry:
     """The default registry plus the installed first-party plugins."""
-    global _REGISTRY
-    if _REGISTRY is None:
-        try:
-            available = installed_plugins()
-            names = [p for p in ("numpy", "torch") if p in available]
-            _REGISTRY = Registry.with_plugins(*names) if names else default_registry()
-        except Exception:  # a broken plugin must not break scanning
-            _REGISTRY = default_registry()
-    return _REGISTRY
+    return first_party_registry()
 
 
 # --- results ------------------------------------------------------------------

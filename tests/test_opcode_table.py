@@ -6,7 +6,7 @@ import pickletools
 
 import pytest
 
-from emulpickle import _opcodes as op
+from emulpickle.machine import opcodes as op
 
 # pickletools' argument descriptors -> our layouts.
 _LAYOUTS = {

@@ -1,0 +1,1 @@
+"""The unpickling machine: opcodes, the loop that runs them, and their semantics."""
