@@ -26,6 +26,16 @@ from typing import Any, Final
 from . import _semantics
 from ._builtins import BUILTIN_CALLS
 from ._hashkeys import HASH_MODULUS, NESTED_KINDS, UNCOUNTED_KINDS, HashKeyChecker
+from ._py2names import map_python2_name
+from ._render import bounded_repr, exception_text
+from .errors import (
+    EmulationError,
+    LimitExceededError,
+    TruncatedError,
+    UnpicklingError,
+    UnsupportedProtocolError,
+)
+from .limits import Limits
 from .machine.opcodes import (
     ADDITEMS,
     APPEND,
@@ -97,16 +107,6 @@ from .machine.opcodes import (
     UNICODE,
     opcode_name,
 )
-from ._py2names import map_python2_name
-from ._render import bounded_repr, exception_text
-from .errors import (
-    EmulationError,
-    LimitExceededError,
-    TruncatedError,
-    UnpicklingError,
-    UnsupportedProtocolError,
-)
-from .limits import Limits
 
 HIGHEST_PROTOCOL: Final = 5
 
