@@ -27,10 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import paths
 
 import emulpickle
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = paths.REPO_ROOT
 SMALL = 16_000
 GROWTH = 8
 #: Linear work may grow GROWTH x; allow 4x more than that for noise.

@@ -22,13 +22,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from helpers import pickle_bytes as pb
 
 import emulpickle
-
-try:
-    import pickle_bytes as pb
-except ImportError:  # tests/ is a package or not on sys.path
-    from tests import pickle_bytes as pb
 
 # --------------------------------------------------------------------------
 # reference unpickler and comparison

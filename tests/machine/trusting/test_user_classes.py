@@ -31,15 +31,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from helpers.strategies import assert_same, builtin_values, real_find_class, recording
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import emulpickle
-
-try:
-    from strategies import assert_same, builtin_values, real_find_class, recording
-except ImportError:  # tests/ is a package
-    from tests.strategies import assert_same, builtin_values, real_find_class, recording
 
 pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
 
