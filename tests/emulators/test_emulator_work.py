@@ -27,11 +27,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import paths
+from helpers.paths import REPO_ROOT
 
 import emulpickle
 
-REPO_ROOT = paths.REPO_ROOT
 SMALL = 16_000
 GROWTH = 8
 #: Linear work may grow GROWTH x; allow 4x more than that for noise.

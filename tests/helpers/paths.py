@@ -11,5 +11,3 @@ from pathlib import Path
 #: The root of the checkout (what a child's ``PYTHONPATH`` needs to import
 #: this tree's emulpickle).
 REPO_ROOT = Path(__file__).resolve().parents[2]
-#: Data files the tests use (a fake installed plugin, ...).
-FIXTURES = REPO_ROOT / "tests" / "fixtures"
