@@ -15,16 +15,12 @@ import decimal
 from typing import Any
 
 import pytest
+from helpers.strategies import builtin_values
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import emulpickle
 from emulpickle import GenericClass, bounded_repr
-
-try:
-    from strategies import builtin_values
-except ImportError:  # tests/ is a package or not on sys.path
-    from tests.strategies import builtin_values
 
 # --------------------------------------------------------- arbitrary values
 

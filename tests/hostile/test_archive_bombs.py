@@ -1,7 +1,7 @@
 """Hostile zip checkpoints: overlapping records, duplicated records, a
 compressed pickle bomb, many compressed records, a huge member count.
 
-Each file is built by hand (tests/zip_builder.py) and loaded in a child
+Each file is built by hand (tests/helpers/zip_builder.py) and loaded in a child
 process with its address space bounded, through ``emulpickle_torch.load``
 and through ``python -m emulpickle dis|show|json``. The loaders must refuse
 with a clear emulpickle error (the CLI with exit status 2) in bounded memory,
@@ -23,15 +23,7 @@ import pytest
 
 pytest.importorskip("emulpickle_torch")
 
-try:
-    from tests.zip_builder import Central, Record, deflated_zeros, zip_bytes
-except ImportError:  # tests/ itself on sys.path
-    from zip_builder import (  # type: ignore[no-redef]
-        Central,
-        Record,
-        deflated_zeros,
-        zip_bytes,
-    )
+from helpers.zip_builder import Central, Record, deflated_zeros, zip_bytes
 
 MB = 1 << 20
 #: The children's address space: the old loaders needed 2 GB and more here.

@@ -23,17 +23,13 @@ import zlib
 from typing import Any
 
 import pytest
+from helpers.zip_builder import Central, Record, deflate, zip_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import emulpickle
 from emulpickle.formats import FormatError
 from emulpickle.formats.zip import RATIO_FLOOR, ZipArchive, name_key
-
-try:
-    from tests.zip_builder import Central, Record, deflate, zip_bytes
-except ImportError:  # tests/ itself on sys.path
-    from zip_builder import Central, Record, deflate, zip_bytes  # type: ignore[no-redef]
 
 EXAMPLES = int(os.environ.get("EMULPICKLE_ARCHIVE_FUZZ_EXAMPLES", "150"))
 MAX_INFLATED = 64 << 10

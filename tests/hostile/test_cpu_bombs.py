@@ -25,8 +25,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
-
-from tests.reduce_call import Call
+from helpers.reduce_call import Call
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GUARD_SECONDS = 60

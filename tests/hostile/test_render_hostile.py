@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from render_harness import (
+from helpers.render_harness import (
     EMPTY_TUPLE,
     HOSTILE,
     NONE,

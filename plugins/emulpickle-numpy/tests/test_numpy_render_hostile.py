@@ -6,21 +6,17 @@ int of eight million bits and a cyclic list: the load must fail with an
 ``emulpickle.UnpicklingError`` whose short message still says what was
 wrong. Also: dtypes with huge field names in messages, and ``to_builtins`` of
 an object array holding a shared DAG (numpy's own repr of it renders each
-path). The cases run in one child process (see ``tests/hostile/render_harness``).
+path). The cases run in one child process (see ``tests/helpers/render_harness``).
 """
 
 from __future__ import annotations
 
 import pickle
-import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests" / "hostile"))
-from render_harness import (
+from helpers.render_harness import (
     BUILD,
     HOSTILE,
     MARK,

@@ -9,17 +9,24 @@ wrong; before, the message rendered every path of the DAG, or ``str()``
 refused the int and a ``ValueError`` escaped the persistent-id hooks. Also:
 tensor reprs with huge sizes or device strings, and ``emulpickle convert``
 of state dicts keyed by shared tuples. The cases run in one child process
-(see ``tests/hostile/render_harness``).
+(see ``tests/helpers/render_harness``).
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 from emulpickle_torch import MAGIC_NUMBER
+from helpers.render_harness import (
+    HOSTILE,
+    Case,
+    check_case,
+    dag,
+    pickle_of,
+    run_cases,
+    with_cycle_mark,
+)
 from torch_ckpt_helpers import (
     TAR_DATA,
     p_call,
@@ -33,17 +40,6 @@ from torch_ckpt_helpers import (
     tar_storages,
     tar_tensors,
     zip_bytes,
-)
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests" / "hostile"))
-from render_harness import (
-    HOSTILE,
-    Case,
-    check_case,
-    dag,
-    pickle_of,
-    run_cases,
-    with_cycle_mark,
 )
 
 SETUP = r"""

@@ -23,15 +23,11 @@ import pickle
 import uuid
 from typing import Any
 
+from helpers.reduce_call import Call
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import emulpickle
-
-try:
-    from reduce_call import Call
-except ImportError:  # tests/ is a package or not on sys.path
-    from tests.reduce_call import Call
 
 LIMIT = 400
 LIMITS = emulpickle.Limits(max_number_digits=LIMIT)

@@ -25,13 +25,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+from helpers import pickle_bytes as pb
 
 import emulpickle
-
-try:
-    import pickle_bytes as pb
-except ImportError:  # tests/ is a package or not on sys.path
-    from tests import pickle_bytes as pb
 
 
 def U(s: str) -> bytes:

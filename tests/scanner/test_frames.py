@@ -9,14 +9,12 @@ sees."""
 from __future__ import annotations
 
 import collections
-import datetime
-import decimal
-import pickle
 import pickletools
 import re
 import struct
 
 import pytest
+from helpers.pickle_seeds import SEEDS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -97,21 +95,6 @@ CASES: dict[str, tuple[int, bytes, bool]] = {
 @pytest.mark.parametrize(("length", "body", "refused"), CASES.values(), ids=list(CASES))
 def test_frame_rules(length: int, body: bytes, refused: bool) -> None:
     assert _assert_same(b"\x80\x04" + _frame(length) + body) is refused
-
-
-SEEDS: list[bytes] = [
-    pickle.dumps(value, protocol=protocol)
-    for protocol in range(pickle.HIGHEST_PROTOCOL + 1)
-    for value in (
-        {"a": [1, 2.5, "x" * 300, b"y", None, True], "b": (1, 2), "c": 2**70},
-        collections.OrderedDict(k=[1, 2], j={3}),
-        [frozenset({2}), datetime.date(2020, 1, 2), decimal.Decimal("1.5")],
-        ["shared"] * 3,
-    )
-] + [
-    b"(S'x'\nI5\nimymod\nThing\n.",  # INST
-    b"(cmymod\nThing\no(lp0\nF1.5\naL12L\nag0\na.",  # OBJ, text memo
-]
 
 
 def _unframed(data: bytes) -> tuple[bytes, list[int]]:

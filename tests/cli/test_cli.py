@@ -6,48 +6,20 @@ Most tests run the installed console script in a subprocess, as a user does.
 from __future__ import annotations
 
 import json
-import os
 import pickle
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from helpers import paths
+from helpers.cli_runner import assert_error, run
 
 from emulpickle import cli
 from emulpickle.cli import main
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "checkpoint.pkl"
-
-
-def _command() -> list[str]:
-    script = Path(sys.executable).parent / "emulpickle"
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("emulpickle")
-    return [found] if found else [sys.executable, "-m", "emulpickle"]
-
-
-def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    """Run ``emulpickle ARGS`` with plain output."""
-    env = dict(os.environ)
-    env.pop("NO_COLOR", None)
-    return subprocess.run(
-        [*_command(), *map(str, args)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-        timeout=120,
-    )
-
-
-def assert_error(proc: subprocess.CompletedProcess[str], status: int) -> None:
-    assert proc.returncode == status, (proc.stdout, proc.stderr)
-    assert proc.stderr.startswith("emulpickle: error: "), proc.stderr
-    assert len(proc.stderr.splitlines()) == 1, proc.stderr
+EXAMPLE = paths.REPO_ROOT / "examples" / "checkpoint.pkl"
 
 
 def write(tmp_path: Path, name: str, data: bytes) -> Path:

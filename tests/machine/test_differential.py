@@ -16,20 +16,16 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from helpers.strategies import (
+    BUILTIN_TYPES,
+    assert_same,
+    builtin_values,
+    shared_structures,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import emulpickle
-
-try:
-    from strategies import BUILTIN_TYPES, assert_same, builtin_values, shared_structures
-except ImportError:  # tests/ is a package
-    from tests.strategies import (
-        BUILTIN_TYPES,
-        assert_same,
-        builtin_values,
-        shared_structures,
-    )
 
 pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
 

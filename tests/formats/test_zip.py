@@ -12,6 +12,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import paths
+from helpers.zip_builder import Central, Record, deflate, deflated_zeros, zip_bytes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,12 +21,7 @@ from emulpickle import _zipread
 from emulpickle.formats import FormatError, SliceSource
 from emulpickle.formats.zip import RATIO_FLOOR, Inflated, ZipArchive, inflate
 
-try:
-    from zip_builder import Central, Record, deflate, deflated_zeros, zip_bytes
-except ImportError:  # run from elsewhere: tests/ as a namespace package
-    from tests.zip_builder import Central, Record, deflate, deflated_zeros, zip_bytes
-
-FORMATS = Path(__file__).resolve().parent.parent / "emulpickle" / "formats"
+FORMATS = paths.REPO_ROOT / "emulpickle" / "formats"
 
 
 def std_zip(files: dict[str, bytes], method: int, zip64: bool = False) -> bytes:

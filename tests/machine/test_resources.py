@@ -22,15 +22,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+from helpers import paths
+from helpers import pickle_bytes as pb
 
 import emulpickle
 
-try:
-    import pickle_bytes as pb
-except ImportError:  # tests/ is a package or not on sys.path
-    from tests import pickle_bytes as pb
-
-REPO_ROOT = str(Path(__file__).resolve().parent.parent)
+REPO_ROOT = str(paths.REPO_ROOT)
 MB = 1024 * 1024
 DEFAULT_READ_CHUNK = emulpickle.Limits().read_chunk
 

@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.paths import REPO_ROOT
 
 import emulpickle
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 SMALL = 16_000
 GROWTH = 8
 #: Linear work may grow GROWTH x; allow 4x more than that for noise.

@@ -11,7 +11,7 @@ import types
 from pathlib import Path
 
 import pytest
-from test_cli import assert_error, run
+from helpers.cli_runner import assert_error, run
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("emulpickle.scan") is None,

@@ -27,15 +27,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import pickle_bytes as pb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import emulpickle
-
-try:
-    import pickle_bytes as pb
-except ImportError:  # pragma: no cover - tests/ is a package
-    from tests import pickle_bytes as pb
 
 
 # Values the pickle can make that accept attributes, each as pickle bytes

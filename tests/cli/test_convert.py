@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_cli import assert_error, run
+from helpers.cli_runner import assert_error, run
 
 from emulpickle._safetensors import Entry, build_header
 

@@ -18,9 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from helpers.pickle_seeds import SEEDS as FRAME_SEEDS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_scan_frames import SEEDS as FRAME_SEEDS
 
 from emulpickle import _scan_walk
 from emulpickle.scan import scan

@@ -22,19 +22,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from helpers import pickle_bytes as pb
+from helpers.strategies import assert_same, floats_no_nan
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import emulpickle
 from emulpickle import _scan_joblib
 from emulpickle.disasm import disassemble
-
-try:
-    import pickle_bytes as pb
-    from strategies import assert_same, floats_no_nan
-except ImportError:  # tests/ is a package or not on sys.path
-    from tests import pickle_bytes as pb
-    from tests.strategies import assert_same, floats_no_nan
 
 MODULUS = sys.hash_info.modulus
 assert MODULUS == 2**61 - 1, "these tests assume 64-bit CPython hashing"

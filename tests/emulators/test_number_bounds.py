@@ -16,13 +16,9 @@ import pickle
 from typing import Any
 
 import pytest
+from helpers.reduce_call import Call
 
 import emulpickle
-
-try:
-    from reduce_call import Call
-except ImportError:  # tests/ is a package or not on sys.path
-    from tests.reduce_call import Call
 
 
 def load(func: Any, *args: Any, **options: Any) -> Any:

@@ -1,0 +1,1 @@
+"""Tests of emulpickle.emulators: the standard-library emulators and their bounds."""

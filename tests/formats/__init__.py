@@ -1,0 +1,1 @@
+"""Tests of emulpickle.formats: the zip and tar readers."""

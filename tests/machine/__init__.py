@@ -1,0 +1,1 @@
+"""Tests of emulpickle.machine: opcodes, semantics, hash keys, resources."""

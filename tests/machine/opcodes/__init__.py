@@ -1,0 +1,1 @@
+"""One hand-written pickle per opcode, checked against CPython, by opcode family."""

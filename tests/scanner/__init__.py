@@ -1,0 +1,1 @@
+"""Tests of the scanner (emulpickle.scan) and the disassembler."""
