@@ -67,7 +67,7 @@ resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
 sys.setrecursionlimit(10000)
 import emulpickle
 import emulpickle_torch as et
-from emulpickle import _cli_show
+from emulpickle.cli import show as _cli_show
 
 REG = emulpickle.Registry.with_plugins("numpy", "torch")
 MAGIC = (b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19."

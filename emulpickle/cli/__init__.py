@@ -21,8 +21,8 @@ from typing import IO, Any, cast
 
 import emulpickle
 
-from ._cli_json import dump
-from ._cli_load import CliError, Loaded, load_file, read_zip_pickle, sniff
+from .jsonwrite import dump
+from .load import CliError, Loaded, load_file, read_zip_pickle, sniff
 
 __all__ = ["main"]
 
@@ -112,13 +112,13 @@ def _indent(depth: int) -> str:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from ._cli_show import build_tree, find_tensors, human_bytes, line_text
+    from .show import build_tree, find_tensors, human_bytes, line_text
 
     loaded = load_file(args.file)
     obj = loaded.obj
     rows = find_tensors(obj)
     if args.json:
-        from ._cli_show import (
+        from .show import (
             Marks,
             has_numpy_scalars,
             substitute_tensors,
@@ -212,7 +212,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_json(args: argparse.Namespace) -> int:
-    from ._cli_show import (
+    from .show import (
         Marks,
         find_tensors,
         has_numpy_scalars,
@@ -258,7 +258,7 @@ def _dis_source(path: str) -> tuple[bytes, int, int]:
         return pickled, 0, 1
     data = _map(path)
     if kind == "torch-tar":
-        from .formats import FormatError, tar
+        from ..formats import FormatError, tar
 
         try:
             member = tar.read_members(
@@ -271,7 +271,7 @@ def _dis_source(path: str) -> tuple[bytes, int, int]:
         print(f"# member 'pickle' of {path}")
         return data, member.offset, 1
     if kind == "npy":
-        from ._cli_load import read_npy_header
+        from .load import read_npy_header
 
         header = read_npy_header(path)
         if not header.has_objects:
@@ -293,7 +293,7 @@ def _global_dict(ref: Any) -> dict[str, object] | None:
 
 
 def _cmd_dis(args: argparse.Namespace) -> int:
-    from .disasm import disassemble, format_instruction
+    from ..disasm import disassemble, format_instruction
 
     data, start, limit = _dis_source(args.file)
     pickles: list[dict[str, object]] = []
@@ -413,7 +413,7 @@ def _metadata(items: list[str]) -> dict[str, str]:
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
-    from ._cli_convert import convert
+    from .convert import convert
 
     summary = convert(
         args.source,

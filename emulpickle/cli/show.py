@@ -17,9 +17,9 @@ from typing import Any
 
 import attrs
 
-from ._render import bounded_repr
-from ._render import text as render_text
-from .generic import GenericAttribute, GenericClass, GenericObject
+from .._render import bounded_repr
+from .._render import text as render_text
+from ..generic import GenericAttribute, GenericClass, GenericObject
 
 __all__ = [
     "Line",

@@ -17,8 +17,8 @@ import attrs
 
 import emulpickle
 
-from .formats import FormatError
-from .formats.zip import ZipArchive, ZipMember
+from ..formats import FormatError
+from ..formats.zip import ZipArchive, ZipMember
 
 __all__ = [
     "CliError",

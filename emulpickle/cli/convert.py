@@ -13,10 +13,10 @@ import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ._cli_load import TORCH_KINDS, CliError, sniff, zip_pickle_name
-from ._render import bounded_repr
-from ._safetensors import Entry, write_file
-from .generic import GenericObject
+from .load import TORCH_KINDS, CliError, sniff, zip_pickle_name
+from .._render import bounded_repr
+from ..formats.safetensors import Entry, write_file
+from ..generic import GenericObject
 
 __all__ = ["CHUNK", "SAFETENSORS_DTYPES", "convert"]
 
@@ -206,7 +206,7 @@ def _tensor_chunks(array: Any) -> Iterator[Any]:
 
 
 def _entries(state: dict[str, Any]) -> list[Entry]:
-    from .limits import Limits
+    from ..limits import Limits
 
     limit = Limits().max_emulator_alloc
     entries = []
@@ -235,7 +235,7 @@ def _entries(state: dict[str, Any]) -> list[Entry]:
 
 
 def _itemsize(dtype: str) -> int:
-    from ._safetensors import DTYPE_SIZES
+    from ..formats.safetensors import DTYPE_SIZES
 
     return DTYPE_SIZES[dtype]
 
