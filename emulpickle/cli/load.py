@@ -1,74 +1,56 @@
 """How the ``emulpickle`` command recognises and loads a file.
 
 Nothing here imports or runs anything a file names: pickles are loaded by
-emulpickle (unknown globals become generic placeholders), torch checkpoints by
-the ``emulpickle-torch`` plugin and ``.npy`` headers are parsed as literals.
+emulpickle (unknown globals become generic placeholders), torch checkpoints
+by the ``emulpickle-torch`` plugin's ``load``, and ``.npy`` headers are
+parsed as literals (:mod:`emulpickle.formats.npy`). The kind of a file is
+decided by its magic bytes (:mod:`emulpickle.formats.magic`).
 """
 
 from __future__ import annotations
 
-import ast
 import mmap
 import os
-import struct
 from typing import Any
 
 import attrs
 
 import emulpickle
+from emulpickle.formats import FormatError, magic, npy
+from emulpickle.formats.npy import NpyHeader
+from emulpickle.formats.zip import ZipArchive, ZipMember
 
-from ..formats import FormatError
-from ..formats.zip import ZipArchive, ZipMember
+from .output import CliError
+from .plugins import registry, require_torch
 
 __all__ = [
-    "CliError",
+    "TORCH_KINDS",
     "Loaded",
-    "NpyHeader",
-    "installed_plugin_names",
     "load_file",
+    "map_file",
+    "read_npy_header",
     "read_zip_pickle",
+    "sniff",
     "zip_pickle",
-    "zip_pickle_name",
 ]
 
-#: The first pickle of a legacy torch.save file is this int (LONG1, 10 bytes).
-_TORCH_MAGIC = b"\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
-_NPY_MAGIC = b"\x93NUMPY"
-_ZIP_MAGIC = b"PK\x03\x04"
-#: numpy itself refuses longer headers by default; this is looser.
-_MAX_NPY_HEADER = 1 << 20
-
-
-class CliError(Exception):
-    """A problem reported as ``emulpickle: error: ...`` with an exit status."""
-
-    def __init__(self, message: str, status: int = 2) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-@attrs.frozen
-class NpyHeader:
-    """The header of a ``.npy`` file.
-
-    Attributes:
-        descr: the dtype description as written (a str or a list of fields).
-        fortran_order: whether the data is in Fortran order.
-        shape: the array's shape.
-        version: the format version, e.g. ``(1, 0)``.
-        data_offset: where the data (or the pickle of an object array) starts.
-    """
-
-    descr: object
-    fortran_order: bool
-    shape: tuple[int, ...]
-    version: tuple[int, int]
-    data_offset: int
-
-    @property
-    def has_objects(self) -> bool:
-        """Whether the array holds Python objects (stored as a pickle)."""
-        return "O" in repr(self.descr)
+#: The kinds :func:`sniff` gives torch checkpoints.
+TORCH_KINDS = ("torch-zip", "torch-legacy", "torch-tar")
+#: What the CLI calls the kinds of :func:`emulpickle.formats.magic.sniff`.
+_KIND_NAMES = {"zip": "torch-zip", "tar": "torch-tar"}
+#: Kinds the CLI does not load (only ``emulpickle scan`` reads some).
+_NOT_LOADED = {
+    "gzip": "a gzip-compressed file",
+    "bz2": "a bz2-compressed file",
+    "xz": "an xz-compressed file",
+    "lzma": "an lzma-compressed file",
+    "zstd": "a zstd-compressed file",
+    "lz4": "an lz4-compressed file",
+    "zlib": "a zlib-compressed file (joblib)",
+    "joblib": "a compressed joblib file (joblib < 0.10)",
+    "7z": "a 7z archive",
+    "safetensors": "a safetensors file (no pickle in it)",
+}
 
 
 @attrs.frozen
@@ -87,41 +69,34 @@ class Loaded:
     npy: NpyHeader | None = None
 
 
-#: The kinds :func:`sniff` gives torch checkpoints.
-TORCH_KINDS = ("torch-zip", "torch-legacy", "torch-tar")
-
-
-def installed_plugin_names() -> list[str]:
-    """The first-party plugins installed here, among ``numpy`` and ``torch``."""
-    from emulpickle.registry import installed_plugins
-
-    available = installed_plugins()
-    return [name for name in ("numpy", "torch") if name in available]
-
-
-def _registry() -> emulpickle.Registry:
-    from emulpickle.registry import first_party_registry
-
-    return first_party_registry()
-
-
-def _read_head(path: str, n: int = 64) -> bytes:
-    with open(path, "rb") as f:
-        return f.read(n)
-
-
 def sniff(path: str) -> str:
-    """The kind of file at ``path`` (see :class:`Loaded`); raises OSError."""
-    head = _read_head(path, 512)
-    if head.startswith(_ZIP_MAGIC):
-        return "torch-zip"
-    if head.startswith(_NPY_MAGIC):
-        return "npy"
-    if _TORCH_MAGIC in head[:32]:
-        return "torch-legacy"
-    if len(head) == 512 and head[257:262] == b"ustar":
-        return "torch-tar"  # the oldest torch.save format: a tar of pickles
-    return "pickle"
+    """The kind of file at ``path``: ``"torch-zip"``, ``"torch-legacy"``,
+    ``"torch-tar"``, ``"npy"``, ``"pickle"``, or another kind of
+    :func:`emulpickle.formats.magic.sniff`; raises OSError."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        head = f.read(magic.HEAD_SIZE)
+    kind = magic.sniff(head, size)
+    return _KIND_NAMES.get(kind, kind)
+
+
+def check_loadable(path: str, kind: str) -> None:
+    """A :class:`CliError` for a kind of file the CLI does not load."""
+    what = _NOT_LOADED.get(kind)
+    if what is not None:
+        raise CliError(
+            f"{path}: {what}; this command reads pickles, torch checkpoints "
+            "and .npy files (emulpickle scan reads more)"
+        )
+
+
+def map_file(path: str) -> Any:
+    """The file's bytes, memory-mapped (read-only) when it is not empty."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size == 0:
+            return f.read()
+        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
 
 
 def zip_pickle(path: str) -> tuple[ZipArchive, ZipMember]:
@@ -132,9 +107,7 @@ def zip_pickle(path: str) -> tuple[ZipArchive, ZipMember]:
     listed twice and several ``data.pkl`` records are refused.
     """
     limits = emulpickle.current_limits()
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        data: Any = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+    data = map_file(path)
     try:
         archive = ZipArchive(
             data,
@@ -159,11 +132,6 @@ def zip_pickle(path: str) -> tuple[ZipArchive, ZipMember]:
     return archive, member
 
 
-def zip_pickle_name(path: str) -> str:
-    """The name of the ``data.pkl`` record in a torch zip checkpoint."""
-    return zip_pickle(path)[1].name
-
-
 def read_zip_pickle(path: str) -> tuple[str, bytes]:
     """The name and bytes of the ``data.pkl`` record of a torch zip checkpoint,
     inflated within the current :class:`emulpickle.Limits`."""
@@ -177,63 +145,25 @@ def read_zip_pickle(path: str) -> tuple[str, bytes]:
     return member.name, data
 
 
-def _torch() -> Any:
-    try:
-        import emulpickle_torch
-    except ImportError:
-        raise CliError(
-            "this is a torch checkpoint; install emulpickle-torch to read it"
-        ) from None
-    return emulpickle_torch
-
-
 def read_npy_header(path: str) -> NpyHeader:
-    """Parse the header of a ``.npy`` file without numpy."""
+    """The header of the ``.npy`` file at ``path``, read without numpy."""
     with open(path, "rb") as f:
-        prefix = f.read(12)
-        if len(prefix) < 10 or not prefix.startswith(_NPY_MAGIC):
-            raise CliError(f"{path}: truncated .npy header")
-        major, minor = prefix[6], prefix[7]
-        if major == 1:
-            (length,) = struct.unpack("<H", prefix[8:10])
-            start = 10
-        elif major in (2, 3):
-            if len(prefix) < 12:
-                raise CliError(f"{path}: truncated .npy header")
-            (length,) = struct.unpack("<I", prefix[8:12])
-            start = 12
-        else:
-            raise CliError(f"{path}: unsupported .npy format version {major}.{minor}")
-        if length > _MAX_NPY_HEADER:
-            raise CliError(f"{path}: .npy header of {length} bytes is too long")
-        f.seek(start)
-        raw = f.read(length)
-    if len(raw) < length:
-        raise CliError(f"{path}: truncated .npy header")
+        try:
+            return npy.read_header(f)
+        except FormatError as exc:
+            raise CliError(f"{path}: {exc}") from None
+
+
+def load_torch(path: str, kind: str, **options: Any) -> object:
+    """A torch checkpoint, loaded by the plugin with unknown globals as
+    generic placeholders; ``options`` go to ``emulpickle_torch.load``."""
+    torch, _ = require_torch("reading a torch checkpoint")
+    if kind == "torch-zip":
+        zip_pickle(path)  # the CLI's own bounds and message for a bad archive
     try:
-        text = raw.decode("utf-8" if major == 3 else "latin-1")
-        # A literal only: literal_eval never calls or imports anything.
-        header = ast.literal_eval(text.strip())
-    except (ValueError, SyntaxError, RecursionError, MemoryError) as exc:
-        raise CliError(f"{path}: malformed .npy header: {exc}") from None
-    if not isinstance(header, dict) or set(header) != {
-        "descr",
-        "fortran_order",
-        "shape",
-    }:
-        raise CliError(f"{path}: malformed .npy header: {text.strip()[:80]!r}")
-    shape = header["shape"]
-    if not isinstance(shape, tuple) or not all(
-        type(n) is int and n >= 0 for n in shape
-    ):
-        raise CliError(f"{path}: malformed .npy shape {emulpickle.bounded_repr(shape)}")
-    return NpyHeader(
-        descr=header["descr"],
-        fortran_order=bool(header["fortran_order"]),
-        shape=shape,
-        version=(major, minor),
-        data_offset=start + length,
-    )
+        return torch.load(path, unknown="generic", **options)
+    except (torch.TorchFormatError, torch.TorchScriptArchiveError) as exc:
+        raise CliError(f"{path}: {exc}") from None
 
 
 def _load_npy(path: str) -> Loaded:
@@ -242,7 +172,7 @@ def _load_npy(path: str) -> Loaded:
         # Object arrays are stored as a pickle after the header.
         with open(path, "rb") as f:
             f.seek(header.data_offset)
-            obj = emulpickle.load(f, registry=_registry(), unknown="generic")
+            obj = emulpickle.load(f, registry=registry(), unknown="generic")
         return Loaded("npy", obj, header)
     try:
         import numpy as np
@@ -262,17 +192,11 @@ def load_file(path: str) -> Loaded:
         CliError, OSError, emulpickle.UnpicklingError: unreadable input.
     """
     kind = sniff(path)
+    check_loadable(path, kind)
     if kind in TORCH_KINDS:
-        torch = _torch()
-        if kind == "torch-zip":
-            zip_pickle_name(path)
-        try:
-            obj = torch.load(path, unknown="generic")
-        except (torch.TorchFormatError, torch.TorchScriptArchiveError) as exc:
-            raise CliError(f"{path}: {exc}") from None
-        return Loaded(kind, obj)
+        return Loaded(kind, load_torch(path, kind))
     if kind == "npy":
         return _load_npy(path)
     with open(path, "rb") as f:
-        obj = emulpickle.load(f, registry=_registry(), unknown="generic")
+        obj = emulpickle.load(f, registry=registry(), unknown="generic")
     return Loaded(kind, obj)
