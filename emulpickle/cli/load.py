@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import warnings
 from typing import Any
 
 import attrs
@@ -179,7 +180,10 @@ def _load_npy(path: str) -> Loaded:
     except ImportError:
         return Loaded("npy", None, header)
     try:
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
+        with warnings.catch_warnings():
+            # numpy's note on Python 2 headers ("save the file again").
+            warnings.simplefilter("ignore", UserWarning)
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, TypeError, OSError) as exc:
         raise CliError(f"{path}: cannot read the .npy data: {exc}") from None
     return Loaded("npy", array, header)
