@@ -5,7 +5,7 @@ A small, stable API for tools that inspect loaded checkpoints without torch
 installed): which objects are tensors, a one-row summary of each, their
 values as nested lists, and the state dict inside a checkpoint.
 
-```python
+```py
 from emulpickle_torch import cli_support
 
 root = emulpickle_torch.load("ckpt.pt", unknown="generic")
