@@ -1,4 +1,4 @@
-"""Bounded readers of the containers pickles come in (zip, tar).
+"""Bounded readers and writers of the formats pickles come in and go to.
 
 This package sits below the rest of emulpickle and imports nothing from it,
 so that the core, the scanner, the CLI and the plugins share one reader per
@@ -13,6 +13,10 @@ Modules:
         members; overlapping and duplicated members refused; inflation
         bounded by size, ratio and a running total.
     emulpickle.formats.tar: ustar, GNU and PAX headers, listed in place.
+    emulpickle.formats.npy: the ``.npy`` header (also of ``.npz`` members),
+        parsed as a literal within one size limit.
+    emulpickle.formats.magic: what a file is, by its first bytes.
+    emulpickle.formats.safetensors: a streaming safetensors writer.
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ import pytest
 from helpers import paths
 from helpers.cli_runner import assert_error, run
 
-from emulpickle import cli
 from emulpickle.cli import main
+from emulpickle.cli import output as cli_output
 
 EXAMPLE = paths.REPO_ROOT / "examples" / "checkpoint.pkl"
 
@@ -390,9 +390,9 @@ def test_plain_without_rich(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.setitem(sys.modules, "rich", None)
-    assert not cli._use_rich(Tty())  # type: ignore[arg-type]
+    assert not cli_output.use_rich(Tty())  # type: ignore[arg-type]
     monkeypatch.setenv("NO_COLOR", "1")
-    assert not cli._use_rich(Tty())  # type: ignore[arg-type]
+    assert not cli_output.use_rich(Tty())  # type: ignore[arg-type]
 
 
 def test_rich_output(
@@ -401,7 +401,7 @@ def test_rich_output(
     pytest.importorskip("rich")
     np = pytest.importorskip("numpy")
     pytest.importorskip("emulpickle_numpy")
-    monkeypatch.setattr(cli, "_use_rich", lambda stream: True)
+    monkeypatch.setattr(cli_output, "use_rich", lambda stream: True)
     path = write(tmp_path, "a.pkl", pickle.dumps({"w": np.zeros(3), "[x]": [1]}))
     assert main(["show", str(path)]) == 0
     out = capsys.readouterr().out

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from helpers.cli_runner import assert_error, run
 
-from emulpickle._safetensors import Entry, build_header
+from emulpickle.formats.safetensors import Entry, build_header
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("emulpickle_torch")

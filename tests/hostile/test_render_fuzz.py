@@ -67,7 +67,8 @@ resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
 sys.setrecursionlimit(10000)
 import emulpickle
 import emulpickle_torch as et
-from emulpickle import _cli_show
+from emulpickle.cli import tensors as _cli_tensors
+from emulpickle.cli import tree as _cli_tree
 
 REG = emulpickle.Registry.with_plugins("numpy", "torch")
 MAGIC = (b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19."
@@ -99,8 +100,8 @@ def render(value):
     # What a user (and the CLI) does with a loaded value.
     emulpickle.bounded_repr(value)
     emulpickle.to_builtins(value, max_depth=64)
-    _cli_show.build_tree(value, depth=6, max_items=50, max_lines=200)
-    _cli_show.find_tensors(value)
+    _cli_tree.build_tree(value, depth=6, max_items=50, max_lines=200)
+    _cli_tensors.find_tensors(value)
     if type(value).__module__.startswith(("emulpickle", "emulpickle_torch")):
         repr(value)
 

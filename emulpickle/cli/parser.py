@@ -1,0 +1,243 @@
+"""The ``emulpickle`` command line: its arguments, options and help texts.
+
+Each subcommand has a module of its own in :mod:`emulpickle.cli` (``show``,
+``dis``, ``json``, ``scan``, ``convert``) with a ``run(args)`` function;
+:func:`build_parser` names the module in ``args.command``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .output import PROG
+
+__all__ = ["COMMANDS", "DEPTH", "MAX_ITEMS", "MAX_LINES", "build_parser"]
+
+#: The subcommands, each run by ``emulpickle.cli.<name>.run(args)``.
+COMMANDS = ("show", "dis", "json", "scan", "convert")
+MAX_LINES = 200
+MAX_ITEMS = 50
+DEPTH = 6
+
+_FORMATTER = argparse.RawDescriptionHelpFormatter
+
+
+def _command(
+    sub: Any,
+    name: str,
+    parents: list[argparse.ArgumentParser],
+    **texts: str,
+) -> argparse.ArgumentParser:
+    """A subcommand's parser, sharing the parents' options and the layout."""
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, parents=parents, formatter_class=_FORMATTER, **texts
+    )
+    return parser
+
+
+def _nonnegative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of the ``emulpickle`` command line."""
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show a full traceback when something fails",
+    )
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        formatter_class=_FORMATTER,
+        description=(
+            "Inspect Python pickles and torch checkpoints without importing or "
+            "executing anything they name."
+        ),
+        epilog="""\
+examples:
+  emulpickle show model.pt              tree of the checkpoint + tensor table
+  emulpickle dis data.pkl               annotated disassembly
+  emulpickle json config.pkl            the contents as JSON
+  emulpickle scan *.pkl                 which globals do these files name?
+  emulpickle convert model.pt model.safetensors
+
+exit status: 0 success, 1 "no" (scan: not clean, dis: malformed pickle,
+convert: nothing convertible), 2 usage error or unreadable input.
+""",
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show a full traceback when something fails",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    show = _command(
+        sub,
+        "show",
+        [debug],
+        help="show a file's contents as a tree, with a table of tensors",
+        description=(
+            "Load FILE (a pickle, a torch checkpoint or a .npy file) with unknown "
+            "globals as generic placeholders and show it as a tree; tensors and "
+            "arrays are listed in a table with totals. An object reached again "
+            "is shown once and referred back to (&n)."
+        ),
+        epilog="""\
+examples:
+  emulpickle show model.pt
+  emulpickle show --depth 2 checkpoint.pkl
+  emulpickle show --json model.pt | jq '.tensors[].name'
+""",
+    )
+    show.add_argument("file", metavar="FILE", help="the file to show")
+    show.add_argument(
+        "--depth",
+        type=_nonnegative,
+        default=DEPTH,
+        metavar="N",
+        help=f"levels shown below the root (default: {DEPTH})",
+    )
+    show.add_argument(
+        "--max-items",
+        type=_nonnegative,
+        default=MAX_ITEMS,
+        metavar="N",
+        help=f"items shown per container (default: {MAX_ITEMS}; 0 = all)",
+    )
+    show.add_argument(
+        "--max-lines",
+        type=_nonnegative,
+        default=MAX_LINES,
+        metavar="N",
+        help=f"stop the tree after N lines (default: {MAX_LINES}; 0 = no limit)",
+    )
+    show.add_argument(
+        "--json",
+        action="store_true",
+        help="print the tree (cut at --depth), tensors and totals as JSON",
+    )
+
+    dis = _command(
+        sub,
+        "dis",
+        [debug],
+        help="disassemble a pickle, annotated",
+        description=(
+            "List FILE's pickle opcodes with offsets, arguments and notes (mark "
+            "depth, memo slots, the globals named). For a torch zip checkpoint "
+            "its data.pkl is listed; for a legacy one its pickles in turn. A "
+            "malformed pickle is listed up to the fault, then the error is "
+            "reported with its offset and the exit status is 1."
+        ),
+        epilog="""\
+examples:
+  emulpickle dis data.pkl
+  emulpickle dis model.pt | grep GLOBAL
+  emulpickle dis --json data.pkl
+""",
+    )
+    dis.add_argument("file", metavar="FILE", help="the file to disassemble")
+    dis.add_argument("--json", action="store_true", help="print JSON")
+
+    js = _command(
+        sub,
+        "json",
+        [debug],
+        help="print a file's contents as JSON",
+        description=(
+            "Load FILE and print it as JSON (see emulpickle.to_builtins for the "
+            'encoding). Tensors and arrays become {"$tensor": {dtype, shape, '
+            "device}} unless --with-data is given."
+        ),
+        epilog="""\
+examples:
+  emulpickle json config.pkl
+  emulpickle json --with-data small.pt > small.json
+""",
+    )
+    js.add_argument("file", metavar="FILE", help="the file to convert to JSON")
+    js.add_argument(
+        "--with-data",
+        action="store_true",
+        help="write tensors and arrays as nested lists of their values",
+    )
+    js.add_argument(
+        "--indent",
+        type=_nonnegative,
+        default=2,
+        metavar="N",
+        help="indentation (default: 2; 0 = compact)",
+    )
+
+    scan = _command(
+        sub,
+        "scan",
+        [debug],
+        help="check which globals files name, against an allowlist",
+        description=(
+            "Scan each FILE (without loading it) for the globals it names and "
+            "give each a verdict: safe, dangerous or unknown. Dangerous findings "
+            "are listed first. Exit status 0 when every file is clean, 1 when "
+            "something is not, 2 for a usage error or unreadable input."
+        ),
+        epilog="""\
+examples:
+  emulpickle scan model.pt
+  emulpickle scan --json downloads/*.pkl
+""",
+    )
+    scan.add_argument("files", metavar="FILE", nargs="+", help="files to scan")
+    scan.add_argument("--json", action="store_true", help="print JSON")
+    scan.add_argument(
+        "--all", action="store_true", help="list safe findings too (text output)"
+    )
+
+    convert = _command(
+        sub,
+        "convert",
+        [debug],
+        help="convert a torch checkpoint's state dict to safetensors",
+        description=(
+            "Write the state dict of MODEL (a torch.save file) to OUT in the "
+            "safetensors format, without torch. The state dict is the top-level "
+            "dict of tensors, the first of state_dict / model_state_dict / model "
+            "/ module / net holding one, the parameters and buffers of a pickled "
+            "module, or what --key names. Views are written as contiguous "
+            "copies and tensors sharing storage as separate tensors. The "
+            'metadata always has format=pt unless --metadata sets "format".'
+        ),
+        epilog="""\
+examples:
+  emulpickle convert model.pt model.safetensors
+  emulpickle convert ckpt.pt out.safetensors --key model.ema
+  emulpickle convert model.pt out.safetensors --metadata source=model.pt --force
+""",
+    )
+    convert.add_argument("source", metavar="MODEL", help="the torch checkpoint")
+    convert.add_argument("target", metavar="OUT", help="the .safetensors file to write")
+    convert.add_argument(
+        "--key",
+        metavar="K",
+        help="where the state dict is: keys separated by dots (e.g. model)",
+    )
+    convert.add_argument(
+        "--metadata",
+        nargs="+",
+        action="extend",
+        metavar="KEY=VALUE",
+        help="string metadata to store in the header",
+    )
+    convert.add_argument(
+        "--force", action="store_true", help="overwrite OUT if it exists"
+    )
+    return parser

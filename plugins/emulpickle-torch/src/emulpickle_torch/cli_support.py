@@ -1,0 +1,311 @@
+"""What emulpickle's command line needs to know about torch objects.
+
+A small, stable API for tools that inspect loaded checkpoints without torch
+(``emulpickle show``, ``json`` and ``convert`` use it once this plugin is
+installed): which objects are tensors, a one-row summary of each, their
+values as nested lists, and the state dict inside a checkpoint.
+
+```py
+from emulpickle_torch import cli_support
+
+root = emulpickle_torch.load("ckpt.pt", unknown="generic")
+picked = cli_support.pick_state_dict(root)  # {"fc.weight": Tensor, ...}
+rows = [cli_support.summarize(t) for t in picked.tensors.values()]
+```
+
+Nothing here imports torch or runs anything a checkpoint names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Mapping
+
+import attrs
+
+from emulpickle import GenericObject, bounded_repr
+
+from ._tensor import NestedTensor, SparseTensor, Tensor
+
+__all__ = [
+    "MODULE_STATE_KEYS",
+    "SAFETENSORS_DTYPES",
+    "STATE_DICT_KEYS",
+    "TENSOR_TYPES",
+    "PickedStateDict",
+    "StateDictError",
+    "TensorSummary",
+    "is_tensor",
+    "module_state",
+    "pick_state_dict",
+    "summarize",
+    "tensor_data",
+]
+
+#: The tensor types a loaded checkpoint holds.
+TENSOR_TYPES: tuple[type, ...] = (Tensor, SparseTensor, NestedTensor)
+
+#: Keys of a pickled ``nn.Module``'s state that hold its parameters, buffers
+#: and submodules: a tensor's name leaves them out (``fc._parameters.weight``
+#: is ``fc.weight``, as in ``module.state_dict()``).
+MODULE_STATE_KEYS = frozenset({"_parameters", "_buffers", "_modules"})
+
+#: Keys tried, in order, for the state dict inside a training checkpoint.
+STATE_DICT_KEYS = ("state_dict", "model_state_dict", "model", "module", "net")
+
+#: torch dtype name -> safetensors dtype name (the dtypes safetensors holds).
+SAFETENSORS_DTYPES: Mapping[str, str] = {
+    "float64": "F64",
+    "float32": "F32",
+    "float16": "F16",
+    "bfloat16": "BF16",
+    "int64": "I64",
+    "int32": "I32",
+    "int16": "I16",
+    "int8": "I8",
+    "uint64": "U64",
+    "uint32": "U32",
+    "uint16": "U16",
+    "uint8": "U8",
+    "bool": "BOOL",
+    "complex64": "C64",
+    "float8_e4m3fn": "F8_E4M3",
+    "float8_e5m2": "F8_E5M2",
+    "float8_e8m0fnu": "F8_E8M0",
+}
+
+
+def is_tensor(obj: object) -> bool:
+    """Whether ``obj`` is a tensor of a loaded checkpoint (dense, sparse or
+    nested)."""
+    return isinstance(obj, TENSOR_TYPES)
+
+
+@attrs.frozen
+class TensorSummary:
+    """One tensor in a line: what a tensor table shows.
+
+    Attributes:
+        kind: ``"Tensor"``, ``"Parameter"``, ``"quantized Tensor"``,
+            ``"Tensor (sparse_coo)"`` (the layout), ``"Tensor (nested)"``...
+        dtype: torch's dtype name, e.g. ``"bfloat16"``.
+        shape: the shape; ``None`` for a nested tensor (ragged).
+        numel: the number of elements.
+        nbytes: the bytes its elements take (the values', for a sparse one).
+        device: the device it was saved from, e.g. ``"cpu"``.
+    """
+
+    kind: str
+    dtype: str
+    shape: tuple[int, ...] | None
+    numel: int
+    nbytes: int
+    device: str
+
+
+def summarize(obj: Tensor | SparseTensor | NestedTensor) -> TensorSummary:
+    """The :class:`TensorSummary` of a tensor (see :func:`is_tensor`)."""
+    if isinstance(obj, Tensor):
+        kind = "Parameter" if obj.is_parameter else "Tensor"
+        if obj.quantization is not None:
+            kind = "quantized " + kind
+        return TensorSummary(
+            kind, obj.dtype, tuple(obj.shape), obj.numel, obj.nbytes, obj.device
+        )
+    if isinstance(obj, SparseTensor):
+        values = obj.values
+        return TensorSummary(
+            f"Tensor ({obj.layout})",
+            obj.dtype,
+            tuple(obj.shape),
+            math.prod(obj.shape),
+            values.nbytes,
+            values.device,
+        )
+    if isinstance(obj, NestedTensor):
+        buffer = obj.buffer
+        return TensorSummary(
+            "Tensor (nested)",
+            obj.dtype,
+            None,
+            buffer.numel,
+            buffer.nbytes,
+            buffer.device,
+        )
+    raise TypeError(f"not a tensor: {type(obj).__name__}")
+
+
+def tensor_data(obj: Tensor | SparseTensor | NestedTensor) -> object:
+    """A tensor's values as nested lists of Python numbers (JSON-ready).
+
+    Sparse tensors are made dense, a nested tensor is a list of its
+    components, a tensor saved without data (``meta`` device) is ``None``.
+    bfloat16 and float8 values become Python floats. Needs numpy.
+    """
+    if isinstance(obj, SparseTensor):
+        array = obj.to_dense()
+    elif isinstance(obj, NestedTensor):
+        return [tensor_data(part) for part in obj.unbind()]
+    else:
+        if obj.storage is None:
+            return None
+        array = obj.numpy()
+    # ml_dtypes floats (bfloat16, float8_*) have no Python scalar of their own.
+    if array.dtype.type.__module__ == "ml_dtypes":
+        with contextlib.suppress(TypeError, ValueError):
+            array = array.astype("float32")
+    return array.tolist()
+
+
+class StateDictError(ValueError):
+    """No state dict where one was looked for.
+
+    Attributes:
+        candidates: for a checkpoint without one at the top level, the keys
+            (rendered with :func:`emulpickle.bounded_repr`) whose values are
+            dicts of tensors.
+    """
+
+    def __init__(self, message: str, candidates: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.candidates = candidates or []
+
+
+@attrs.frozen
+class PickedStateDict:
+    """The state dict found in a checkpoint.
+
+    Attributes:
+        tensors: name -> tensor, in the checkpoint's order.
+        found_at: the key of :data:`STATE_DICT_KEYS` it was found at, if
+            it was looked up there.
+        skipped: how many entries of the dict that was asked for were not
+            tensors (and are left out).
+    """
+
+    tensors: dict[str, Tensor]
+    found_at: str | None = None
+    skipped: int = 0
+
+
+def _is_tensor_map(obj: object) -> bool:
+    return (
+        isinstance(obj, dict)
+        and len(obj) > 0
+        and all(isinstance(v, Tensor) for v in obj.values())
+    )
+
+
+def _step(obj: object, key: str) -> object:
+    if isinstance(obj, GenericObject) and isinstance(obj.state, dict):
+        obj = obj.state
+    if isinstance(obj, dict):
+        if key in obj:
+            return obj[key]
+        if key.isdigit() and int(key) in obj:
+            return obj[int(key)]
+    elif isinstance(obj, (list, tuple)) and key.isdigit() and int(key) < len(obj):
+        return obj[int(key)]
+    raise KeyError(key)
+
+
+def _follow(root: object, path: str) -> object:
+    """``root`` at ``path``: keys separated by dots (a key may contain dots)."""
+    obj = root
+    rest = path
+    while rest:
+        try:
+            return _step(obj, rest)  # the whole remainder is one key
+        except KeyError:
+            pass
+        head, dot, rest = rest.partition(".")
+        if not dot:
+            rest = ""
+        try:
+            obj = _step(obj, head)
+        except KeyError:
+            raise StateDictError(f"no key {head!r} there") from None
+    return obj
+
+
+def _name(key: object) -> str:
+    """A module or parameter name; str() of anything else could be huge."""
+    if not isinstance(key, str):
+        raise StateDictError(f"tensor key {bounded_repr(key)} is not a string")
+    return key
+
+
+def module_state(module: GenericObject) -> dict[str, Tensor]:
+    """The state dict of a pickled ``nn.Module`` (loaded with
+    ``unknown="generic"``): its parameters and buffers and its submodules',
+    named as ``module.state_dict()`` names them."""
+    out: dict[str, Tensor] = {}
+    stack: list[tuple[str, object]] = [("", module)]
+    seen: set[int] = set()
+    while stack:
+        prefix, node = stack.pop()
+        if not isinstance(node, GenericObject) or id(node) in seen:
+            continue
+        seen.add(id(node))
+        state = node.state
+        if not isinstance(state, dict):
+            continue
+        for group in ("_parameters", "_buffers"):
+            values = state.get(group)
+            if isinstance(values, dict):
+                for name, value in values.items():
+                    if isinstance(value, Tensor):
+                        out[f"{prefix}{_name(name)}"] = value
+        children = state.get("_modules")
+        if isinstance(children, dict):
+            stack.extend(
+                (f"{prefix}{_name(name)}.", child)
+                for name, child in reversed(list(children.items()))
+            )
+    return out
+
+
+def pick_state_dict(root: object, key: str | None = None) -> PickedStateDict:
+    """The state dict (name -> dense tensor) in a loaded checkpoint.
+
+    With ``key`` (keys separated by dots; a key may itself contain dots,
+    digits index lists), the dict or pickled module there; its entries that
+    are not tensors are left out. Without it: ``root`` itself when it is a
+    dict of tensors, the parameters and buffers of a pickled module, or the
+    first of :data:`STATE_DICT_KEYS` holding either.
+
+    Raises:
+        StateDictError: there is none (``candidates`` lists keys that hold
+            one), or a tensor name is not a string.
+    """
+    if key is not None:
+        obj = _follow(root, key)
+        if isinstance(obj, GenericObject):
+            obj = module_state(obj)
+        if not isinstance(obj, dict):
+            raise StateDictError(f"holds a {type(obj).__name__}, not a dict")
+        tensors = {k: v for k, v in obj.items() if isinstance(v, Tensor)}
+        if not tensors:
+            raise StateDictError("holds no tensors")
+        return PickedStateDict(tensors, skipped=len(obj) - len(tensors))
+    if _is_tensor_map(root):
+        return PickedStateDict(root)  # type: ignore[arg-type]
+    if isinstance(root, GenericObject):
+        found = module_state(root)
+        if found:
+            return PickedStateDict(found)
+    if isinstance(root, dict):
+        for name in STATE_DICT_KEYS:
+            value = root.get(name)
+            if isinstance(value, GenericObject):
+                value = module_state(value)
+            if _is_tensor_map(value):
+                return PickedStateDict(value, found_at=name)  # type: ignore[arg-type]
+        candidates = [bounded_repr(k) for k, v in root.items() if _is_tensor_map(v)]
+        raise StateDictError(
+            "no state dict (a dict of tensors) at the top level", candidates
+        )
+    raise StateDictError(
+        f"the checkpoint holds a {type(root).__name__}, not a state dict"
+    )
