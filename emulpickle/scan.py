@@ -35,11 +35,11 @@ import os
 import struct
 from typing import TYPE_CHECKING, Any
 
-from . import _scan_layout
+from .scanner import layout as _scan_layout
 from ._frozen import FrozenValue
 from ._py2names import map_python2_name
 from ._render import bounded_repr
-from ._scan_walk import BUILD_VIA
+from .scanner.walk import BUILD_VIA
 from .errors import UnpicklingError
 from .registry import Registry, first_party_registry
 
@@ -548,7 +548,7 @@ _BZ2_BLOCKS = (b"\x31\x41\x59\x26\x53\x59", b"\x17\x72\x45\x38\x50\x90")
 _PLAIN_NOTE = "reached only when the file is read by pickle.load, not joblib.load"
 
 if TYPE_CHECKING:
-    from ._scan_walk import Refs
+    from .scanner.walk import Refs
 
     _Found = list[tuple[Refs, str]]
 
@@ -686,7 +686,7 @@ def _chain(
     zip record starts: a pickle loader reading on fails there at once
     (PERSID, with no persistent_load for a first pickle).
     """
-    from . import _scan_walk
+    from .scanner import walk as _scan_walk
 
     number = 0
     legacy = False
@@ -712,7 +712,7 @@ def _chain(
         if _scan_walk.names_wrapper(refs):
             wrapper = True
             if joblib:
-                from . import _scan_joblib
+                from .scanner import joblib as _scan_joblib
 
                 refs.clear()
                 broken = None
@@ -1003,7 +1003,7 @@ def _scan_torch_records(
 ) -> None:
     """``storages``/``tensors`` of a tar checkpoint: a count pickle, then per
     record a pickle and raw bytes (whose size the pickle or bytes give)."""
-    from . import _scan_walk
+    from .scanner import walk as _scan_walk
 
     pos = start
     number = 0
@@ -1114,7 +1114,7 @@ def _compression(head: bytes) -> str | None:
 
 def _scan_compressed(ctx: _Context, data: Any, kind: str) -> None:
     """Scan a compressed joblib file: the pickle stream it decompresses to."""
-    from . import _scan_joblib
+    from .scanner import joblib as _scan_joblib
 
     if kind == "lz4":
         ctx.error("lz4-compressed file (joblib): lz4 is not supported by the scanner")

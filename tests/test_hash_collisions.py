@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import emulpickle
-from emulpickle import _scan_joblib
+from emulpickle.scanner import joblib as _scan_joblib
 from emulpickle.disasm import disassemble
 
 try:

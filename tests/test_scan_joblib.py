@@ -24,7 +24,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import emulpickle
-from emulpickle import _scan_joblib, _scan_walk
+from emulpickle.scanner import joblib as _scan_joblib
+from emulpickle.scanner import walk as _scan_walk
 from emulpickle.scan import ScanReport, classify, scan
 
 np = pytest.importorskip("numpy")

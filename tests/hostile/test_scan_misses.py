@@ -33,7 +33,7 @@ import pytest
 
 import emulpickle
 from emulpickle import protocols
-from emulpickle._scan_walk import PROTOCOL_METHODS
+from emulpickle.scanner.walk import PROTOCOL_METHODS
 from emulpickle.scan import scan
 
 HANG = 60  # seconds: a hang guard, not a speed goal
