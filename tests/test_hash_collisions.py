@@ -26,8 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import emulpickle
-from emulpickle.scanner import joblib as _scan_joblib
 from emulpickle.disasm import disassemble
+from emulpickle.scanner import joblib as _scan_joblib
 
 try:
     import pickle_bytes as pb
