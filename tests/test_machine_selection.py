@@ -37,7 +37,7 @@ PROBE = textwrap.dedent(
     # joblib's wrapper is walked by both.
     wrapper = b"\\x8c\\x13joblib.numpy_pickle\\x8c\\x11NumpyArrayWrapper\\x93"
     report = scan(b"\\x80\\x04" + wrapper + b")\\x81")
-    assert report.errors == ["pickle #1: pickle data was truncated (at offset 44)"]
+    assert report.errors == ["pickle #1: pickle data was truncated (at offset 45)"]
     print(json.dumps({
         "compiled": emulpickle.__compiled__,
         "machine_module": _machine.Machine.__module__,

@@ -360,8 +360,8 @@ class _Walk:
         try:
             while True:
                 if pos >= (self.frame_end if self.frame_end >= 0 else end):
-                    if pos >= end:
-                        raise Broken("pickle data was truncated", start)
+                    if pos >= end:  # no opcode where one must be
+                        raise Broken("pickle data was truncated", pos)
                     self.frame_end = -1
                 start = pos
                 op = data[pos]

@@ -613,8 +613,8 @@ def _walk(data: bytes, pos: int, end: int, refs: Refs, nested: bool) -> int:
                     # Checked here, after the fact: the opcode at start (a
                     # fixed-size or short counted one) read past the limit.
                     cross(start, pos, frame_end, end, _HEADERS[data[start]])
-                if pos >= end:
-                    raise truncated(start, pos + 1)
+                if pos >= end:  # no opcode where one must be, as the loader says
+                    raise truncated(pos, pos + 1)
                 frame_end = -1  # the current frame is used up
                 limit = end
             start = pos
