@@ -1,13 +1,15 @@
 """Scan pickles without loading them: the public path of :mod:`emulpickle.scanner`.
 
-This module is callable, so that every spelling works::
+This module is callable, so that every spelling works:
 
-    import emulpickle
-    from emulpickle.scan import scan
+```python
+import emulpickle
+from emulpickle.scan import scan
 
-    emulpickle.scan(data)  # the module, called
-    emulpickle.scan.scan(data)  # the function
-    scan(data)
+emulpickle.scan(data)  # the module, called
+emulpickle.scan.scan(data)  # the function
+scan(data)
+```
 
 Calling the module calls :func:`scan` with the same arguments.
 """
