@@ -7,6 +7,7 @@ hostile pickle cannot reach real code; see :func:`loads` and
 
 from __future__ import annotations
 
+from . import scan
 from ._hashkeys import check_hash_keys
 from ._limits_context import current_limits
 from ._machine import compiled as __compiled__
@@ -36,7 +37,7 @@ from .protocols import (
     PyStateSettable,
 )
 from .registry import PluginNotFoundError, Registry, Resolution, default_registry
-from .scan import Finding, ScanReport, scan
+from .scan import Finding, ScanReport
 from .unpickler import Unknown, Unpickler, load, loads
 
 __version__ = "0.1.0"

@@ -26,6 +26,7 @@ import attrs
 from ._render import bounded_repr
 from .errors import TruncatedError, UnpicklingError
 from .machine import opcodes as _op
+from .scanner.walk import as_name
 
 __all__ = ["GlobalRef", "Instruction", "disassemble", "format_instruction"]
 
@@ -99,8 +100,11 @@ _EFFECTS: dict[str, tuple[int, int]] = {
 }
 
 # Opcodes whose value a loader could use as a STACK_GLOBAL name.
-_STRING_OPS = {"STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE",
-               "SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8"}  # fmt: skip
+_STRING_OPS = {
+    info.name
+    for info in _op.OPCODES
+    if info.stack_after in (("str",), ("bytes_or_str",))
+}
 
 _UNKNOWN = object()  # a stack slot whose value is not a known string
 _MARK = object()  # a MARK on the symbolic stack
@@ -268,12 +272,10 @@ def _decode_line(name: str, raw: bytes, start: int) -> Any:
 
 
 def _as_name(value: Any) -> object:
-    """A string as a loader could see it (Python 2 strings: latin-1 at worst)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value).decode("latin-1")
-    return _UNKNOWN
+    """A string as a loader could see it, decoded as the scanner decodes it
+    (Python 2 strings: UTF-8, else latin-1), so that both name the same."""
+    name = as_name(value)
+    return _UNKNOWN if name is None else name
 
 
 def _apply(

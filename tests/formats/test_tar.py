@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulpickle import _tarread
 from emulpickle.formats import BufferSource, FormatError
 from emulpickle.formats.tar import is_tar, read_members
 
@@ -82,10 +81,3 @@ def test_messages_bound_member_names() -> None:
         read_members(data)
     assert info.value.limit is None
     assert len(str(info.value)) < 300
-
-
-def test_shim_keeps_the_scanner_names() -> None:
-    data = make_tar([("pickle", b"x" * 10)])
-    assert _tarread.TarError is FormatError
-    assert _tarread.is_tar(data)
-    assert _tarread.read_members(data)["pickle"].size == 10

@@ -19,7 +19,9 @@ from pathlib import Path
 import pytest
 
 import emulpickle
+from emulpickle.formats.zip import RATIO_FLOOR
 from emulpickle.scan import scan
+from emulpickle.scanner.collector import MAX_INFLATED_MEMBER
 
 
 def _u(s: str) -> bytes:
@@ -211,8 +213,8 @@ def test_torch_legacy_layout_stops_after_storage_keys(marker: Path) -> None:
 HANG = 30.0
 
 
-def _bounded(data: bytes) -> object:
-    """Scan ``data``: no hang (see ``HANG``), under 100 MB (traced)."""
+def _bounded(data: bytes, peak_bound: int = 100 << 20) -> object:
+    """Scan ``data``: no hang (see ``HANG``), under ``peak_bound`` bytes (traced)."""
     t0 = time.perf_counter()
     report = scan(data)
     elapsed = time.perf_counter() - t0
@@ -223,7 +225,7 @@ def _bounded(data: bytes) -> object:
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak < 100 << 20, peak
+    assert peak < peak_bound, peak
     return report
 
 
@@ -285,9 +287,14 @@ def test_zip_bomb_member() -> None:
     )
     data = local + name + body + cd + eocd
     assert small  # (the helper zip shows zipfile is available)
-    report = _bounded(data)
+    # Deflate's ratio is within Limits.max_inflate_ratio: the member bound
+    # stops it, and the scan holds no more than that.
+    report = _bounded(data, MAX_INFLATED_MEMBER + (64 << 20))
     assert not report.clean  # type: ignore[attr-defined]
-    assert any("inflates" in e for e in report.errors)  # type: ignore[attr-defined]
+    assert report.errors == [  # type: ignore[attr-defined]
+        f"bomb.pkl: member 'bomb.pkl' inflates to more than {MAX_INFLATED_MEMBER}"
+        " bytes (zip bomb?)"
+    ]
 
 
 def test_huge_memo_index() -> None:
@@ -331,14 +338,17 @@ def test_never_imports_anything() -> None:
 
 
 def _zeros_bomb(kind: str) -> bytes:
-    """More than 32 MiB of zeros, compressed as joblib files are."""
+    """Zeros compressed as joblib files are: for zlib and gzip, whose ratio
+    stays within ``Limits.max_inflate_ratio``, more than the scan's member
+    bound; for bz2 and xz (ratios of thousands), 48 MiB."""
     import bz2
     import lzma
 
     if kind in ("zlib", "gzip"):
         comp = zlib.compressobj(9, zlib.DEFLATED, 15 if kind == "zlib" else 31)
         chunk = b"\0" * (1 << 20)
-        return b"".join(comp.compress(chunk) for _ in range(48)) + comp.flush()
+        count = (MAX_INFLATED_MEMBER >> 20) + 16
+        return b"".join(comp.compress(chunk) for _ in range(count)) + comp.flush()
     # bz2 and xz readers go on through concatenated streams.
     one = {"bz2": bz2.compress, "xz": lzma.compress}[kind](b"\0" * (1 << 20))
     return one * 48
@@ -346,9 +356,15 @@ def _zeros_bomb(kind: str) -> bytes:
 
 @pytest.mark.parametrize("kind", ["zlib", "gzip", "bz2", "xz"])
 def test_decompression_bomb(kind: str) -> None:
-    report = _bounded(_zeros_bomb(kind))
+    """A compressed file decompresses no further than loaders inflate (the
+    ratio of ``Limits.max_inflate_ratio`` past 1 MiB), nor past the scan's
+    member bound: the scan holds no more than that."""
+    data = _zeros_bomb(kind)
+    ratio = max(RATIO_FLOOR, emulpickle.Limits().max_inflate_ratio * len(data))
+    limit = min(MAX_INFLATED_MEMBER, ratio)
+    report = _bounded(data, limit + (64 << 20))
     assert report.errors == [  # type: ignore[attr-defined]
-        f"{kind}-compressed file: decompresses to more than {32 << 20} bytes"
+        f"{kind}-compressed file: decompresses to more than {limit} bytes"
         " (decompression bomb?)"
     ]
 

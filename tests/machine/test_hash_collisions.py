@@ -28,8 +28,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import emulpickle
-from emulpickle import _scan_joblib
 from emulpickle.disasm import disassemble
+from emulpickle.scanner import joblib as _scan_joblib
 
 MODULUS = sys.hash_info.modulus
 assert MODULUS == 2**61 - 1, "these tests assume 64-bit CPython hashing"

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 import emulpickle
-from emulpickle import _machine, _scan_joblib, _scan_walk, unpickler
+from emulpickle import _machine, unpickler
+from emulpickle.scanner import joblib as _scan_joblib
+from emulpickle.scanner import walk as _scan_walk
 
 PACKAGE_DIR = Path(emulpickle.__file__).resolve().parent
 
@@ -25,7 +27,8 @@ PROBE = textwrap.dedent(
     if sys.argv[1:] == ["strict"]:
         warnings.simplefilter("error")
     import emulpickle
-    from emulpickle import _machine, _scan_joblib, _scan_walk
+    from emulpickle import _machine
+    from emulpickle.scanner import joblib as _scan_joblib, walk as _scan_walk
     from emulpickle.scan import scan
     data = {"a": [1, 2.5, "x", b"y", (None, True)], "b": {3, 4}}
     assert emulpickle.loads(pickle.dumps(data, protocol=5)) == data
@@ -34,13 +37,13 @@ PROBE = textwrap.dedent(
     # joblib's wrapper is walked by both.
     wrapper = b"\\x8c\\x13joblib.numpy_pickle\\x8c\\x11NumpyArrayWrapper\\x93"
     report = scan(b"\\x80\\x04" + wrapper + b")\\x81")
-    assert report.errors == ["pickle #1: pickle data was truncated (at offset 44)"]
+    assert report.errors == ["pickle #1: pickle data was truncated (at offset 45)"]
     print(json.dumps({
         "compiled": emulpickle.__compiled__,
         "machine_module": _machine.Machine.__module__,
         "vm_imported": "emulpickle._vm" in sys.modules,
         "walker_compiled": _machine.is_extension(_scan_walk),
-        "one_walker": sys.modules["emulpickle._scan_walk"] is _scan_walk
+        "one_walker": sys.modules["emulpickle.scanner.walk"] is _scan_walk
         and _scan_joblib.Broken is _scan_walk.Broken,
     }))
     """

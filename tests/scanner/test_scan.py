@@ -10,6 +10,7 @@ import json
 import os
 import pickle
 import struct
+import types
 import zipfile
 from pathlib import Path
 
@@ -29,6 +30,42 @@ class Evil:
 
 
 # --- API -------------------------------------------------------------------
+
+
+def test_every_spelling_of_scan(tmp_path: Path) -> None:
+    """``emulpickle.scan`` is a callable module: called, or its ``scan``
+    called, or ``scan`` imported from it, or it imported from emulpickle."""
+    import emulpickle
+    import emulpickle.scanner
+    from emulpickle import scan as scan_module
+    from emulpickle.scan import Finding as ScanFinding
+    from emulpickle.scan import ScanReport as Report
+    from emulpickle.scan import scan as scan_function
+
+    assert isinstance(emulpickle.scan, types.ModuleType)
+    assert scan_module is emulpickle.scan
+    assert scan_function is emulpickle.scanner.scan is emulpickle.scan.scan
+    assert (ScanFinding, Report) == (emulpickle.Finding, emulpickle.ScanReport)
+    data = pickle.dumps(Evil(), protocol=2)
+    path = tmp_path / "evil.pkl"
+    path.write_bytes(data)
+    reports = [
+        emulpickle.scan(data),
+        emulpickle.scan.scan(data),
+        scan_function(data),
+        scan_module(data),
+        emulpickle.scan(path),
+    ]
+    for report in reports:
+        assert isinstance(report, Report)
+        assert report.findings == reports[0].findings
+        assert isinstance(report.findings[0], ScanFinding)
+        assert report.dangerous
+    registry = emulpickle.default_registry()
+    assert (
+        emulpickle.scan(data, registry=registry).to_dict()
+        == scan_function(data, registry=registry).to_dict()
+    )
 
 
 def test_report_api_and_json() -> None:

@@ -24,13 +24,72 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
-from ._render import bounded_repr
-from ._scan_walk import (
+from .._render import bounded_repr
+from ..machine.opcodes import (
+    APPEND,
+    BINFLOAT,
+    BINGET,
+    BININT,
+    BININT1,
+    BININT2,
+    BINPUT,
+    BINSTRING,
+    BINUNICODE,
+    BINUNICODE8,
+    BUILD,
+    DICT,
+    DUP,
+    EMPTY_DICT,
+    EMPTY_LIST,
+    EMPTY_SET,
+    EMPTY_TUPLE,
+    FRAME,
+    FROZENSET,
+    GET,
+    GLOBAL,
+    INST,
+    INT,
+    LIST,
+    LONG,
+    LONG1,
+    LONG4,
+    LONG_BINGET,
+    LONG_BINPUT,
+    MARK,
+    MEMOIZE,
+    NEWFALSE,
+    NEWOBJ,
+    NEWOBJ_EX,
+    NEWTRUE,
+    NEXT_BUFFER,
+    NONE,
+    OBJ,
+    POP,
+    POP_MARK,
+    PROTO,
+    PUT,
+    REDUCE,
+    SETITEM,
+    SETITEMS,
+    SHORT_BINSTRING,
+    SHORT_BINUNICODE,
+    STACK_GLOBAL,
+    STOP,
+    STRING,
+    TUPLE,
+    TUPLE1,
+    TUPLE2,
+    TUPLE3,
+    UNICODE,
+)
+from .walk import (
     BUILD_VIA,
     COUNTED,
     EXT_SIZES,
+    FIXED_POPS,
     JOBLIB_WRAPPER,
     LINE_PUSH,
+    MARK_POPPERS,
     Broken,
     Refs,
     as_name,
@@ -46,9 +105,9 @@ from ._scan_walk import (
     text_index,
     unicode_value,
 )
-from ._scan_walk import walk as plain_walk
+from .walk import walk as plain_walk
 
-__all__ = ["DecompressError", "decompress", "walk"]
+__all__ = ["walk"]
 
 _INT64_MAX = (1 << 63) - 1
 _C_INT_MIN, _C_INT_MAX = -(1 << 31), (1 << 31) - 1
@@ -225,9 +284,9 @@ def _unicode(raw: bytes) -> object:
 
 
 def _int(raw: bytes, op: int) -> object:
-    if op == 0x49 and raw in (b"00", b"01"):
+    if op == INT and raw in (b"00", b"01"):
         return raw == b"01"
-    if op == 0x4C and raw.endswith(b"L"):
+    if op == LONG and raw.endswith(b"L"):
         raw = raw[:-1]
     if len(raw) > 64:
         return OPAQUE
@@ -301,12 +360,12 @@ class _Walk:
         try:
             while True:
                 if pos >= (self.frame_end if self.frame_end >= 0 else end):
-                    if pos >= end:
-                        raise Broken("pickle data was truncated", start)
+                    if pos >= end:  # no opcode where one must be
+                        raise Broken("pickle data was truncated", pos)
                     self.frame_end = -1
                 start = pos
                 op = data[pos]
-                if op == 0x2E:  # STOP
+                if op == STOP:
                     self._need(1, start)
                     return pos + 1
                 handler = handlers[op]
@@ -403,10 +462,10 @@ class _Walk:
         second, after = self._line(after, pos)
         module = first.decode("utf-8", "surrogateescape")
         name = second.decode("utf-8", "surrogateescape")
-        via = "GLOBAL" if op == 0x63 else "INST"
+        via = "GLOBAL" if op == GLOBAL else "INST"
         record(self.refs, module, name, via, self.proto < 3, pos)
         cls = _global(module, name)
-        if op == 0x69:
+        if op == INST:
             cls = self._instantiate(cls, self._pop_mark(pos))
         self.stack.append(cls)
         return after
@@ -466,14 +525,14 @@ class _Walk:
     def _memo(self, op: int, pos: int) -> int:
         """GET, PUT and their other binary forms."""
         start = pos
-        if op == 0x67 or op == 0x70:  # GET, PUT
+        if op in (GET, PUT):
             raw, pos = self._line(pos + 1, start)
             index = text_index(raw, start)
         else:
-            pos = self._reach(start, pos + (2 if op == 0x68 or op == 0x71 else 5))
+            pos = self._reach(start, pos + (2 if op in (BINGET, BINPUT) else 5))
             raw = bytes(self.data[start + 1 : pos])
             index = raw[0] if len(raw) == 1 else struct.unpack("<I", raw)[0]
-        if op == 0x67 or op == 0x68 or op == 0x6A:  # GET, BINGET, LONG_BINGET
+        if op in (GET, BINGET, LONG_BINGET):
             self.stack.append(memo_get(self.memo, self.sparse, index, start))
         else:
             self._need(1, start)
@@ -483,19 +542,19 @@ class _Walk:
     def _mark_op(self, op: int, pos: int) -> int:
         """The opcodes that take everything above the topmost MARK."""
         items = self._pop_mark(pos)
-        if op == 0x74:  # TUPLE
+        if op == TUPLE:
             self.stack.append(_tuple(items))
-        elif op == 0x6C or op == 0x91:  # LIST, FROZENSET
+        elif op in (LIST, FROZENSET):
             self._escape(*items)
             self.stack.append(OPAQUE)
-        elif op == 0x64:  # DICT
+        elif op == DICT:
             value = _Dict()
             self._set_items(value, items)
             self.stack.append(value)
-        elif op != 0x31:  # APPENDS, SETITEMS, ADDITEMS: into what is below
+        elif op != POP_MARK:  # APPENDS, SETITEMS, ADDITEMS: into what is below
             self._need(1, pos)
             target = self.stack[-1]
-            if op == 0x75 and type(target) is _Dict:
+            if op == SETITEMS and type(target) is _Dict:
                 self._set_items(target, items)
             else:
                 self._escape(target, *items)
@@ -520,28 +579,28 @@ class _Walk:
     def _pop_op(self, op: int, pos: int) -> int:
         """The opcodes that take a fixed number of values."""
         start = pos
-        need = _POP_OPS[op]
+        need = FIXED_POPS[op]
         values = self._pop(need, start)
         push = self.stack.append
-        if op == 0x85 or op == 0x86 or op == 0x87:  # TUPLE1, TUPLE2, TUPLE3
+        if op in (TUPLE1, TUPLE2, TUPLE3):
             push(_tuple(values))
-        elif op == 0x52:  # REDUCE
+        elif op == REDUCE:
             push(self._call(values[0], values[1]))
-        elif op == 0x81 or op == 0x92:  # NEWOBJ, NEWOBJ_EX
+        elif op in (NEWOBJ, NEWOBJ_EX):
             if values[0] is WRAPPER_CLASS:  # object.__new__: the arguments go unused
                 self._escape(*values[1:])
                 push(_Wrapper({}))
             else:
                 self._escape(*values)
                 push(OPAQUE)
-        elif op == 0x61 or op == 0x73:  # APPEND, SETITEM
+        elif op in (APPEND, SETITEM):
             target = values[0]
-            if op == 0x73 and type(target) is _Dict:
+            if op == SETITEM and type(target) is _Dict:
                 self._set_items(target, values[1:])
             else:
                 self._escape(*values)
             push(_settled(target))
-        elif op == 0x62:  # BUILD
+        elif op == BUILD:
             push(values[0])
             return self._build(values[0], values[1], start, pos + 1)
         else:  # BINPERSID, READONLY_BUFFER
@@ -697,60 +756,55 @@ def _set_state(wrapper: _Wrapper, state: object, start: int) -> None:
 
 
 def _counted_value(op: int, payload: bytes) -> object:
-    if op == 0x8C or op == 0x58 or op == 0x8D:  # unicode
+    if op in (SHORT_BINUNICODE, BINUNICODE, BINUNICODE8):  # unicode
         return _unicode(payload)
-    if op == 0x55 or op == 0x54:  # Python 2 strings
+    if op in (SHORT_BINSTRING, BINSTRING):  # Python 2 strings
         return _text(payload)
-    if (op == 0x8A or op == 0x8B) and len(payload) <= 16:  # LONG1, LONG4
+    if (op in (LONG1, LONG4)) and len(payload) <= 16:
         return int.from_bytes(payload, "little", signed=True)
     return OPAQUE
 
 
 def _line_value(op: int, raw: bytes) -> object:
-    if op == 0x53:  # STRING
+    if op == STRING:
         value = string_value(raw)
         return OPAQUE if value is None else _text(value)
-    if op == 0x56:  # UNICODE
+    if op == UNICODE:
         text = unicode_value(raw)
         return OPAQUE if text is None else text
-    if op == 0x49 or op == 0x4C:  # INT, LONG
+    if op in (INT, LONG):
         return _int(raw, op)
     return OPAQUE  # FLOAT, PERSID
 
 
 # One-byte opcodes that push a constant (a factory for a new mutable one).
 _SIMPLE: dict[int, object] = {
-    0x4E: None, 0x88: True, 0x89: False, 0x29: (), 0x7D: _Dict,
-    0x5D: OPAQUE, 0x8F: OPAQUE, 0x97: OPAQUE,
+    NONE: None, NEWTRUE: True, NEWFALSE: False, EMPTY_TUPLE: (), EMPTY_DICT: _Dict,
+    EMPTY_LIST: OPAQUE, EMPTY_SET: OPAQUE, NEXT_BUFFER: OPAQUE,
 }  # fmt: skip
-_BININTS = {0x4A: (5, "<i"), 0x4B: (2, "<B"), 0x4D: (3, "<H")}
-# Opcodes that pop values: how many.
-_POP_OPS = {
-    0x85: 1, 0x86: 2, 0x87: 3, 0x52: 2, 0x81: 2, 0x92: 3, 0x61: 2, 0x73: 3,
-    0x62: 2, 0x51: 1, 0x98: 1,
-}  # fmt: skip
+_BININTS = {BININT: (5, "<i"), BININT1: (2, "<B"), BININT2: (3, "<H")}
 _Handler = Callable[[_Walk, int, int], int]
 _HANDLERS: list[_Handler | None] = [None] * 256
 for _ops, _handler in (
     (_SIMPLE, _Walk._simple),
     (_BININTS, _Walk._binint),
-    ((0x47,), _Walk._binfloat),
+    ((BINFLOAT,), _Walk._binfloat),
     (COUNTED, _Walk._counted),
-    ((0x94,), _Walk._memoize),
-    ((0x68,), _Walk._binget),
-    ((0x67, 0x70, 0x6A, 0x71, 0x72), _Walk._memo),
-    ((0x28,), _Walk._mark),
-    ((0x31, 0x74, 0x6C, 0x91, 0x64, 0x65, 0x75, 0x90), _Walk._mark_op),
-    (_POP_OPS, _Walk._pop_op),
-    ((0x95,), _Walk._frame),
-    ((0x80,), _Walk._proto),
-    ((0x93,), _Walk._stack_global),
-    ((0x63, 0x69), _Walk._global_line),
-    ((*LINE_PUSH, 0x53, 0x56), _Walk._text),
+    ((MEMOIZE,), _Walk._memoize),
+    ((BINGET,), _Walk._binget),
+    ((GET, PUT, LONG_BINGET, BINPUT, LONG_BINPUT), _Walk._memo),
+    ((MARK,), _Walk._mark),
+    (MARK_POPPERS, _Walk._mark_op),
+    (FIXED_POPS, _Walk._pop_op),
+    ((FRAME,), _Walk._frame),
+    ((PROTO,), _Walk._proto),
+    ((STACK_GLOBAL,), _Walk._stack_global),
+    ((GLOBAL, INST), _Walk._global_line),
+    ((*LINE_PUSH, STRING, UNICODE), _Walk._text),
     (EXT_SIZES, _Walk._ext),
-    ((0x6F,), _Walk._obj),
-    ((0x30,), _Walk._pop_one),
-    ((0x32,), _Walk._dup),
+    ((OBJ,), _Walk._obj),
+    ((POP,), _Walk._pop_one),
+    ((DUP,), _Walk._dup),
 ):
     for _op in _ops:
         _HANDLERS[_op] = _handler
@@ -771,89 +825,3 @@ def walk(data: Any, pos: int, end: int, refs: Refs) -> int:
     returns the offset after STOP; raises :class:`Broken`.
     """
     return _Walk(data, end, refs).run(pos)
-
-
-# --- compression ----------------------------------------------------------
-
-
-_CHUNK = 1 << 20
-
-
-class DecompressError(Exception):
-    """A compressed joblib file cannot be decompressed (within the limit)."""
-
-
-def decompress(data: Any, kind: str, limit: int) -> bytearray:
-    """The stream a compressed joblib file holds, at most ``limit`` bytes.
-
-    ``kind`` is ``zlib``, ``gzip``, ``bz2``, ``xz``, ``lzma`` or ``compat``
-    (joblib before 0.10: ``ZF``, a hexadecimal length, then zlib data).
-    """
-    if kind == "compat":
-        try:
-            length = int(bytes(data[2:21]), 16)
-        except ValueError:
-            raise DecompressError("bad header") from None
-        out = _inflate(data, 22 if data[21:22] == b" " else 21, 15, limit)
-        if len(out) != length:
-            raise DecompressError(f"{len(out)} bytes where the header says {length}")
-        return out
-    if kind in ("zlib", "gzip"):
-        # joblib's own reader: one stream; what follows it is never read.
-        return _inflate(data, 0, 15 if kind == "zlib" else 31, limit)
-    import io
-
-    # joblib reads these with the same classes: several streams, and trailing
-    # data that is not a stream, are read the same way here.
-    errors: tuple[type[Exception], ...] = (OSError, EOFError, ValueError)
-    opener: Any
-    if kind == "bz2":
-        import bz2
-
-        opener = bz2.BZ2File
-    else:
-        import lzma
-
-        opener = lzma.LZMAFile
-        errors += (lzma.LZMAError,)
-    if isinstance(data, (bytes, bytearray)):
-        source: Any = io.BytesIO(data)
-    else:  # an mmap is a file already: no copy of it
-        source = data
-        source.seek(0)
-    out = bytearray()
-    try:
-        with opener(source) as reader:
-            while piece := reader.read(min(_CHUNK, limit - len(out) + 1)):
-                out += piece
-                _bounded(out, limit)
-    except errors as exc:
-        raise DecompressError(str(exc) or type(exc).__name__) from None
-    return out
-
-
-def _inflate(data: Any, pos: int, wbits: int, limit: int) -> bytearray:
-    import zlib
-
-    inflater = zlib.decompressobj(wbits)
-    out = bytearray()
-    try:
-        while not inflater.eof:
-            source = inflater.unconsumed_tail
-            if not source:
-                source = data[pos : pos + _CHUNK]
-                pos += len(source)
-                if not source:
-                    raise DecompressError("the compressed stream is truncated")
-            out += inflater.decompress(source, limit - len(out) + 1)
-            _bounded(out, limit)
-    except zlib.error as exc:
-        raise DecompressError(f"bad compressed data ({exc})") from None
-    return out
-
-
-def _bounded(out: bytearray, limit: int) -> None:
-    if len(out) > limit:
-        raise DecompressError(
-            f"decompresses to more than {limit} bytes (decompression bomb?)"
-        )

@@ -20,9 +20,15 @@ names cannot be known without running the calls (a state, or a key of it,
 made at load time).
 
 This module is compiled with mypyc along with the opcode machine (see
-``setup.py`` and ``_machine``), so it stays plain typed Python; the walk
+``setup.py`` and the compiled-or-pure selection), so it stays plain typed
+Python; opcodes are the ``Final`` constants of
+:mod:`emulpickle.machine.opcodes`, which mypyc folds into literals. The walk
 itself reads ``bytes``, which compiled code indexes natively.
 """
+
+# Opcodes are compared with chains of ==: compiled by mypyc, each is a C
+# integer compare on a folded Final constant (no tuple, no containment).
+# ruff: noqa: SIM109
 
 from __future__ import annotations
 
@@ -31,6 +37,81 @@ import struct
 import sys
 from typing import Any, Final
 
+from ..machine.opcodes import (
+    ADDITEMS,
+    APPEND,
+    APPENDS,
+    ARG_SIZES,
+    BINFLOAT,
+    BINGET,
+    BININT,
+    BININT1,
+    BININT2,
+    BINPERSID,
+    BINPUT,
+    BINSTRING,
+    BINUNICODE,
+    BUILD,
+    BY_CODE,
+    DICT,
+    DUP,
+    EMPTY_DICT,
+    EMPTY_LIST,
+    EMPTY_SET,
+    EMPTY_TUPLE,
+    EXT1,
+    EXT2,
+    EXT4,
+    FLOAT,
+    FRAME,
+    FROZENSET,
+    GET,
+    GLOBAL,
+    INST,
+    INT,
+    LEN1,
+    LEN4,
+    LEN4S,
+    LEN8,
+    LIST,
+    LONG,
+    LONG1,
+    LONG4,
+    LONG_BINGET,
+    LONG_BINPUT,
+    MARK,
+    MEMOIZE,
+    NEWFALSE,
+    NEWOBJ,
+    NEWOBJ_EX,
+    NEWTRUE,
+    NEXT_BUFFER,
+    NONE,
+    OBJ,
+    OPCODES,
+    PERSID,
+    POP,
+    POP_MARK,
+    PROTO,
+    PUT,
+    READONLY_BUFFER,
+    REDUCE,
+    SETITEM,
+    SETITEMS,
+    SHORT_BINBYTES,
+    SHORT_BINSTRING,
+    SHORT_BINUNICODE,
+    STACK_GLOBAL,
+    STOP,
+    STRING,
+    TUPLE,
+    TUPLE1,
+    TUPLE2,
+    TUPLE3,
+    UNICODE,
+)
+
+#: Distinct globals one pickle may name before the walk gives up.
 _MAX_FINDINGS_PER_PICKLE = 10_000
 
 #: The global joblib writes in place of each numpy array; joblib's loader
@@ -65,28 +146,42 @@ def _table(entries: dict[int, int], default: int = 0) -> bytes:
     return bytes([entries.get(op, default) for op in range(256)])
 
 
+def _width(op: int) -> int:
+    """The total length of an opcode whose argument has a fixed size."""
+    return 1 + ARG_SIZES[BY_CODE[op].arg]
+
+
+def _pops(op: int) -> int:
+    """How many values an opcode pops (none of them a MARK)."""
+    return len(BY_CODE[op].stack_before)
+
+
 # Opcodes that push one value that is never a name: their total length.
 # (EMPTY_DICT pushes a dict number instead: see Dicts.)
 _PUSH_WIDTHS: Final = _table({
-    0x4E: 1, 0x88: 1, 0x89: 1, 0x5D: 1, 0x29: 1, 0x8F: 1, 0x97: 1,
-    0x4A: 5, 0x4B: 2, 0x4D: 3, 0x47: 9,
+    op: _width(op)
+    for op in (NONE, NEWTRUE, NEWFALSE, EMPTY_LIST, EMPTY_TUPLE, EMPTY_SET,
+               NEXT_BUFFER, BININT, BININT1, BININT2, BINFLOAT)
 })  # fmt: skip
-# Opcodes that pop some values, then push one: how many they pop.
-_POPS: Final = _table({
-    0x61: 2, 0x73: 3, 0x52: 2, 0x62: 2, 0x85: 1, 0x86: 2, 0x87: 3, 0x81: 2,
-    0x92: 3, 0x51: 1, 0x98: 1,
-})  # fmt: skip
-# What those opcodes push besides None: the target of SETITEM, APPEND or
-# BUILD (which they change), a Pair (TUPLE2), or MADE (a call's result).
+#: Opcodes that pop a fixed number of values (no MARK), then push one: how
+#: many they pop.
+FIXED_POPS: Final[dict[int, int]] = {
+    op: _pops(op)
+    for op in (APPEND, SETITEM, BUILD, TUPLE1, TUPLE2, TUPLE3, REDUCE, NEWOBJ,
+               NEWOBJ_EX, BINPERSID, READONLY_BUFFER)
+}  # fmt: skip
+# What those push besides None: the target of SETITEM, APPEND or BUILD
+# (which they change), a Pair (TUPLE2), or MADE (a call's result).
 _POP_NONE: Final = 0
 _POP_SETITEM: Final = 1
 _POP_BUILD: Final = 2
 _POP_PAIR: Final = 3
 _POP_MADE: Final = 4
 _POP_APPEND: Final = 5
+_POPS: Final = _table(FIXED_POPS)
 _POP_KINDS: Final = _table({
-    0x73: _POP_SETITEM, 0x61: _POP_APPEND, 0x62: _POP_BUILD, 0x86: _POP_PAIR,
-    0x52: _POP_MADE, 0x81: _POP_MADE, 0x92: _POP_MADE,
+    SETITEM: _POP_SETITEM, APPEND: _POP_APPEND, BUILD: _POP_BUILD,
+    TUPLE2: _POP_PAIR, REDUCE: _POP_MADE, NEWOBJ: _POP_MADE, NEWOBJ_EX: _POP_MADE,
 })  # fmt: skip
 # Opcodes that pop to the topmost MARK, then: _INTO change the value below
 # (which must be there), _NEW push a new value, _NOTHING do nothing; and
@@ -97,20 +192,29 @@ _NEW: Final = 3
 _NOTHING: Final = 4
 _DICT: Final = 5
 _TUPLE: Final = 6
-_MARK_POPS: Final = _table({
-    0x65: _INTO, 0x75: _SETITEMS, 0x90: _INTO, 0x6C: _NEW, 0x74: _TUPLE,
-    0x64: _DICT, 0x91: _NEW, 0x31: _NOTHING,
-})  # fmt: skip
-# Counted opcodes: (length prefix size, whether the payload can be a name).
-COUNTED: dict[int, tuple[int, bool]] = {
-    0x8C: (1, True), 0x55: (1, True), 0x43: (1, False), 0x8A: (1, False),
-    0x58: (4, True), 0x54: (4, True), 0x42: (4, False), 0x8B: (4, False),
-    0x8D: (8, True), 0x8E: (8, False), 0x96: (8, False),
+#: Opcodes that pop to the topmost MARK: what they do then (see above).
+MARK_POPPERS: Final[dict[int, int]] = {
+    APPENDS: _INTO, SETITEMS: _SETITEMS, ADDITEMS: _INTO, LIST: _NEW,
+    TUPLE: _TUPLE, DICT: _DICT, FROZENSET: _NEW, POP_MARK: _NOTHING,
 }  # fmt: skip
+_MARK_POPS: Final = _table(MARK_POPPERS)
+# Counted opcodes (a length prefix, then that many bytes): the prefix's size,
+# and whether the payload can be a name (a string, not bytes or an int).
+COUNTED: Final[dict[int, tuple[int, bool]]] = {
+    info.code: (ARG_SIZES[info.arg], info.stack_after[0] in ("str", "bytes_or_str"))
+    for info in OPCODES
+    if info.arg in (LEN1, LEN4S, LEN4, LEN8)
+}
 # Where each opcode's length prefix ends (1: it has none).
 _HEADERS: Final = _table({op: 1 + size for op, (size, _) in COUNTED.items()}, 1)
-LINE_PUSH = {0x49, 0x4C, 0x46, 0x50}
-EXT_SIZES = {0x82: (1, "<B"), 0x83: (2, "<H"), 0x84: (4, "<i")}
+# Line opcodes that push a value that is never a name.
+LINE_PUSH: Final = frozenset({INT, LONG, FLOAT, PERSID})
+# EXT opcodes: the size of their code, and how it is unpacked.
+EXT_SIZES: Final = {EXT1: (1, "<B"), EXT2: (2, "<H"), EXT4: (4, "<i")}
+# A name's first bytes, told without decoding it: "_" and "p", "y".
+_UNDERSCORE: Final = 0x5F
+_LOWER_P: Final = 0x70
+_LOWER_Y: Final = 0x79
 
 #: The emulation-protocol methods (emulpickle.protocols): a BUILD state that
 #: names one tries to plant behaviour on the object it fills in.
@@ -158,7 +262,7 @@ class Dicts:
         """``key`` goes into dict ``number``: note what a BUILD would make of it."""
         if isinstance(key, bytes):
             # Most keys are bytes (the walker's strings): most are told at once.
-            if len(key) >= 5 and (key[0] == 0x5F or key[0] == 0x70):
+            if len(key) >= 5 and (key[0] == _UNDERSCORE or key[0] == _LOWER_P):
                 name = planted_name(key)
                 if name is not None and number not in self.planted:
                     self.planted[number] = name
@@ -205,7 +309,7 @@ class Pair:
 
 
 class Made:
-    """The type of :data:`MADE` and :data:`NONE`: a marker."""
+    """The type of :data:`MADE` and :data:`NONE_VALUE`: a marker."""
 
     __slots__ = ()
 
@@ -214,7 +318,7 @@ class Made:
 #: what it holds is unknown, so it may be a dict with any keys.
 MADE: Final = Made()
 #: The value NONE pushes (other values the walker does not follow are None).
-NONE: Final = Made()
+NONE_VALUE: Final = Made()
 
 
 def planted_name(key: object) -> str | None:
@@ -222,7 +326,10 @@ def planted_name(key: object) -> str | None:
     # Most keys are neither: tell at once, without decoding.
     if isinstance(key, bytes) and (
         len(key) < 5
-        or not (key[0] == key[1] == 0x5F or (key[0] == 0x70 and key[1] == 0x79))
+        or not (
+            key[0] == key[1] == _UNDERSCORE
+            or (key[0] == _LOWER_P and key[1] == _LOWER_Y)
+        )
     ):
         return None
     name = as_name(key)
@@ -246,7 +353,9 @@ def pair(first: object, second: object) -> object:
     """
     if isinstance(first, int) or isinstance(second, int):
         return Pair(first, second)
-    if (first is MADE and second is NONE) or (first is NONE and second is MADE):
+    if (first is MADE and second is NONE_VALUE) or (
+        first is NONE_VALUE and second is MADE
+    ):
         return Pair(first, second)
     return None
 
@@ -324,7 +433,7 @@ def counted(data: Any, pos: int, end: int, frame_end: int, op: int) -> int:
         n = uint(data, pos + 1, size)
     else:
         n = uint(bytes(data[pos + 1 : header]), 0, size)
-    if n >> 31 and (op == 0x54 or op == 0x8B):  # BINSTRING, LONG4: signed
+    if n >> 31 and (op == BINSTRING or op == LONG4):  # BINSTRING, LONG4: signed
         raise Broken("negative byte count", pos)
     after = header + n
     if after > (frame_end if frame_end >= 0 else end):
@@ -504,13 +613,13 @@ def _walk(data: bytes, pos: int, end: int, refs: Refs, nested: bool) -> int:
                     # Checked here, after the fact: the opcode at start (a
                     # fixed-size or short counted one) read past the limit.
                     cross(start, pos, frame_end, end, _HEADERS[data[start]])
-                if pos >= end:
-                    raise truncated(start, pos + 1)
+                if pos >= end:  # no opcode where one must be, as the loader says
+                    raise truncated(pos, pos + 1)
                 frame_end = -1  # the current frame is used up
                 limit = end
             start = pos
             op = data[pos]
-            if op == 0x94:  # MEMOIZE
+            if op == MEMOIZE:
                 if len(stack) <= fence:
                     raise Broken("stack underflow", start)
                 if sparse is None:
@@ -519,7 +628,7 @@ def _walk(data: bytes, pos: int, end: int, refs: Refs, nested: bool) -> int:
                     sparse[len(sparse)] = stack[-1]
                 pos += 1
                 continue
-            if op == 0x68:  # BINGET
+            if op == BINGET:
                 pos += 2
                 if pos > limit:
                     cross(start, pos, frame_end, end, 1)
@@ -530,23 +639,32 @@ def _walk(data: bytes, pos: int, end: int, refs: Refs, nested: bool) -> int:
                 else:
                     stack.append(memo_get(memo, sparse, n, start))
                 continue
-            if op == 0x8C or op == 0x55 or op == 0x43 or op == 0x8A:  # 1-byte count
+            if (
+                op == SHORT_BINUNICODE
+                or op == SHORT_BINSTRING
+                or op == SHORT_BINBYTES
+                or op == LONG1
+            ):  # 1-byte count
                 n = data[pos + 1]
                 pos += 2 + n
                 # SHORT_BINUNICODE, SHORT_BINSTRING: maybe a name
-                stack.append(data[pos - n : pos] if op == 0x8C or op == 0x55 else None)
+                stack.append(
+                    data[pos - n : pos]
+                    if op == SHORT_BINUNICODE or op == SHORT_BINSTRING
+                    else None
+                )
                 continue
-            if op == 0x7D:  # EMPTY_DICT
+            if op == EMPTY_DICT:
                 dicts.count += 1
                 stack.append(dicts.count)
                 pos += 1
                 continue
             n = widths[op]
             if n:
-                stack.append(NONE if op == 0x4E else None)
+                stack.append(NONE_VALUE if op == NONE else None)
                 pos += n
                 continue
-            if op == 0x28:  # MARK
+            if op == MARK:
                 fence = len(stack)
                 marks.append(fence)
                 pos += 1
@@ -602,32 +720,38 @@ def _walk(data: bytes, pos: int, end: int, refs: Refs, nested: bool) -> int:
                         stack[-1] = None
                 pos += 1
                 continue
-            if op == 0x71 or op == 0x72 or op == 0x6A or op == 0x67 or op == 0x70:
+            if (
+                op == BINPUT
+                or op == LONG_BINPUT
+                or op == LONG_BINGET
+                or op == GET
+                or op == PUT
+            ):
                 # BINPUT, LONG_BINPUT, LONG_BINGET; GET, PUT (protocol 0)
-                if op == 0x67 or op == 0x70:
+                if op == GET or op == PUT:
                     pos = line_end(data, pos + 1, end, start, frame_end)
                     n = text_index(data[start + 1 : pos - 1], start)
                 else:
-                    pos += 2 if op == 0x71 else 5
+                    pos += 2 if op == BINPUT else 5
                     if pos > limit:
                         cross(start, pos, frame_end, end, 1)
-                    n = data[pos - 1] if op == 0x71 else uint(data, start + 1, 4)
+                    n = data[pos - 1] if op == BINPUT else uint(data, start + 1, 4)
                 if pos > limit:
                     frame_end, limit = -1, end
-                if op == 0x6A or op == 0x67:
+                if op == LONG_BINGET or op == GET:
                     stack.append(memo_get(memo, sparse, n, start))
                     continue
                 if len(stack) <= fence:
                     raise Broken("stack underflow", start)
                 sparse = memo_put(memo, sparse, n, stack[-1])
                 continue
-            if op == 0x58:  # BINUNICODE
+            if op == BINUNICODE:
                 pos = counted(data, pos, end, frame_end, op)
                 if pos > limit:
                     frame_end, limit = -1, end
                 stack.append(data[start + 5 : pos])
                 continue
-            if op == 0x95:  # FRAME
+            if op == FRAME:
                 pos += 9
                 if pos > limit:
                     cross(start, pos, frame_end, end, 1)
@@ -640,7 +764,7 @@ def _walk(data: bytes, pos: int, end: int, refs: Refs, nested: bool) -> int:
                     raise truncated(start, pos + n)
                 frame_end = limit = pos + n
                 continue
-            if op == 0x80:  # PROTO
+            if op == PROTO:
                 pos += 2
                 if pos > limit:
                     cross(start, pos, frame_end, end, 1)
@@ -649,7 +773,7 @@ def _walk(data: bytes, pos: int, end: int, refs: Refs, nested: bool) -> int:
                 if proto > 5:
                     raise Broken(f"unsupported pickle protocol: {proto}", start)
                 continue
-            if op == 0x93:  # STACK_GLOBAL
+            if op == STACK_GLOBAL:
                 if len(stack) - fence < 2:
                     raise Broken("stack underflow", start)
                 name = as_name(stack.pop())
@@ -658,7 +782,7 @@ def _walk(data: bytes, pos: int, end: int, refs: Refs, nested: bool) -> int:
                 stack.append(None)
                 pos += 1
                 continue
-            if op == 0x2E:  # STOP
+            if op == STOP:
                 if len(stack) <= fence:
                     raise Broken("stack underflow", start)
                 if nested and frame_end > pos + 1:
@@ -688,7 +812,7 @@ def _mark_value(
         for i in range(k, len(stack) - 1, 2):
             key = stack[i]
             if isinstance(key, bytes):  # told at once, as add_key does
-                if len(key) >= 5 and (key[0] == 0x5F or key[0] == 0x70):
+                if len(key) >= 5 and (key[0] == _UNDERSCORE or key[0] == _LOWER_P):
                     dicts.add_key(target, key)
             elif key is not None:  # (no int, float, list... can be a name)
                 dicts.add_key(target, key)
@@ -719,19 +843,19 @@ def _walk_rare(
         pos = line_end(data, pos + 1, end, start, frame_end)
         stack.append(None)
         return pos
-    if op == 0x53 or op == 0x56:  # STRING, UNICODE
+    if op == STRING or op == UNICODE:
         pos = line_end(data, pos + 1, end, start, frame_end)
         raw = data[start + 1 : pos - 1]
-        stack.append(string_value(raw) if op == 0x53 else unicode_value(raw))
+        stack.append(string_value(raw) if op == STRING else unicode_value(raw))
         return pos
-    if op == 0x63 or op == 0x69:  # GLOBAL, INST
+    if op == GLOBAL or op == INST:
         first, pos = line(data, pos + 1, end, start, frame_end)
         second, pos = line(data, pos, end, start, frame_end)
         module = first.decode("utf-8", "surrogateescape")
         name = second.decode("utf-8", "surrogateescape")
-        via = "GLOBAL" if op == 0x63 else "INST"
+        via = "GLOBAL" if op == GLOBAL else "INST"
         record(refs, module, name, via, proto < 3, start)
-        if op == 0x69:
+        if op == INST:
             if not marks:
                 raise Broken("could not find MARK", start)
             del stack[marks.pop() :]
@@ -749,7 +873,7 @@ def _walk_rare(
         record(refs, *ext_key(code), f"EXT{size}", False, start)
         stack.append(None)
         return pos
-    if op == 0x6F:  # OBJ: the class is a global already recorded
+    if op == OBJ:  # OBJ: the class is a global already recorded
         if not marks:
             raise Broken("could not find MARK", start)
         k = marks.pop()
@@ -758,7 +882,7 @@ def _walk_rare(
         del stack[k:]
         stack.append(MADE)
         return pos + 1
-    if op == 0x30:  # POP
+    if op == POP:
         if len(stack) > fence:
             stack.pop()
         elif marks:
@@ -766,7 +890,7 @@ def _walk_rare(
         else:
             raise Broken("stack underflow", start)
         return pos + 1
-    if op == 0x32:  # DUP
+    if op == DUP:
         if len(stack) <= fence:
             raise Broken("stack underflow", start)
         stack.append(stack[-1])

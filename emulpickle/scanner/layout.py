@@ -6,13 +6,13 @@ zip local header at offset 0, else a tar at offset 0, else a pickle there;
 ``zipfile`` finds a zip by its end-of-central-directory record at the end of
 the file, however much comes before it. So one file can be read several
 ways (a pickle with a torch zip behind it is a pickle to ``torch.load`` and
-a zip to ``zipfile``), and :mod:`emulpickle.scan` scans every one. This
+a zip to ``zipfile``), and the scanner scans every one. This
 module finds them without trusting any offset or size: the zips (by their
 end records, as zip readers search for them), and the links and special
 files a tar archive would make when extracted.
 
-It only reads: the archives themselves are read by ``_zipread`` and
-``_tarread``.
+It only reads: the archives themselves are read by
+:mod:`emulpickle.formats.zip` and :mod:`emulpickle.formats.tar`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,277 @@
+"""The containers pickles come in: zip and tar archives, ``.npy``, compressed files.
+
+Each function here scans one container in a span of the input, and every
+member of it the way loaders read members: a ``.npy`` image (its pickle, if
+its dtype holds objects), a nested archive (to :data:`MAX_NESTING` levels),
+or pickle streams (:mod:`.streams`), held to how surely the member is a
+pickle. Archives are read with the shared readers of
+:mod:`emulpickle.formats` (bounded by the scan's :class:`~emulpickle.Limits`);
+where they lie in the input is found by :mod:`.layout`.
+"""
+
+from __future__ import annotations
+
+import ast
+import struct
+from typing import Any
+
+from ..errors import UnpicklingError
+from ..formats import FormatError, SliceSource
+from ..formats import tar as tar_format
+from ..formats import zip as zip_format
+from ..machine.opcodes import PROTO
+from . import layout
+from .collector import Collector
+from .decompress import DecompressError, decompress
+from .policy import tar_verdict
+from .streams import MAYBE, STRICT, scan_stream
+from .torchtar import scan_records
+
+__all__ = [
+    "MAX_NESTING",
+    "NPY_MAGIC",
+    "scan_compressed",
+    "scan_npy",
+    "scan_tar",
+    "scan_zips",
+]
+
+#: How deep archives inside archives are followed.
+MAX_NESTING = 3
+#: The first bytes of a ``.npy`` image.
+NPY_MAGIC = b"\x93NUMPY"
+_MAX_NPY_HEADER = 1 << 16
+_STORED = 0
+_DEFLATED = 8
+
+
+def scan_npy(ctx: Collector, data: Any, pos: int, end: int, label: str) -> None:
+    """Scan a ``.npy`` image in ``data[pos:end]``: its pickle, if it has one."""
+    head = data[pos : min(end, pos + 12)]
+    if len(head) < 10:
+        ctx.error(f"{label}: truncated .npy header")
+        return
+    major = head[6]
+    if major == 1:
+        size = struct.unpack("<H", head[8:10])[0]
+        body = pos + 10
+    elif len(head) >= 12:
+        size = struct.unpack("<I", head[8:12])[0]
+        body = pos + 12
+    else:
+        ctx.error(f"{label}: truncated .npy header")
+        return
+    if size > _MAX_NPY_HEADER or body + size > end:
+        ctx.error(f"{label}: bad .npy header length {size}")
+        return
+    text = bytes(data[body : body + size]).decode("latin-1")
+    descr: object = None
+    try:
+        header = ast.literal_eval(text.strip())
+        if isinstance(header, dict):
+            descr = header.get("descr")
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        descr = None
+    if isinstance(descr, str) and "O" not in descr:
+        return  # plain data: numpy.load never unpickles it
+    if descr is None and "'descr'" not in text and '"descr"' not in text:
+        ctx.error(f"{label}: unreadable .npy header")
+    scan_stream(ctx, data, body + size, end, label, STRICT)
+
+
+def _looks_like_pickle(name: str, data: Any, start: int, end: int) -> bool:
+    parts = name.lower().split("/")
+    if parts[-1].endswith((".pkl", ".pickle")):
+        return True
+    if len(parts) >= 2 and parts[-2] == "data" and parts[-1].isdigit():
+        return False  # a torch.save storage: raw tensor bytes, never unpickled
+    return end - start >= 2 and data[start] == PROTO and data[start + 1] <= 5
+
+
+def scan_zips(
+    ctx: Collector, data: Any, label: str, depth: int, required: bool
+) -> bool:
+    """Scan every zip in ``data`` a zip reader can find by its end record.
+
+    The last one is what zip readers take; earlier ones (zips appended to
+    zips) are scanned too. Returns whether there was any. When ``required``
+    (the data starts as a zip, so loaders read it as one) finding none is
+    an error.
+    """
+    ends, more = layout.zip_ends(data)
+    if not ends and required:
+        _scan_zip(ctx, data, None, label, depth)  # the reader says what is wrong
+    for number, (eocd, directory) in enumerate(ends, 1):
+        if directory[2] == 0 and not required:
+            continue  # an empty archive: nothing to read (nor a zip, maybe)
+        where = label
+        if number > 1:
+            prefix = f"{label}/" if label else ""
+            where = f"{prefix}<zip ending at offset {eocd + layout.EOCD_SIZE}>"
+        _scan_zip(ctx, data, (eocd, directory), where, depth)
+    if more:
+        ctx.error(
+            f"{label or 'input'}: more than {layout.MAX_ZIP_READINGS} zip "
+            "central directories; the rest are not scanned"
+        )
+    return bool(ends)
+
+
+def _scan_zip(
+    ctx: Collector,
+    data: Any,
+    end: tuple[int, layout.Directory] | None,
+    label: str,
+    depth: int,
+) -> None:
+    """The zip whose end record and central directory are ``end`` (None: the
+    one the zip reader finds): every member, and that none is left out."""
+    span = data
+    if end is not None:
+        stop, base = end[0] + layout.EOCD_SIZE, end[1].base
+        if base or stop != len(data):
+            span = layout.Span(data, base, stop)
+    # Read by slicing: no buffer export outlives a read, so the scan may
+    # close its memory map.
+    source = SliceSource(span)
+    archive = label or "archive"
+    try:
+        members = zip_format.ZipArchive(
+            source, max_members=ctx.limits.max_archive_members
+        ).members
+    except (FormatError, struct.error, UnpicklingError) as exc:
+        ctx.error(f"{archive}: {exc}")
+        return
+    if not members:
+        ctx.error(f"{archive}: no members in the central directory")
+    if end is not None:
+        start, size, count, _ = end[1]
+        listed = layout.count_entries(data, start, start + size, count + 1)
+        if len(members) < count:
+            ctx.error(
+                f"{archive}: the central directory lists {count} members, of "
+                f"which {len(members)} could be read: the rest are not scanned"
+            )
+        elif listed > count:
+            ctx.error(
+                f"{archive}: the central directory holds more entries than the "
+                f"{count} it lists (zipfile reads them all): they are not scanned"
+            )
+    for member in members:
+        name = f"{label}/{member.name}" if label else member.name
+        if member.name.endswith("/") and member.compressed_size == 0:
+            continue
+        try:
+            buf, start, stop = _read_member(ctx, span, source, member)
+        except (FormatError, struct.error, UnpicklingError) as exc:
+            ctx.error(f"{name}: {exc}")
+            continue
+        _scan_member(ctx, buf, start, stop, name, depth)
+
+
+def _read_member(
+    ctx: Collector, span: Any, source: SliceSource, member: zip_format.ZipMember
+) -> tuple[Any, int, int]:
+    """The member's bytes as ``(buffer, start, end)``: a stored member in
+    place (``buffer`` is ``span``); a deflated one inflated, leniently as
+    torch reads it (a truncated stream gives what it holds), within the
+    scan's inflation bounds."""
+    start, end = zip_format.member_span(source, member)
+    if member.method == _STORED:
+        return span, start, end
+    if member.method != _DEFLATED:
+        raise FormatError(f"unsupported compression method {member.method}")
+    limit = ctx.inflate_limit(member.compressed_size)
+    out = zip_format.inflate(source, start, end, limit, name=member.name)
+    ctx.inflated += len(out)
+    return out, 0, len(out)
+
+
+def scan_tar(
+    ctx: Collector, data: Any, label: str, depth: int, required: bool = True
+) -> None:
+    """A tar archive: every member, and old torch.save's storages/tensors
+    members the way torch reads them (pickles between raw records).
+
+    Links and special files are findings: torch's tar loader extracts its
+    members and opens them, following a link to wherever it points. When
+    not ``required`` (the data need not be a tar), an unreadable archive is
+    no error: it is no tar.
+    """
+    try:
+        members = tar_format.read_members(
+            SliceSource(data), max_members=ctx.limits.max_archive_members
+        )
+    except (FormatError, UnpicklingError) as exc:
+        if required:
+            ctx.error(f"{label or 'tar archive'}: {exc}")
+        return
+    torch_layout = "pickle" in members
+    for member in members.values():
+        name = f"{label}/{member.name}" if label else member.name
+        if not member.regular:
+            _tar_special(ctx, data, member.offset, name)
+            continue
+        start, end = member.offset, member.offset + member.size
+        if torch_layout and member.name in ("storages", "tensors"):
+            scan_records(ctx, data, start, end, name, member.name)
+        else:
+            _scan_member(ctx, data, start, end, name, depth)
+
+
+def _tar_special(ctx: Collector, data: Any, offset: int, where: str) -> None:
+    """A finding for a tar member that is a link or a special file."""
+    special = layout.tar_special(data, offset)
+    if special is None:
+        return  # a directory
+    via, target = special
+    verdict, note = tar_verdict(via, target)
+    header = offset - tar_format.BLOCK
+    ctx.add((None, target, via), (None, target, via, header, where, verdict, note))
+
+
+def _scan_member(
+    ctx: Collector, data: Any, start: int, end: int, name: str, depth: int
+) -> None:
+    """An archive member in ``data[start:end]``, read as loaders read it."""
+    head = data[start : min(end, start + 6)]
+    if head == NPY_MAGIC:
+        scan_npy(ctx, data, start, end, f"{name} (npz member)")
+        return
+    archive = "zip" if head[:4] == b"PK\x03\x04" else ""
+    if not archive and data[start + 257 : min(end, start + 262)] == b"ustar":
+        archive = "tar"
+    if archive:
+        if depth >= MAX_NESTING:
+            ctx.error(
+                f"{name}: a {archive} archive nested more than {MAX_NESTING} "
+                "deep: not scanned"
+            )
+            return
+        inner = data[start:end] if start or end != len(data) else data
+        if archive == "zip":
+            scan_zips(ctx, inner, name, depth + 1, True)
+        else:
+            scan_tar(ctx, inner, name, depth + 1)
+        return
+    how = STRICT if _looks_like_pickle(name, data, start, end) else MAYBE
+    scan_stream(ctx, data, start, end, name, how)
+
+
+def scan_compressed(ctx: Collector, data: Any, kind: str) -> None:
+    """Scan a compressed joblib file: the pickle stream it decompresses to."""
+    if kind == "lz4":
+        ctx.error("lz4-compressed file (joblib): lz4 is not supported by the scanner")
+        return
+    try:
+        buf = decompress(data, kind, ctx.inflate_limit(len(data)))
+    except DecompressError as exc:
+        ctx.error(f"{kind}-compressed file: {exc}")
+        return
+    ctx.inflated += len(buf)
+    label = f"{kind}-compressed stream"
+    if not buf:
+        ctx.error(f"{label}: empty")
+        return
+    # joblib before 0.10 ("compat") reads its arrays from separate files.
+    scan_stream(ctx, buf, 0, len(buf), label, STRICT, as_joblib=kind != "compat")
