@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._render import bounded_repr
-from ._scan_walk import (
+from .scanner.walk import (
     BUILD_VIA,
     COUNTED,
     EXT_SIZES,
@@ -46,7 +46,7 @@ from ._scan_walk import (
     text_index,
     unicode_value,
 )
-from ._scan_walk import walk as plain_walk
+from .scanner.walk import walk as plain_walk
 
 __all__ = ["DecompressError", "decompress", "walk"]
 

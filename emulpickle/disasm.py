@@ -23,9 +23,9 @@ from typing import Any
 
 import attrs
 
-from .machine import opcodes as _op
 from ._render import bounded_repr
 from .errors import TruncatedError, UnpicklingError
+from .machine import opcodes as _op
 
 __all__ = ["GlobalRef", "Instruction", "disassemble", "format_instruction"]
 

@@ -37,11 +37,11 @@ from typing import TYPE_CHECKING, Any
 
 from . import _scan_layout
 from ._frozen import FrozenValue
-from ._py2names import map_python2_name
 from ._render import bounded_repr
-from ._scan_walk import BUILD_VIA
 from .errors import UnpicklingError
+from .machine.py2names import map_python2_name
 from .registry import Registry, first_party_registry
+from .scanner.walk import BUILD_VIA
 
 __all__ = ["Finding", "ScanReport", "classify", "scan"]
 
@@ -548,7 +548,7 @@ _BZ2_BLOCKS = (b"\x31\x41\x59\x26\x53\x59", b"\x17\x72\x45\x38\x50\x90")
 _PLAIN_NOTE = "reached only when the file is read by pickle.load, not joblib.load"
 
 if TYPE_CHECKING:
-    from ._scan_walk import Refs
+    from .scanner.walk import Refs
 
     _Found = list[tuple[Refs, str]]
 
@@ -686,7 +686,7 @@ def _chain(
     zip record starts: a pickle loader reading on fails there at once
     (PERSID, with no persistent_load for a first pickle).
     """
-    from . import _scan_walk
+    from .scanner import walk as _scan_walk
 
     number = 0
     legacy = False
@@ -1003,7 +1003,7 @@ def _scan_torch_records(
 ) -> None:
     """``storages``/``tensors`` of a tar checkpoint: a count pickle, then per
     record a pickle and raw bytes (whose size the pickle or bytes give)."""
-    from . import _scan_walk
+    from .scanner import walk as _scan_walk
 
     pos = start
     number = 0

@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_scan_frames import SEEDS as FRAME_SEEDS
 
-from emulpickle import _scan_walk
 from emulpickle.scan import scan
+from emulpickle.scanner import walk as _scan_walk
 
 Outcome = tuple[object, _scan_walk.Refs]
 

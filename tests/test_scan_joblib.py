@@ -24,8 +24,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import emulpickle
-from emulpickle import _scan_joblib, _scan_walk
+from emulpickle import _scan_joblib
 from emulpickle.scan import ScanReport, classify, scan
+from emulpickle.scanner import walk as _scan_walk
 
 np = pytest.importorskip("numpy")
 joblib = pytest.importorskip("joblib")

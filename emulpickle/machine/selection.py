@@ -1,25 +1,30 @@
 """Chooses compiled or Python code: the opcode machine and the scanner's walker.
 
 Installs built where a C compiler is available carry the opcode machine
-(``_vm``) and the scanner's opcode walker (``_scan_walk``) compiled with mypyc
-(see ``setup.py``); elsewhere both are plain Python modules. Both forms
-behave the same; the compiled ones are faster. The choice is made once, at
-import, for both modules together: either both compiled modules run, or
-neither does.
+(``machine/vm.py``) and the scanner's opcode walker (``scanner/walk.py``)
+compiled with mypyc (see ``setup.py``); elsewhere both are plain Python
+modules. Both forms behave the same; the compiled ones are faster. The choice
+is made once, at import, for both modules together: either both compiled
+modules run, or neither does.
 
 * ``EMULPICKLE_PURE=1`` in the environment (read once, at import) forces the
-  Python sources: ``_vm.py`` is then loaded as ``emulpickle._vm_pure`` and its
-  extension is never imported, and ``_scan_walk.py`` is loaded as
-  ``emulpickle._scan_walk`` itself, so that every module that imports the
-  walker (``scan``, ``_scan_joblib``) gets the same one, and the same
+  Python sources: ``machine/vm.py`` is then loaded as
+  ``emulpickle.machine.vm_pure`` and its extension is never imported, and
+  ``scanner/walk.py`` is loaded as ``emulpickle.scanner.walk`` itself, so that
+  every module that imports the walker gets the same one, and the same
   ``Broken`` exception class.
 * The extensions are used only while every compiled module's source still
-  matches the stamp the build wrote next to it (``_vm.stamp``,
-  ``_scan_walk.stamp``: CRC-32 and size of the compiled source). After one of
-  them is edited in an editable install, the Python sources of both run, with
-  a warning, until the extensions are rebuilt (``pip install -e .``).
+  matches the stamp the build wrote next to it, in its own directory
+  (``machine/vm.stamp``, ``scanner/walk.stamp``: CRC-32 and size of the
+  compiled source). After one of them is edited in an editable install, the
+  Python sources of both run, with a warning, until the extensions are
+  rebuilt (``pip install -e .``).
 
 ``compiled`` (re-exported as ``emulpickle.__compiled__``) tells which run.
+
+The walker is named here only by its file path: this module imports nothing
+from the scanner (the machine sits below it), it only makes sure the scanner
+later imports the walker that matches the machine.
 """
 
 from __future__ import annotations
@@ -32,16 +37,26 @@ from importlib.machinery import EXTENSION_SUFFIXES
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-__all__ = ["COMPILED_MODULES", "Machine", "Passthrough", "compiled"]
+__all__ = [
+    "COMPILED_MODULES",
+    "Machine",
+    "Passthrough",
+    "compiled",
+    "is_extension",
+    "load_source",
+    "pure_requested",
+    "source_path",
+    "stamp_path",
+]
 
 PURE_ENV = "EMULPICKLE_PURE"
-#: The modules ``setup.py`` compiles, in one build.
-COMPILED_MODULES = ("_vm", "_scan_walk")
-STAMP_NAME = "_vm.stamp"
+#: The modules ``setup.py`` compiles, in one build, relative to the package
+#: (the machine first: the others follow its choice).
+COMPILED_MODULES = ("machine.vm", "scanner.walk")
 _EXTENSION_SUFFIXES = (".so", ".pyd")
-_PACKAGE = __name__.rpartition(".")[0]
-_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
-_SOURCE = os.path.join(_DIRECTORY, "_vm.py")
+_PACKAGE = __name__.partition(".")[0]
+#: The directory of the ``emulpickle`` package.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def pure_requested() -> bool:
@@ -55,9 +70,24 @@ def is_extension(module: ModuleType) -> bool:
     return path.endswith(_EXTENSION_SUFFIXES)
 
 
-def stamp_name(module: str) -> str:
-    """The stamp file of a compiled module, e.g. ``_vm.stamp``."""
-    return f"{module}.stamp"
+def _base(module: str) -> str:
+    """``module`` (e.g. ``machine.vm``) as a path without extension."""
+    return os.path.join(_ROOT, *module.split("."))
+
+
+def source_path(module: str) -> str:
+    """The Python source of a compiled module, e.g. ``.../machine/vm.py``."""
+    return _base(module) + ".py"
+
+
+def stamp_path(module: str) -> str:
+    """The stamp beside a compiled module, e.g. ``.../machine/vm.stamp``."""
+    return _base(module) + ".stamp"
+
+
+def _shown(module: str) -> str:
+    """``machine.vm`` as the messages name it: ``machine/vm``."""
+    return module.replace(".", "/")
 
 
 def _exec_source(name: str, path: str) -> ModuleType:
@@ -81,55 +111,58 @@ def _exec_source(name: str, path: str) -> ModuleType:
 
 
 def load_source() -> ModuleType:
-    """``_vm.py`` itself, imported as ``emulpickle._vm_pure``."""
-    return _exec_source(f"{_PACKAGE}._vm_pure", _SOURCE)
-
-
-def _has_extension(module: str) -> bool:
-    """Whether a compiled ``module`` lies in the package directory."""
-    return any(
-        os.path.exists(os.path.join(_DIRECTORY, module + suffix))
-        for suffix in EXTENSION_SUFFIXES
+    """``machine/vm.py`` itself, imported as ``emulpickle.machine.vm_pure``."""
+    return _exec_source(
+        f"{_PACKAGE}.{COMPILED_MODULES[0]}_pure", source_path(COMPILED_MODULES[0])
     )
 
 
-def _use_scanner_sources() -> None:
-    """Make the scanner's compiled modules import as their Python sources.
+def _has_extension(module: str) -> bool:
+    """Whether a compiled ``module`` lies beside its source."""
+    base = _base(module)
+    return any(os.path.exists(base + suffix) for suffix in EXTENSION_SUFFIXES)
 
-    Each is loaded under its own name, so every ``from ._scan_walk import``
-    gets it, never the extension beside it. Nothing to do in a pure build.
+
+def _use_other_sources() -> None:
+    """Make the other compiled modules import as their Python sources.
+
+    Each is loaded under its own name, before anything imports it, so every
+    ``from .walk import`` gets it, never the extension beside it (its
+    package, when imported later, finds it in ``sys.modules``). Nothing to do
+    in a pure build.
     """
-    package = sys.modules[_PACKAGE]
     for module in COMPILED_MODULES[1:]:
         if _has_extension(module):
-            path = os.path.join(_DIRECTORY, f"{module}.py")
-            setattr(package, module, _exec_source(f"{_PACKAGE}.{module}", path))
+            name = f"{_PACKAGE}.{module}"
+            loaded = _exec_source(name, source_path(module))
+            parent, _, child = name.rpartition(".")
+            if parent in sys.modules:
+                setattr(sys.modules[parent], child, loaded)
 
 
 def _stale() -> str | None:
     """Why the compiled modules cannot all be used (None if they can)."""
     for module in COMPILED_MODULES:
         try:
-            with open(os.path.join(_DIRECTORY, f"{module}.py"), "rb") as f:
+            with open(source_path(module), "rb") as f:
                 source = f.read()
         except OSError:
             continue  # no source to compare with (or to fall back on)
-        stamp = stamp_name(module)
         try:
-            with open(os.path.join(_DIRECTORY, stamp), "rb") as f:
+            with open(stamp_path(module), "rb") as f:
                 expected = f.read().strip()
         except OSError:
-            return f"{stamp} is missing"
+            return f"{_shown(module)}.stamp is missing"
         if expected != b"%08x %d" % (zlib.crc32(source), len(source)):
-            return f"{module}.py changed since it was compiled"
+            return f"{_shown(module)}.py changed since it was compiled"
         if not _has_extension(module):
-            return f"the compiled {module} is missing"
+            return f"the compiled {_shown(module)} is missing"
     return None
 
 
 def _select() -> tuple[ModuleType, bool]:
     if pure_requested():
-        _use_scanner_sources()
+        _use_other_sources()
         return load_source(), False
     # Checked before the extension is imported: a stale one may not even
     # import (it can name modules that were renamed since it was built).
@@ -141,20 +174,20 @@ def _select() -> tuple[ModuleType, bool]:
             RuntimeWarning,
             stacklevel=2,
         )
-        _use_scanner_sources()
+        _use_other_sources()
         return load_source(), False
-    from . import _vm
+    from . import vm
 
-    if not is_extension(_vm):
-        _use_scanner_sources()
-        return _vm, False
-    return _vm, True
+    if not is_extension(vm):
+        _use_other_sources()
+        return vm, False
+    return vm, True
 
 
 _module, compiled = _select()
 
 if TYPE_CHECKING:
-    from ._vm import Machine, Passthrough
+    from .vm import Machine, Passthrough
 else:
     Machine = _module.Machine
     Passthrough = _module.Passthrough

@@ -1,0 +1,1 @@
+"""The scanner: which globals pickles name, and whether each is known safe."""

@@ -1,0 +1,11 @@
+"""Emulators for safe standard-library globals, registered in the default registry.
+
+The public path of :mod:`emulpickle.emulators` (one module per family):
+:class:`StdlibEmulator` and :func:`register_stdlib`.
+"""
+
+from __future__ import annotations
+
+from .emulators import StdlibEmulator, register_stdlib
+
+__all__ = ["StdlibEmulator", "register_stdlib"]
