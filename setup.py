@@ -1,19 +1,20 @@
 """Build script: compiles the opcode machine and the scanner's walker with mypyc.
 
 All metadata lives in ``pyproject.toml``; this file only adds the optional C
-extensions. ``emulpickle/_vm.py`` (the opcode machine) and
-``emulpickle/_scan_walk.py`` (the scanner's opcode walker) are compiled with
+extensions. ``emulpickle/machine/vm.py`` (the opcode machine) and
+``emulpickle/scanner/walk.py`` (the scanner's opcode walker) are compiled with
 mypyc when mypy (a build requirement) imports, type-checks them and a C
 compiler works. If any of that fails, or ``EMULPICKLE_NO_COMPILE=1`` is set,
 the package is built pure Python instead (neither module compiled): one line
 on stderr says why, and the install goes on.
 
-A successful build also writes a stamp next to each extension
-(``emulpickle/_vm.stamp``, ``emulpickle/_scan_walk.stamp``): the CRC-32 and
-size of the source it was compiled from. At import time
-``emulpickle._machine`` uses the extensions only while every source still
-matches its stamp, so an editable install never runs a stale compiled module
-after one is edited (rebuild with ``pip install -e .`` to compile again).
+A successful build also writes a stamp next to each extension, in its own
+directory (``emulpickle/machine/vm.stamp``, ``emulpickle/scanner/walk.stamp``):
+the CRC-32 and size of the source it was compiled from. At import time
+``emulpickle.machine.selection`` uses the extensions only while every source
+still matches its stamp, so an editable install never runs a stale compiled
+module after one is edited (rebuild with ``pip install -e .`` to compile
+again).
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 PACKAGE = "emulpickle"
-# The modules compiled, all in one build (``_machine.COMPILED_MODULES``).
-COMPILED = ("_vm", "_scan_walk")
-VM_MODULE = f"{PACKAGE}._vm"
-SOURCES = [os.path.join(PACKAGE, f"{name}.py") for name in COMPILED]
+# The modules compiled, all in one build, relative to the package
+# (``emulpickle.machine.selection.COMPILED_MODULES``).
+COMPILED = ("machine.vm", "scanner.walk")
+VM_MODULE = f"{PACKAGE}.{COMPILED[0]}"
+SOURCES = [os.path.join(PACKAGE, *name.split(".")) + ".py" for name in COMPILED]
 WHAT = " and ".join(SOURCES)
 MYPYC_CONFIG = f"""\
 [mypy]
@@ -60,7 +62,7 @@ def _first_line(text: str) -> str:
 
 
 def source_stamp(path: str) -> str:
-    """The stamp of a compiled module's source (the format ``_machine`` checks)."""
+    """The stamp of a compiled module's source (the format ``selection`` checks)."""
     with open(path, "rb") as f:
         source = f.read()
     return f"{zlib.crc32(source):08x} {len(source)}\n"
@@ -73,8 +75,8 @@ def compile_requested() -> bool:
     return True
 
 
-# What mypyc made of the sources in this process: "<name>.stamp" for each
-# (the stamp of the source it compiled), or "failure" (why it could not).
+# What mypyc made of the sources in this process: the stamp of the source it
+# compiled for each compiled module, or "failure" (why it could not).
 _mypyc_result: dict[str, str] = {}
 
 
@@ -88,7 +90,7 @@ def mypyc_extensions() -> list[Extension]:
             from mypyc.build import mypycify
 
             stamps = {
-                f"{name}.stamp": source_stamp(path)
+                name: source_stamp(path)
                 for name, path in zip(COMPILED, SOURCES, strict=True)
             }
             with tempfile.TemporaryDirectory() as tmp:
@@ -101,7 +103,7 @@ def mypyc_extensions() -> list[Extension]:
                     f.write(MYPYC_CONFIG)
                 paths = ["--config-file", config, *SOURCES]
                 # One shared library per module (``<module>__mypyc``), next
-                # to it in the package: they do not call each other.
+                # to it in its directory: they do not call each other.
                 extensions = list(mypycify(paths, opt_level="3", separate=True))
     except (Exception, SystemExit) as exc:
         why = _first_line(output.getvalue()) or _first_line(str(exc)) or repr(exc)
@@ -145,8 +147,8 @@ class OptionalBuildExt(build_ext):
         for directory in self._package_dirs():
             if os.path.isdir(directory):
                 for name in COMPILED:
-                    with open(os.path.join(directory, f"{name}.stamp"), "w") as f:
-                        f.write(_mypyc_result[f"{name}.stamp"])
+                    with open(_beside(directory, name, ".stamp"), "w") as f:
+                        f.write(_mypyc_result[name])
 
     def _fall_back(self, reason: str) -> None:
         _note(f"{reason}; installing the pure Python package")
@@ -155,8 +157,13 @@ class OptionalBuildExt(build_ext):
         modules = [f"{PACKAGE}.{name}" for name in COMPILED]
         names = {*modules, *(f"{m}__mypyc" for m in modules)}
         names.update(e.name for e in self.extensions)
-        files = [os.path.basename(self.get_ext_filename(n)) for n in sorted(names)]
-        stamps = [f"{name}.stamp" for name in COMPILED]
+        # Each extension's path below the package directory.
+        files = [
+            self.get_ext_filename(n).split(os.sep, 1)[1]
+            for n in sorted(names)
+            if n.startswith(f"{PACKAGE}.")
+        ]
+        stamps = [_beside("", name, ".stamp") for name in COMPILED]
         for directory in self._package_dirs():
             for name in [*files, *stamps]:
                 with contextlib.suppress(OSError):
@@ -171,6 +178,11 @@ class OptionalBuildExt(build_ext):
             build_py = self.get_finalized_command("build_py")
             dirs.append(os.path.abspath(build_py.get_package_dir(PACKAGE)))
         return dirs
+
+
+def _beside(directory: str, module: str, suffix: str) -> str:
+    """The file ``suffix`` of ``module`` (``machine.vm``) in package ``directory``."""
+    return os.path.join(directory, *module.split(".")) + suffix
 
 
 PLACEHOLDER = Extension(VM_MODULE, sources=[])

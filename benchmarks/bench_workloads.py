@@ -6,7 +6,7 @@ config-like dict, a 50 MB list of 1 KB bytes objects, a numpy-heavy pickle
 (needs torch to write it). Engines: CPython's C unpickler, its pure-Python
 ``pickle._Unpickler``, torch's weights-only unpickler where it can read the
 input, and emulpickle's compiled and pure machines (both in this process: the
-pure one is the source ``_vm.py`` loaded beside the compiled extension).
+pure one is the source ``machine/vm.py`` loaded beside the compiled extension).
 
 Times are the best of ``--repeat`` runs with the garbage collector running,
 as users get it; results are freed after the clock stops. Run::
@@ -30,7 +30,7 @@ from typing import Any
 
 import emulpickle
 import emulpickle.unpickler as unpickler_module
-from emulpickle import _machine
+from emulpickle.machine import selection as _machine
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_records import make_records

@@ -3,19 +3,22 @@
 Every global a pickle asks for is answered by a registered *emulator*, so a
 hostile pickle cannot reach real code; see :func:`loads` and
 :class:`Unpickler`.
+
+This package re-exports the public API. Its subpackages, by concern, with
+imports flowing one way (cli -> scanner / unpickler -> registry / emulators
+-> machine -> errors, limits; formats below all): ``machine`` (the opcode
+loop and what opcodes mean), ``emulators`` (the default registry's
+emulators), ``scanner``, ``formats`` (zip, tar, ...).
 """
 
 from __future__ import annotations
 
 from . import scan
-from ._hashkeys import check_hash_keys
-from ._limits_context import current_limits
-from ._machine import compiled as __compiled__
-from ._records import EXTRAS
 from ._render import bounded_repr
 from ._render import text as render_text
-from ._semantics import call, protocol_method
 from .convert import to_builtins
+from .defaults import default_registry
+from .emulators.records import EXTRAS
 from .errors import (
     EmulationError,
     ForbiddenGlobalError,
@@ -26,6 +29,10 @@ from .errors import (
 )
 from .generic import GenericAttribute, GenericClass, GenericObject, generic_getattr
 from .limits import Limits
+from .machine import compiled as __compiled__
+from .machine.context import current_limits
+from .machine.hashkeys import check_hash_keys
+from .machine.semantics import call, protocol_method
 from .protocols import (
     PyAppendable,
     PyAttrSettable,
@@ -36,7 +43,7 @@ from .protocols import (
     PySetAddable,
     PyStateSettable,
 )
-from .registry import PluginNotFoundError, Registry, Resolution, default_registry
+from .registry import PluginNotFoundError, Registry, Resolution
 from .scan import Finding, ScanReport
 from .unpickler import Unknown, Unpickler, load, loads
 

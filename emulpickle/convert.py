@@ -60,8 +60,8 @@ import math
 import types
 from typing import Any
 
-from ._records import is_attrs_class, record_fields
 from ._render import STR_VALUE_TYPE_NAMES, bounded_repr, has_type_named
+from .emulators.records import is_attrs_class, record_fields
 from .generic import GenericAttribute, GenericClass, GenericObject
 
 __all__ = ["to_builtins"]

@@ -6,15 +6,20 @@ changing it::
 
     reg = Registry(parent=default_registry())
     reg.register("mypkg.models", "Config", Config)
+
+The registry holds emulators but imports none: the curated registries
+(:func:`default_registry`, :func:`first_party_registry`) are built by
+:mod:`emulpickle.defaults`, which these two functions call. Imports flow
+down only (``_frozen``; ``emulators.records`` when a record class is
+registered), never to the unpickler, the scanner or the CLI.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ._frozen import FrozenValue
-from ._records import is_record_class, set_record_state
 
 __all__ = [
     "PLUGIN_GROUP",
@@ -27,19 +32,15 @@ __all__ = [
     "installed_plugins",
 ]
 
-#: The first-party plugins, in the order they are registered.
-FIRST_PARTY_PLUGINS = ("numpy", "torch", "pandas", "sklearn")
-
 #: Entry-point group in which plugin distributions advertise ``register``.
 PLUGIN_GROUP = "emulpickle.plugins"
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
 
-T = TypeVar("T")
+    from .machine.host import StateSetter
 
-#: ``setter(instance, state)``: applies a BUILD state to an instance.
-StateSetter = Callable[[Any, Any], None]
+T = TypeVar("T")
 
 
 class Resolution(FrozenValue):
@@ -162,6 +163,9 @@ class Registry:
             raise TypeError(
                 f"cannot register a mutable {type(emulator).__name__} as an emulator"
             )
+        # Imported here: the registry sits beside the emulators, not on them.
+        from .emulators.records import is_record_class, set_record_state
+
         if is_record_class(emulator):
             self._state_setters[emulator] = set_record_state  # type: ignore[index]
         self._entries[(module, name)] = emulator
@@ -270,52 +274,21 @@ class Registry:
         return result
 
 
-_DEFAULT: Registry | None = None
-
-
 def default_registry() -> Registry:
-    """The curated, read-only registry of emulators for safe standard types."""
-    global _DEFAULT
-    if _DEFAULT is None:
-        from .stdlib import register_stdlib
+    """The curated, read-only registry of emulators for safe standard types.
 
-        registry = Registry(name="default")
-        register_stdlib(registry)
-        registry.freeze()
-        _DEFAULT = registry
-    return _DEFAULT
+    Built once per process by :func:`emulpickle.defaults.default_registry`.
+    """
+    from . import defaults  # defaults imports the emulators, which know us
 
-
-_FIRST_PARTY: Registry | None = None
+    return defaults.default_registry()
 
 
 def first_party_registry() -> Registry:
     """The default registry plus every installed first-party plugin (read-only).
 
-    What the command line and the scanner use. A plugin that is installed
-    but fails to register (a broken install, a missing dependency) is left
-    out with a :class:`RuntimeWarning` naming it, so that one broken plugin
-    never stops the others; built once per process.
+    See :func:`emulpickle.defaults.first_party_registry`.
     """
-    global _FIRST_PARTY
-    if _FIRST_PARTY is None:
-        import warnings
+    from . import defaults
 
-        available = installed_plugins()
-        registry = Registry(parent=default_registry(), name="first-party plugins")
-        for name in FIRST_PARTY_PLUGINS:
-            entry = available.get(name)
-            if entry is None:
-                continue
-            try:
-                entry.load()(registry)
-            except Exception as exc:
-                warnings.warn(
-                    f"emulpickle: the {name!r} plugin is installed but broken "
-                    f"({type(exc).__name__}: {exc}); loading without it",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
-        registry.freeze()
-        _FIRST_PARTY = registry
-    return _FIRST_PARTY
+    return defaults.first_party_registry()

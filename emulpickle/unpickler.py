@@ -1,17 +1,27 @@
-"""The :class:`Unpickler` and the ``load``/``loads`` functions."""
+"""The :class:`Unpickler` and the ``load``/``loads`` functions.
+
+The unpickler is the machine's host (:class:`emulpickle.machine.host.Host`):
+it answers globals from its registry (or the user's ``find_class``) and runs
+the hooks. Imports flow down: to the machine, the registry and the default
+registries (``defaults``), never to the scanner or the CLI.
+"""
 
 from __future__ import annotations
 
 import copyreg
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from ._limits_context import reset_limits, set_limits
-from ._machine import Machine, Passthrough
+from .defaults import default_registry
 from .errors import ForbiddenGlobalError, UnpicklingError
 from .generic import GenericClass, generic_getattr
 from .limits import DEFAULT_LIMITS, Limits
-from .registry import Registry, default_registry
+from .machine import Machine, Passthrough
+from .machine.context import reset_limits, set_limits
+from .registry import CallHandler, Registry
+
+if TYPE_CHECKING:
+    from .machine.host import StateSetter
 
 __all__ = ["Unpickler", "load", "loads"]
 
@@ -84,8 +94,6 @@ class Unpickler:
         )
         self._globals: dict[tuple[str, str], object] = {}
         self._extensions: dict[int, object] = {}
-        self._state_setters: dict[type, Any] = {}
-        self._handlers: dict[int, tuple[object, Any]] = {}
         trusting = (
             find_class is not None or type(self).find_class is not Unpickler.find_class
         )
@@ -112,32 +120,22 @@ class Unpickler:
         except Passthrough as carrier:
             raise carrier.exc.with_traceback(carrier.exc.__traceback__) from None
         finally:
-            self._machine._give_back()
+            self._machine.give_back()
             reset_limits(token)
 
-    # The machine calls these two; they are not hooks.
+    # The machine calls these three; they are not hooks. It keeps what the
+    # last two answer, once per object or class: no cache here.
     def resolve_global(self, module: str, name: str) -> object:
         """Answer a global named by the pickle (Python 2 names already mapped)."""
         return self.find_class(module, name)
 
-    def call_handler(self, obj: object) -> Any:
+    def call_handler(self, obj: object) -> CallHandler | None:
         """The registry's call handler for ``obj``, if it was registered with one."""
-        key = id(obj)
-        cached = self._handlers.get(key)
-        if cached is not None and cached[0] is obj:
-            return cached[1]
-        handler = self._registry.call_handler(obj)
-        self._handlers[key] = (obj, handler)
-        return handler
+        return self._registry.call_handler(obj)
 
-    def state_setter(self, cls: type) -> Any:
+    def state_setter(self, cls: type) -> StateSetter | None:
         """The registry's BUILD state setter for instances of ``cls``, if any."""
-        try:
-            return self._state_setters[cls]
-        except KeyError:
-            setter = self._registry.state_setter(cls)
-            self._state_setters[cls] = setter
-            return setter
+        return self._registry.state_setter(cls)
 
     # ------------------------------------------------------------------ hooks
 

@@ -22,7 +22,7 @@ INSTALL_TORCH = "pip install ./plugins/emulpickle-torch"
 
 def registry() -> emulpickle.Registry:
     """The default registry plus the installed first-party plugins."""
-    from emulpickle.registry import first_party_registry
+    from emulpickle.defaults import first_party_registry
 
     return first_party_registry()
 

@@ -12,9 +12,10 @@ files in tar archives.
 
 from __future__ import annotations
 
-from .._py2names import map_python2_name
 from .._render import bounded_repr
-from ..registry import Registry, first_party_registry
+from ..defaults import first_party_registry
+from ..machine.py2names import map_python2_name
+from ..registry import Registry
 from .layout import link_escapes
 
 __all__ = [

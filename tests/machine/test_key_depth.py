@@ -96,7 +96,7 @@ def test_moderately_nested_keys_load_like_pickle() -> None:
 
 def test_shared_subtrees_are_measured_once() -> None:
     import emulpickle
-    from emulpickle._hashkeys import HashKeyChecker
+    from emulpickle.machine.hashkeys import HashKeyChecker
 
     key: object = 0
     for _ in range(60):

@@ -1,4 +1,4 @@
-"""Which code runs: the mypyc-compiled ``_vm`` and ``_scan_walk``, or their sources."""
+"""Which code runs: compiled ``machine.vm`` and ``scanner.walk``, or their sources."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 import emulpickle
-from emulpickle import _machine, unpickler
+from emulpickle import unpickler
+from emulpickle.machine import selection as _machine
 from emulpickle.scanner import joblib as _scan_joblib
 from emulpickle.scanner import walk as _scan_walk
 
@@ -27,7 +28,7 @@ PROBE = textwrap.dedent(
     if sys.argv[1:] == ["strict"]:
         warnings.simplefilter("error")
     import emulpickle
-    from emulpickle import _machine
+    from emulpickle.machine import selection as _machine
     from emulpickle.scanner import joblib as _scan_joblib, walk as _scan_walk
     from emulpickle.scan import scan
     data = {"a": [1, 2.5, "x", b"y", (None, True)], "b": {3, 4}}
@@ -41,7 +42,7 @@ PROBE = textwrap.dedent(
     print(json.dumps({
         "compiled": emulpickle.__compiled__,
         "machine_module": _machine.Machine.__module__,
-        "vm_imported": "emulpickle._vm" in sys.modules,
+        "vm_imported": "emulpickle.machine.vm" in sys.modules,
         "walker_compiled": _machine.is_extension(_scan_walk),
         "one_walker": sys.modules["emulpickle.scanner.walk"] is _scan_walk
         and _scan_joblib.Broken is _scan_walk.Broken,
@@ -50,20 +51,25 @@ PROBE = textwrap.dedent(
 )
 
 
+def module_file(package_dir: Path, module: str, suffix: str) -> Path:
+    """A compiled module's file, e.g. ``machine/vm.py`` for ``machine.vm``."""
+    return package_dir.joinpath(*module.split(".")).with_suffix(suffix)
+
+
 def built_extensions(package_dir: Path) -> list[Path]:
     """The compiled modules' extensions next to their sources."""
     return [
         path
         for module in _machine.COMPILED_MODULES
         for suffix in importlib.machinery.EXTENSION_SUFFIXES
-        if (path := package_dir / f"{module}{suffix}").exists()
+        if (path := module_file(package_dir, module, suffix)).exists()
     ]
 
 
 def extensions_are_current(package_dir: Path) -> bool:
     for module in _machine.COMPILED_MODULES:
-        source = (package_dir / f"{module}.py").read_bytes()
-        stamp = package_dir / _machine.stamp_name(module)
+        source = module_file(package_dir, module, ".py").read_bytes()
+        stamp = module_file(package_dir, module, ".stamp")
         expected = f"{zlib.crc32(source):08x} {len(source)}"
         if not stamp.exists() or stamp.read_text().strip() != expected:
             return False
@@ -121,7 +127,7 @@ def test_scanner_uses_the_selected_walker() -> None:
 def test_pure_env_forces_the_python_sources(tmp_path: Path) -> None:
     info, _ = probe(PACKAGE_DIR.parent, pure=True, cwd=tmp_path)
     assert info["compiled"] is False
-    assert info["machine_module"] == "emulpickle._vm_pure"
+    assert info["machine_module"] == "emulpickle.machine.vm_pure"
     # The extension is not even imported.
     assert info["vm_imported"] is False
     assert info["walker_compiled"] is False
@@ -142,7 +148,7 @@ def test_compiled_modules_are_used_when_built(tmp_path: Path) -> None:
         )
     info, _ = probe(PACKAGE_DIR.parent, pure=False, cwd=tmp_path)
     assert info["compiled"] is True
-    assert info["machine_module"] == "emulpickle._vm"
+    assert info["machine_module"] == "emulpickle.machine.vm"
     assert info["walker_compiled"] is True
     assert info["one_walker"] is True
 
@@ -152,22 +158,23 @@ def test_stale_extension_is_not_used(tmp_path: Path, module: str) -> None:
     """One edited source: neither extension runs, and the scanner's modules
     use the same (Python) walker."""
     site = installed_copy(tmp_path)
-    with open(site / "emulpickle" / f"{module}.py", "a") as f:
+    with open(module_file(site / "emulpickle", module, ".py"), "a") as f:
         f.write("\n# edited after it was compiled\n")
     info, stderr = probe(site, pure=False, cwd=tmp_path, strict=False)
     assert info["compiled"] is False
-    assert info["machine_module"] == "emulpickle._vm_pure"
+    assert info["machine_module"] == "emulpickle.machine.vm_pure"
     assert info["walker_compiled"] is False
     assert info["one_walker"] is True
     assert "not using the compiled modules" in stderr
-    assert f"{module}.py changed since it was compiled" in stderr
+    shown = module.replace(".", "/")
+    assert f"{shown}.py changed since it was compiled" in stderr
 
 
 def test_missing_scanner_stamp_falls_back(tmp_path: Path) -> None:
     site = installed_copy(tmp_path)
-    (site / "emulpickle" / _machine.stamp_name("_scan_walk")).unlink()
+    module_file(site / "emulpickle", "scanner.walk", ".stamp").unlink()
     info, stderr = probe(site, pure=False, cwd=tmp_path, strict=False)
     assert info["compiled"] is False
     assert info["walker_compiled"] is False
     assert info["one_walker"] is True
-    assert "_scan_walk.stamp is missing" in stderr
+    assert "scanner/walk.stamp is missing" in stderr

@@ -40,10 +40,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final
 
-from ._limits_context import current_key_checker, current_limits
-from .errors import LimitExceededError
-from .generic import GenericAttribute, GenericObject
-from .limits import Limits
+from ..errors import LimitExceededError
+from ..generic import GenericAttribute, GenericObject
+from ..limits import Limits
+from .context import current_key_checker, current_limits
 
 __all__ = ["HashKeyChecker", "check_hash_keys"]
 

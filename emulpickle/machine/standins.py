@@ -7,7 +7,7 @@ arguments that would allocate memory not backed by the input
 (``bytearray(10**12)``, ``list(range(10**12))``), that create code
 (``type(name, bases, dict)``), or whose cost grows faster than the input:
 numbers too long to convert between bases (``Limits.max_number_digits``),
-codecs other than the linear text codecs (:mod:`emulpickle._textcodecs`),
+codecs other than the linear text codecs (:mod:`emulpickle.machine.textcodecs`),
 and ``str()`` of containers or objects (CPython's pickles only ever call
 ``str`` on text or on bytes with an encoding; rendering a tuple shared
 2**40 times would never end).
@@ -19,12 +19,12 @@ import sys
 from collections.abc import Callable, Iterable, Sized
 from typing import Any, cast
 
-from ._hashkeys import check_hash_keys
-from ._limits_context import current_limits
-from ._numbounds import check_number, is_exact_number
-from ._render import bounded_repr
-from ._textcodecs import error_handler, text_codec
-from .errors import EmulationError, LimitExceededError
+from .._render import bounded_repr
+from ..errors import EmulationError, LimitExceededError
+from .context import current_limits
+from .hashkeys import check_hash_keys
+from .numbounds import check_number, is_exact_number
+from .textcodecs import error_handler, text_codec
 
 __all__ = ["BUILTIN_CALLS", "BUILTIN_NEWS"]
 

@@ -3,8 +3,8 @@
 This module only moves bytes, stack items and memo entries around. Whatever a
 pickle asks to *do* with objects (resolve a global, call, instantiate, set
 state) is delegated: globals and the other hooks go to the host (an
-:class:`~emulpickle.Unpickler`), object operations to
-:mod:`emulpickle._semantics`.
+:class:`~emulpickle.Unpickler`, typed by :class:`~emulpickle.machine.host.Host`),
+object operations to :mod:`emulpickle.machine.semantics`.
 
 The hot loop keeps everything in typed locals and dispatches with an ``if``
 chain ordered by how often opcodes occur in real pickles; the module is kept
@@ -23,20 +23,19 @@ import sys
 from struct import Struct
 from typing import Any, Final
 
-from . import _semantics
-from ._builtins import BUILTIN_CALLS
-from ._hashkeys import HASH_MODULUS, NESTED_KINDS, UNCOUNTED_KINDS, HashKeyChecker
-from ._py2names import map_python2_name
-from ._render import bounded_repr, exception_text
-from .errors import (
+from .._render import bounded_repr, exception_text
+from ..errors import (
     EmulationError,
     LimitExceededError,
     TruncatedError,
     UnpicklingError,
     UnsupportedProtocolError,
 )
-from .limits import Limits
-from .machine.opcodes import (
+from ..limits import Limits
+from . import semantics
+from .hashkeys import HASH_MODULUS, NESTED_KINDS, UNCOUNTED_KINDS, HashKeyChecker
+from .host import Handler, Host, StateSetter
+from .opcodes import (
     ADDITEMS,
     APPEND,
     APPENDS,
@@ -107,6 +106,8 @@ from .machine.opcodes import (
     UNICODE,
     opcode_name,
 )
+from .py2names import map_python2_name
+from .standins import BUILTIN_CALLS
 
 HIGHEST_PROTOCOL: Final = 5
 
@@ -214,7 +215,9 @@ class Machine:
 
     ``host`` (an Unpickler) answers ``resolve_global``, ``persistent_load``,
     ``get_extension``, ``next_buffer``, ``make_readonly``, ``call_handler``
-    and ``state_setter``.
+    and ``state_setter`` (see :class:`~emulpickle.machine.host.Host`). The
+    machine is the one cache of the last two: each is asked once per object
+    (or class) and unpickler.
 
     ``load`` may be called repeatedly: each call reads one pickle and leaves
     the input positioned right after its STOP opcode.
@@ -222,7 +225,7 @@ class Machine:
 
     def __init__(
         self,
-        host: Any,
+        host: Host,
         source: Any,
         *,
         encoding: str,
@@ -231,7 +234,7 @@ class Machine:
         limits: Limits,
         wrap_errors: bool,
     ) -> None:
-        self.host: Any = host
+        self.host: Host = host
         self.encoding = encoding
         self.errors = errors
         self.fix_imports = fix_imports
@@ -244,11 +247,13 @@ class Machine:
         # ids of the objects globals resolved to: registry emulators are shared
         # by every load, so in registry mode a pickle may not modify them.
         self.global_ids: set[int] = set()
-        # What REDUCE calls for each global it has called (by id, with the
-        # global kept alive beside it), and the BUILD setter for each class:
-        # resolved once per unpickler instead of once per opcode.
+        # The host's call handler for each object called or instantiated, and
+        # what REDUCE calls for each global it has called (both by id, with
+        # the object kept alive beside it), and the BUILD setter for each
+        # class: resolved once per unpickler instead of once per opcode.
+        self._handlers: dict[int, tuple[object, Handler | None]] = {}
         self._callees: dict[int, tuple[object, Any]] = {}
-        self._setters: dict[type, Any] = {}
+        self._setters: dict[type, StateSetter | None] = {}
         # The last of each, checked first: pickles tend to repeat one call
         # (or one class's BUILD) many times in a row.
         self._last_func: object = _NOTHING
@@ -374,7 +379,7 @@ class Machine:
             if self.end - self.pos <= scanned:
                 raise self._truncated(self.pos, where)
 
-    def _give_back(self) -> None:
+    def give_back(self) -> None:
         """Seek a seekable file back to just after the bytes consumed."""
         if self.file is not None and self.seekable:
             unread = len(self.data) - min(max(self.pos, 0), len(self.data))
@@ -1129,7 +1134,7 @@ class Machine:
         if (
             self.wrap_errors
             and id(target) in self.global_ids
-            and _semantics.protocol_method(target, method) is None
+            and semantics.protocol_method(target, method) is None
             and not (method == "py_setstate" and _has_dict_protocol(target))
         ):
             raise EmulationError(
@@ -1189,7 +1194,7 @@ class Machine:
             self._last_func = func
             self._last_callee = cached[1]
             return cached[1](*args)
-        handler = self.host.call_handler(func)
+        handler = self.call_handler(func)
         if id(func) in self.global_ids:
             # Registry-answered globals cannot be modified by the pickle, so
             # what calling one means cannot change during the load: its
@@ -1199,7 +1204,7 @@ class Machine:
             if handler is not None:
                 callee = handler.call
             else:
-                callee = _semantics.protocol_method(func, "py_call")
+                callee = semantics.protocol_method(func, "py_call")
                 if callee is None and isinstance(func, type):
                     callee = BUILTIN_CALLS.get(func)
                 if callee is None:
@@ -1207,7 +1212,7 @@ class Machine:
             if callee is not None:
                 self._callees[id(func)] = (func, callee)
         if handler is None:
-            return _semantics.call(func, args)
+            return semantics.call(func, args)
         if handler.call is None:
             raise EmulationError(f"{bounded_repr(func)} may not be called here")
         return handler.call(*args)
@@ -1215,14 +1220,14 @@ class Machine:
     def _new_object(
         self, cls: object, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> object:
-        handler = self.host.call_handler(cls)
+        handler = self.call_handler(cls)
         if handler is None:
-            return _semantics.new(cls, args, kwargs)
+            return semantics.new(cls, args, kwargs)
         if handler.new is None:
             raise EmulationError(f"{bounded_repr(cls)} may not be instantiated here")
         return handler.new(*args, **kwargs)
 
-    # The call policy emulators are held to (see _semantics.call / new).
+    # The call policy emulators are held to (see semantics.call / new).
 
     def trusts(self, obj: object) -> bool:
         """Whether ``obj`` may be called or instantiated as it is.
@@ -1232,9 +1237,15 @@ class Machine:
         """
         return not self.wrap_errors or id(obj) in self.global_ids
 
-    def call_handler(self, obj: object) -> Any:
+    def call_handler(self, obj: object) -> Handler | None:
         """The registry's call handler for ``obj`` (None if it has none)."""
-        return self.host.call_handler(obj)
+        key = id(obj)
+        cached = self._handlers.get(key)
+        if cached is not None and cached[0] is obj:
+            return cached[1]
+        handler = self.host.call_handler(obj)
+        self._handlers[key] = (obj, handler)
+        return handler
 
     def _build(self, inst: object, state: object) -> None:
         self._check_not_global(inst, "py_setstate")
@@ -1253,7 +1264,7 @@ class Machine:
             if setter is not None:
                 setter(inst, state)
             else:
-                _semantics.build(inst, state)
+                semantics.build(inst, state)
         except RecursionError:
             raise
         except Exception as exc:
@@ -1262,7 +1273,7 @@ class Machine:
     def _extend(self, target: object, items: list[object]) -> None:
         self._check_not_global(target, "py_append")
         try:
-            _semantics.extend(target, items)
+            semantics.extend(target, items)
         except RecursionError:
             raise
         except Exception as exc:
@@ -1281,7 +1292,7 @@ class Machine:
         self._check_not_global(target, "py_setitem")
         self.keys.check_all(items[::2], target)
         try:
-            _semantics.set_items(target, items)
+            semantics.set_items(target, items)
         except RecursionError:
             raise
         except Exception as exc:
@@ -1291,7 +1302,7 @@ class Machine:
         self._check_not_global(target, "py_add")
         self.keys.check_all(items, target)
         try:
-            _semantics.add_items(target, items)
+            semantics.add_items(target, items)
         except RecursionError:
             raise
         except Exception as exc:
@@ -1378,8 +1389,8 @@ class Machine:
 
 def _has_dict_protocol(obj: object) -> bool:
     return (
-        _semantics.protocol_method(obj, "py_dict_set") is not None
-        or _semantics.protocol_method(obj, "py_setattr") is not None
+        semantics.protocol_method(obj, "py_dict_set") is not None
+        or semantics.protocol_method(obj, "py_setattr") is not None
     )
 
 

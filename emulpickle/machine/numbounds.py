@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import sys
 
-from ._limits_context import current_limits
-from .errors import LimitExceededError
+from ..errors import LimitExceededError
+from .context import current_limits
 
 __all__ = [
     "check_decimal_literal",

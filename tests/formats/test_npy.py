@@ -178,7 +178,7 @@ def test_may_hold_objects(descr: object, objects: bool) -> None:
 
 
 def _cli(*args: str | Path) -> tuple[int, str, str]:
-    from test_cli import run
+    from helpers.cli_runner import run
 
     proc = run(*args)
     return proc.returncode, proc.stdout, proc.stderr

@@ -121,7 +121,7 @@ def test_empty_and_short_heads() -> None:
 
 @pytest.mark.parametrize("kind", ["gzip", "xz", "zstd", "7z", "safetensors"])
 def test_cli_names_files_it_does_not_load(tmp_path: Path, kind: str) -> None:
-    from test_cli import assert_error, run
+    from helpers.cli_runner import assert_error, run
 
     path = tmp_path / "f.bin"
     path.write_bytes(CASES[kind])

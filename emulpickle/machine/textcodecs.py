@@ -24,8 +24,8 @@ from __future__ import annotations
 import encodings
 from encodings.aliases import aliases as _ALIASES
 
-from ._render import bounded_repr
-from .errors import EmulationError
+from .._render import bounded_repr
+from ..errors import EmulationError
 
 __all__ = ["ALLOWED_CODECS", "ALLOWED_ERRORS", "error_handler", "text_codec"]
 

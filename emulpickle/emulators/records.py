@@ -8,14 +8,18 @@ through the class's own ``__init__`` (the application's code, which it
 trusts), so defaults, converters, validators and ``__post_init__`` all run.
 Keys that are not fields are refused, unless the class declares a field
 marked with ``metadata={"emulpickle": "extras"}``, which then receives them.
+
+:meth:`emulpickle.Registry.register` installs :func:`set_record_state` as the
+state setter of every record class it is given. Imports only the bottom layer
+(``errors``, ``_render``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ._render import bounded_repr
-from .errors import EmulationError
+from .._render import bounded_repr
+from ..errors import EmulationError
 
 __all__ = [
     "EXTRAS",

@@ -5,7 +5,7 @@ value it produced, or whatever a user hook returned) and applies one pickle
 operation to it. When the object implements the matching emulation protocol
 (:mod:`emulpickle.protocols`) that method is used; otherwise the operation
 follows CPython's unpickler exactly. Calls of builtin types go through the
-validated stand-ins of :mod:`emulpickle._builtins`.
+validated stand-ins of :mod:`emulpickle.machine.standins`.
 
 Behaviour is only ever found on the *class*, the way Python finds special
 methods: protocol methods, ``__setstate__``, ``append``/``extend``/``add``
@@ -25,11 +25,11 @@ import sys
 from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 from typing import Any
 
-from ._builtins import BUILTIN_CALLS, BUILTIN_NEWS
-from ._hashkeys import check_hash_keys
-from ._limits_context import current_call_policy
-from ._render import bounded_repr
-from .errors import EmulationError
+from .._render import bounded_repr
+from ..errors import EmulationError
+from .context import current_call_policy
+from .hashkeys import check_hash_keys
+from .standins import BUILTIN_CALLS, BUILTIN_NEWS
 
 __all__ = [
     "PROTOCOL_METHODS",

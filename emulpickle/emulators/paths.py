@@ -1,0 +1,42 @@
+"""Emulators for ``pathlib`` paths, answered by their pure twins.
+
+Concrete paths (``PosixPath``, ``WindowsPath``, ``Path``) come back as
+``PurePosixPath`` / ``PureWindowsPath`` / ``PurePath``, which never touch the
+file system; ``pathlib`` is imported only when a pickle needs it. Imports
+only ``base``.
+"""
+
+from __future__ import annotations
+
+from .base import StdlibEmulator, exact_str
+
+__all__ = ["emulators"]
+
+#: Each path class a pickle may name, and the pure class that answers it.
+_TWINS = {
+    "PurePath": "PurePath", "PurePosixPath": "PurePosixPath",
+    "PureWindowsPath": "PureWindowsPath", "Path": "PurePath",
+    "PosixPath": "PurePosixPath", "WindowsPath": "PureWindowsPath",
+}  # fmt: skip
+
+
+def _path(module: str, name: str, twin: str) -> StdlibEmulator:
+    what = f"{module}.{name}"
+
+    def make(*args: object) -> object:
+        import pathlib
+
+        parts = [exact_str(what, arg) for arg in args]
+        cls: type = getattr(pathlib, twin)
+        return cls(*parts)
+
+    return StdlibEmulator(module, name, make)
+
+
+def emulators() -> list[StdlibEmulator]:
+    """The emulators of this family (``pathlib`` and ``pathlib._local``)."""
+    return [
+        _path(module, name, twin)
+        for module in ("pathlib", "pathlib._local")
+        for name, twin in _TWINS.items()
+    ]
