@@ -11,12 +11,11 @@ where they lie in the input is found by :mod:`.layout`.
 
 from __future__ import annotations
 
-import ast
 import struct
 from typing import Any
 
 from ..errors import UnpicklingError
-from ..formats import FormatError, SliceSource
+from ..formats import FormatError, SliceSource, npy
 from ..formats import tar as tar_format
 from ..formats import zip as zip_format
 from ..machine.opcodes import PROTO
@@ -39,44 +38,26 @@ __all__ = [
 #: How deep archives inside archives are followed.
 MAX_NESTING = 3
 #: The first bytes of a ``.npy`` image.
-NPY_MAGIC = b"\x93NUMPY"
-_MAX_NPY_HEADER = 1 << 16
+NPY_MAGIC = npy.MAGIC
 _STORED = 0
 _DEFLATED = 8
 
 
 def scan_npy(ctx: Collector, data: Any, pos: int, end: int, label: str) -> None:
-    """Scan a ``.npy`` image in ``data[pos:end]``: its pickle, if it has one."""
-    head = data[pos : min(end, pos + 12)]
-    if len(head) < 10:
-        ctx.error(f"{label}: truncated .npy header")
-        return
-    major = head[6]
-    if major == 1:
-        size = struct.unpack("<H", head[8:10])[0]
-        body = pos + 10
-    elif len(head) >= 12:
-        size = struct.unpack("<I", head[8:12])[0]
-        body = pos + 12
-    else:
-        ctx.error(f"{label}: truncated .npy header")
-        return
-    if size > _MAX_NPY_HEADER or body + size > end:
-        ctx.error(f"{label}: bad .npy header length {size}")
-        return
-    text = bytes(data[body : body + size]).decode("latin-1")
-    descr: object = None
+    """Scan a ``.npy`` image in ``data[pos:end]``: its pickle, if it has one.
+
+    The header is read by the one npy parser (``emulpickle.formats.npy``),
+    which errs towards "may hold objects" exactly where numpy could read the
+    dtype as objects (``"|O"``, ``"object"``, nested fields); a header it
+    cannot read makes the verdict unclean.
+    """
     try:
-        header = ast.literal_eval(text.strip())
-        if isinstance(header, dict):
-            descr = header.get("descr")
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        descr = None
-    if isinstance(descr, str) and "O" not in descr:
-        return  # plain data: numpy.load never unpickles it
-    if descr is None and "'descr'" not in text and '"descr"' not in text:
-        ctx.error(f"{label}: unreadable .npy header")
-    scan_stream(ctx, data, body + size, end, label, STRICT)
+        header = npy.parse_header(data, pos, end)
+    except FormatError as exc:
+        ctx.error(f"{label}: {exc}")
+        return
+    if header.has_objects:
+        scan_stream(ctx, data, header.data_offset, end, label, STRICT)
 
 
 def _looks_like_pickle(name: str, data: Any, start: int, end: int) -> bool:

@@ -313,3 +313,16 @@ def test_custom_registry() -> None:
     reg = Registry(parent=default_registry())
     reg.register("mypkg", "Thing", object())
     assert scan(b"\x80\x02cmypkg\nThing\n)\x81.", registry=reg).clean
+
+
+def test_npy_with_object_descr_spelled_out_is_scanned() -> None:
+    """numpy reads descr 'object' as an object dtype and unpickles the data."""
+    header = "{'descr': 'object', 'fortran_order': False, 'shape': (1,), }"
+    header += " " * (63 - (10 + len(header)) % 64) + "\n"
+    payload = b"\x80\x02cos\nsystem\nX\x04\x00\x00\x00trueq\x00\x85R]q\x01h\x00a."
+    data = (
+        b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode()
+    ) + payload
+    report = scan(data)
+    assert not report.clean
+    assert any(f.module in ("os", "posix") for f in report.findings)
