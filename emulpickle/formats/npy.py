@@ -21,9 +21,7 @@ import ast
 import io
 import struct
 import tokenize
-from typing import Any, BinaryIO
-
-import attrs
+from typing import Any, BinaryIO, NamedTuple
 
 from ._source import FormatError, as_source
 
@@ -55,8 +53,7 @@ _KEYS = {"descr", "fortran_order", "shape"}
 _QUOTED = 80
 
 
-@attrs.frozen
-class NpyHeader:
+class NpyHeader(NamedTuple):
     """The header of a ``.npy`` file.
 
     Attributes:
