@@ -101,7 +101,26 @@ class LimitExceededError(UnpicklingError):
     """The input asked for more than a configured :class:`~emulpickle.Limits` allows.
 
     Attributes:
-        limit: name of the limit that was hit (a ``Limits`` field name).
+        limit: which bound was hit. One of the ``Limits`` fields that bound
+            work:
+
+            * ``"max_mark_depth"``: too many MARKs open at once;
+            * ``"max_emulator_alloc"``: an emulator would allocate more than
+              the input holds (``bytearray(10**12)``, a numpy array);
+            * ``"max_key_depth"``: a hash key nests too deep;
+            * ``"max_key_size"``: hashing a key (or all keys) visits too much;
+            * ``"max_hash_collisions"``: too many keys with one hash;
+            * ``"max_number_digits"``: a number conversion, or an int key,
+              too large;
+            * ``"max_inflated_bytes"``: compressed data inflates past the
+              load's total;
+            * ``"max_inflate_ratio"``: one member or stream inflates too many
+              times its size;
+            * ``"max_archive_members"``: an archive lists too many members;
+
+            or ``"recursion"``: an object so nested that Python's own
+            recursion limit stopped processing it (no ``Limits`` field:
+            raise ``sys.setrecursionlimit`` if the data is legitimate).
     """
 
     def __init__(

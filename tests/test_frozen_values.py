@@ -120,3 +120,25 @@ def test_import_and_loads_do_not_import_attrs() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_every_limit_value_raised_is_documented() -> None:
+    """Each ``limit=`` the code raises is a Limits field named in the docstring."""
+    import re
+    from pathlib import Path
+
+    from helpers.paths import REPO_ROOT
+
+    doc = emulpickle.LimitExceededError.__doc__ or ""
+    raised: set[str] = set()
+    for root in (REPO_ROOT / "emulpickle", REPO_ROOT / "plugins"):
+        for path in Path(root).rglob("*.py"):
+            if "tests" in path.parts:
+                continue
+            raised.update(re.findall(r'limit="([a-z_]+)"', path.read_text()))
+            raised.update(re.findall(r'_LIMIT = "([a-z_]+)"', path.read_text()))
+    raised |= {"max_inflated_bytes", "max_inflate_ratio"}  # formats' FormatError.limit
+    assert raised >= {"max_mark_depth", "max_archive_members", "recursion"}
+    for name in raised:
+        assert f'``"{name}"``' in doc, name
+        assert name == "recursion" or name in _FIELDS, name
