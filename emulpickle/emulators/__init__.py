@@ -20,34 +20,52 @@ only to type :func:`register_stdlib` (``emulpickle.defaults`` calls it).
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import TYPE_CHECKING
 
-from . import (
-    array,
-    builtin,
-    collections,
-    datetime,
-    ipaddress,
-    namespaces,
-    numbers,
-    paths,
-    uuid,
-)
 from .base import NewableStdlibEmulator, StdlibEmulator
 
 if TYPE_CHECKING:
     from ..registry import Registry
 
-__all__ = ["NewableStdlibEmulator", "StdlibEmulator", "register_stdlib"]
+__all__ = ["NewableStdlibEmulator", "StdlibEmulator", "families", "register_stdlib"]
 
-#: The families of :class:`StdlibEmulator` objects, in registration order.
-_FAMILIES = (collections, datetime, numbers, uuid, array, namespaces, paths, ipaddress)
+
+def families() -> list[ModuleType]:
+    """The emulator modules, in registration order; each has ``entries()``.
+
+    They are imported on the first call (the first default registry, or
+    ``import emulpickle.stdlib``), not with emulpickle: together they would
+    add a quarter to its import time, and a program that only scans never
+    needs them.
+    """
+    from . import (
+        array,
+        builtin,
+        collections,
+        datetime,
+        ipaddress,
+        namespaces,
+        numbers,
+        paths,
+        uuid,
+    )
+
+    return [
+        builtin,
+        collections,
+        datetime,
+        numbers,
+        uuid,
+        array,
+        namespaces,
+        paths,
+        ipaddress,
+    ]
 
 
 def register_stdlib(registry: Registry) -> None:
     """Register the standard-library emulators into ``registry``."""
-    for module, name, emulator in builtin.entries():
-        registry.register(module, name, emulator)
-    for family in _FAMILIES:
-        for stand_in in family.emulators():
-            registry.register(stand_in.module, stand_in.name, stand_in)
+    for family in families():
+        for module, name, emulator in family.entries():
+            registry.register(module, name, emulator)

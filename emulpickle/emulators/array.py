@@ -13,9 +13,9 @@ import sys
 from typing import Any
 
 from .._render import bounded_repr
-from .base import StdlibEmulator, arity, exact_int, fail, guard
+from .base import Entry, StdlibEmulator, arity, entries_of, exact_int, fail, guard
 
-__all__ = ["emulators"]
+__all__ = ["entries"]
 
 # Machine format codes of array._array_reconstructor (CPython's arraymodule.c):
 # code -> (struct format with byte order, kind, item size, signed).
@@ -122,9 +122,11 @@ def _array_reconstructor(*args: object) -> object:
 _ARRAY = StdlibEmulator("array", "array", _array)
 
 
-def emulators() -> list[StdlibEmulator]:
+def entries() -> list[Entry]:
     """The emulators of this family."""
-    return [
-        _ARRAY,
-        StdlibEmulator("array", "_array_reconstructor", _array_reconstructor),
-    ]
+    return entries_of(
+        [
+            _ARRAY,
+            StdlibEmulator("array", "_array_reconstructor", _array_reconstructor),
+        ]
+    )

@@ -12,15 +12,17 @@ import this one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..errors import EmulationError
 
 __all__ = [
+    "Entry",
     "NewableStdlibEmulator",
     "StdlibEmulator",
     "arity",
+    "entries_of",
     "exact_int",
     "exact_ints",
     "exact_str",
@@ -73,6 +75,15 @@ class NewableStdlibEmulator(StdlibEmulator):
     def py_new(self, *args: object, **kwargs: object) -> object:
         """``cls.__new__(cls, *args, **kwargs)``: an empty instance."""
         return self._new(*args, **kwargs)
+
+
+#: ``(module, name, emulator)``: one global and what answers it.
+Entry = tuple[str, str, object]
+
+
+def entries_of(emulators: Iterable[StdlibEmulator]) -> list[Entry]:
+    """The :data:`Entry` of each emulator (it knows the global it stands for)."""
+    return [(emulator.module, emulator.name, emulator) for emulator in emulators]
 
 
 def fail(what: str, message: str) -> EmulationError:

@@ -17,6 +17,7 @@ from ..errors import EmulationError
 from ..machine import semantics
 from ..machine.standins import BUILTIN_CALLS
 from ..machine.textcodecs import error_handler, text_codec
+from .base import Entry
 
 __all__ = ["codecs_encode", "entries", "newobj", "newobj_ex", "reconstructor"]
 
@@ -91,11 +92,9 @@ def newobj_ex(cls: Any, args: Any, kwargs: Any) -> Any:
     return semantics.new(cls, args, kwargs)
 
 
-def entries() -> list[tuple[str, str, object]]:
+def entries() -> list[Entry]:
     """``(module, name, emulator)`` for the builtin globals answered."""
-    found: list[tuple[str, str, object]] = [
-        ("builtins", cls.__name__, cls) for cls in _BUILTIN_TYPES
-    ]
+    found: list[Entry] = [("builtins", cls.__name__, cls) for cls in _BUILTIN_TYPES]
     found += [
         ("builtins", "Ellipsis", Ellipsis),
         ("builtins", "NotImplemented", NotImplemented),

@@ -12,9 +12,9 @@ from typing import Any
 
 from .._render import bounded_repr
 from ..machine.hashkeys import check_hash_keys
-from .base import StdlibEmulator, arity, exact_int, fail
+from .base import Entry, StdlibEmulator, arity, entries_of, exact_int, fail
 
-__all__ = ["emulators"]
+__all__ = ["entries"]
 
 
 def _pairs(what: str, arg: object) -> list[tuple[object, object]]:
@@ -104,11 +104,13 @@ def _defaultdict(*args: object) -> object:
     return result
 
 
-def emulators() -> list[StdlibEmulator]:
+def entries() -> list[Entry]:
     """The emulators of this family."""
-    return [
-        StdlibEmulator("collections", "OrderedDict", _ordered_dict),
-        StdlibEmulator("collections", "Counter", _counter),
-        StdlibEmulator("collections", "deque", _deque),
-        StdlibEmulator("collections", "defaultdict", _defaultdict),
-    ]
+    return entries_of(
+        [
+            StdlibEmulator("collections", "OrderedDict", _ordered_dict),
+            StdlibEmulator("collections", "Counter", _counter),
+            StdlibEmulator("collections", "deque", _deque),
+            StdlibEmulator("collections", "defaultdict", _defaultdict),
+        ]
+    )

@@ -10,9 +10,18 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from .base import StdlibEmulator, arity, exact_ints, exact_str, fail, guard
+from .base import (
+    Entry,
+    StdlibEmulator,
+    arity,
+    entries_of,
+    exact_ints,
+    exact_str,
+    fail,
+    guard,
+)
 
-__all__ = ["emulators"]
+__all__ = ["entries"]
 
 
 def _state_bytes(what: str, state: object, size: int) -> bytes:
@@ -109,12 +118,14 @@ def _timezone(*args: object) -> object:
     return guard(what, lambda: datetime.timezone(offset, name))
 
 
-def emulators() -> list[StdlibEmulator]:
+def entries() -> list[Entry]:
     """The emulators of this family."""
-    return [
-        StdlibEmulator("datetime", "date", _date),
-        StdlibEmulator("datetime", "time", _time),
-        StdlibEmulator("datetime", "datetime", _datetime),
-        StdlibEmulator("datetime", "timedelta", _timedelta),
-        StdlibEmulator("datetime", "timezone", _timezone),
-    ]
+    return entries_of(
+        [
+            StdlibEmulator("datetime", "date", _date),
+            StdlibEmulator("datetime", "time", _time),
+            StdlibEmulator("datetime", "datetime", _datetime),
+            StdlibEmulator("datetime", "timedelta", _timedelta),
+            StdlibEmulator("datetime", "timezone", _timezone),
+        ]
+    )

@@ -5,9 +5,9 @@
 
 from __future__ import annotations
 
-from .base import StdlibEmulator, arity, fail, guard
+from .base import Entry, StdlibEmulator, arity, entries_of, fail, guard
 
-__all__ = ["emulators"]
+__all__ = ["entries"]
 
 _IP_BITS = {"4": 32, "6": 128}
 
@@ -39,10 +39,12 @@ def _ip(name: str) -> StdlibEmulator:
     return StdlibEmulator("ipaddress", name, make)
 
 
-def emulators() -> list[StdlibEmulator]:
+def entries() -> list[Entry]:
     """The emulators of this family."""
-    return [
-        _ip(f"IPv{version}{kind}")
-        for version in "46"
-        for kind in ("Address", "Network", "Interface")
-    ]
+    return entries_of(
+        [
+            _ip(f"IPv{version}{kind}")
+            for version in "46"
+            for kind in ("Address", "Network", "Interface")
+        ]
+    )

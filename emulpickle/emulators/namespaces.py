@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import types
 
-from .base import NewableStdlibEmulator, StdlibEmulator, arity, fail
+from .base import Entry, NewableStdlibEmulator, StdlibEmulator, arity, entries_of, fail
 
-__all__ = ["emulators"]
+__all__ = ["entries"]
 
 
 def _simple_namespace(*args: object) -> object:
@@ -33,11 +33,13 @@ def _argparse_namespace(*args: object, **kwargs: object) -> object:
     return argparse.Namespace()
 
 
-def emulators() -> list[StdlibEmulator]:
+def entries() -> list[Entry]:
     """The emulators of this family."""
-    return [
-        StdlibEmulator("types", "SimpleNamespace", _simple_namespace),
-        NewableStdlibEmulator(
-            "argparse", "Namespace", _argparse_namespace, _argparse_namespace
-        ),
-    ]
+    return entries_of(
+        [
+            StdlibEmulator("types", "SimpleNamespace", _simple_namespace),
+            NewableStdlibEmulator(
+                "argparse", "Namespace", _argparse_namespace, _argparse_namespace
+            ),
+        ]
+    )

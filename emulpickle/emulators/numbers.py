@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from .._render import bounded_repr
 from ..machine.numbounds import check_decimal_literal, check_int, check_text
-from .base import StdlibEmulator, arity, exact_ints, fail, guard
+from .base import Entry, StdlibEmulator, arity, entries_of, exact_ints, fail, guard
 
-__all__ = ["emulators"]
+__all__ = ["entries"]
 
 
 def _decimal(*args: object) -> object:
@@ -54,9 +54,11 @@ def _fraction(*args: object) -> object:
     return guard(what, lambda: fractions.Fraction(*numbers))
 
 
-def emulators() -> list[StdlibEmulator]:
+def entries() -> list[Entry]:
     """The emulators of this family."""
-    return [
-        StdlibEmulator("decimal", "Decimal", _decimal),
-        StdlibEmulator("fractions", "Fraction", _fraction),
-    ]
+    return entries_of(
+        [
+            StdlibEmulator("decimal", "Decimal", _decimal),
+            StdlibEmulator("fractions", "Fraction", _fraction),
+        ]
+    )

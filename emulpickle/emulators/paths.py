@@ -8,9 +8,9 @@ only ``base``.
 
 from __future__ import annotations
 
-from .base import StdlibEmulator, exact_str
+from .base import Entry, StdlibEmulator, entries_of, exact_str
 
-__all__ = ["emulators"]
+__all__ = ["entries"]
 
 #: Each path class a pickle may name, and the pure class that answers it.
 _TWINS = {
@@ -33,10 +33,12 @@ def _path(module: str, name: str, twin: str) -> StdlibEmulator:
     return StdlibEmulator(module, name, make)
 
 
-def emulators() -> list[StdlibEmulator]:
+def entries() -> list[Entry]:
     """The emulators of this family (``pathlib`` and ``pathlib._local``)."""
-    return [
-        _path(module, name, twin)
-        for module in ("pathlib", "pathlib._local")
-        for name, twin in _TWINS.items()
-    ]
+    return entries_of(
+        [
+            _path(module, name, twin)
+            for module in ("pathlib", "pathlib._local")
+            for name, twin in _TWINS.items()
+        ]
+    )

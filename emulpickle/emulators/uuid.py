@@ -10,16 +10,17 @@ from typing import Any
 
 from .._render import bounded_repr
 from .base import (
+    Entry,
     NewableStdlibEmulator,
-    StdlibEmulator,
     arity,
+    entries_of,
     exact_int,
     exact_str,
     fail,
     guard,
 )
 
-__all__ = ["emulators"]
+__all__ = ["entries"]
 
 
 def _uuid_value(what: str, value: object) -> int:
@@ -89,6 +90,6 @@ def _uuid_builder() -> type:
     return UUIDBuilder
 
 
-def emulators() -> list[StdlibEmulator]:
+def entries() -> list[Entry]:
     """The emulators of this family."""
-    return [NewableStdlibEmulator("uuid", "UUID", _uuid_call, _uuid_new)]
+    return entries_of([NewableStdlibEmulator("uuid", "UUID", _uuid_call, _uuid_new)])
