@@ -13,6 +13,8 @@ emulators), ``scanner``, ``formats`` (zip, tar, ...).
 
 from __future__ import annotations
 
+# The machine first: it chooses the compiled or pure walker the scanner imports.
+from . import machine as machine
 from . import scan
 from ._render import bounded_repr
 from ._render import text as render_text

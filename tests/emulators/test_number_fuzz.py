@@ -20,6 +20,7 @@ import decimal
 import fractions
 import ipaddress
 import pickle
+import re
 import uuid
 from typing import Any
 
@@ -110,7 +111,10 @@ def _digits(value: Any) -> int:
     if isinstance(value, fractions.Fraction):
         return max(_digits(value.numerator), _digits(value.denominator))
     if isinstance(value, (str, bytes, bytearray)):
-        return len(value)
+        # The longest number written in the text: str(Fraction(a, b)) is
+        # "a/b", two numbers each within the bound, not one of their total.
+        text = value if isinstance(value, str) else bytes(value).decode("latin-1")
+        return max((len(run) for run in re.findall(r"[0-9a-zA-Z]+", text)), default=0)
     if isinstance(value, (range, slice)):
         return max(_digits(value.start), _digits(value.stop), _digits(value.step))
     if isinstance(value, Call):
