@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 __all__ = [
+    "PROTOCOL_METHODS",
     "PyAppendable",
     "PyAttrSettable",
     "PyCallable",
@@ -31,6 +32,21 @@ __all__ = [
     "PySetAddable",
     "PyStateSettable",
 ]
+
+
+#: The names of the emulation protocol methods, one per protocol below.
+PROTOCOL_METHODS = frozenset(
+    (
+        "py_call",
+        "py_new",
+        "py_setstate",
+        "py_dict_set",
+        "py_setattr",
+        "py_append",
+        "py_setitem",
+        "py_add",
+    )
+)
 
 
 @runtime_checkable

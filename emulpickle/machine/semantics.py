@@ -27,6 +27,7 @@ from typing import Any
 
 from .._render import bounded_repr
 from ..errors import EmulationError
+from ..protocols import PROTOCOL_METHODS
 from .context import current_call_policy
 from .hashkeys import check_hash_keys
 from .standins import BUILTIN_CALLS, BUILTIN_NEWS
@@ -44,20 +45,6 @@ __all__ = [
     "protocol_method",
     "set_items",
 ]
-
-#: The emulation protocol methods (see :mod:`emulpickle.protocols`).
-PROTOCOL_METHODS = frozenset(
-    (
-        "py_call",
-        "py_new",
-        "py_setstate",
-        "py_dict_set",
-        "py_setattr",
-        "py_append",
-        "py_setitem",
-        "py_add",
-    )
-)
 
 _MISSING: Any = object()
 

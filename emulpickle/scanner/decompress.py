@@ -11,39 +11,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..formats.magic import joblib_compression
+
 __all__ = ["DecompressError", "compression", "decompress"]
 
-# What joblib.load recognises at the start of a file, as it does: by prefix.
-_COMPRESSED = (
-    (b"ZF", "compat"),
-    (b"\x78", "zlib"),
-    (b"\x1f\x8b", "gzip"),
-    (b"BZ", "bz2"),
-    (b"\xfd\x37\x7a\x58\x5a", "xz"),
-    (b"\x5d\x00", "lzma"),
-    (b"\x04\x22\x4d\x18", "lz4"),
-)
-# A bz2 header: a pickle may start with "BZ" (BINBYTES), never with this.
-_BZ2_BLOCKS = (b"\x31\x41\x59\x26\x53\x59", b"\x17\x72\x45\x38\x50\x90")
 #: Compressed bytes read, and decompressed bytes made, per step: the output
 #: grows in steps, never held twice whole.
 _CHUNK = 1 << 20
 _OUT_CHUNK = 16 << 20
 
 
-def compression(head: bytes) -> str | None:
-    """The compressor joblib.load would pick for a file starting with ``head``.
-
-    ``head`` is the file's first 10 bytes (or all of it, if shorter).
-    """
-    for prefix, kind in _COMPRESSED:
-        if head.startswith(prefix):
-            if kind == "bz2" and not (
-                head[3:4].isdigit() and head[4:10] in _BZ2_BLOCKS
-            ):
-                return None  # not bz2: a pickle starting with BINBYTES
-            return kind
-    return None
+#: The compressor joblib.load would pick for a file starting with ``head``
+#: (its first 10 bytes): one sniffing rule, in emulpickle.formats.magic.
+compression = joblib_compression
 
 
 class DecompressError(Exception):

@@ -110,6 +110,7 @@ from ..machine.opcodes import (
     TUPLE3,
     UNICODE,
 )
+from ..protocols import PROTOCOL_METHODS
 
 #: Distinct globals one pickle may name before the walk gives up.
 _MAX_FINDINGS_PER_PICKLE = 10_000
@@ -216,20 +217,6 @@ _UNDERSCORE: Final = 0x5F
 _LOWER_P: Final = 0x70
 _LOWER_Y: Final = 0x79
 
-#: The emulation-protocol methods (emulpickle.protocols): a BUILD state that
-#: names one tries to plant behaviour on the object it fills in.
-PROTOCOL_METHODS: Final = frozenset(
-    {
-        "py_call",
-        "py_new",
-        "py_setstate",
-        "py_dict_set",
-        "py_setattr",
-        "py_append",
-        "py_setitem",
-        "py_add",
-    }
-)
 #: ``via`` of what :meth:`Dicts.check_state` records: ``name`` is the planted
 #: key, or None when the state's names cannot be known statically.
 BUILD_VIA: Final = "BUILD"

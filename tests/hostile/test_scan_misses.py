@@ -33,8 +33,8 @@ import pytest
 
 import emulpickle
 from emulpickle import protocols
+from emulpickle.protocols import PROTOCOL_METHODS
 from emulpickle.scan import scan
-from emulpickle.scanner.walk import PROTOCOL_METHODS
 
 HANG = 60  # seconds: a hang guard, not a speed goal
 
