@@ -42,11 +42,14 @@ __all__ = [
     "Machine",
     "Passthrough",
     "compiled",
+    "exec_source",
+    "has_extension",
     "is_extension",
     "load_source",
     "pure_requested",
     "source_path",
     "stamp_path",
+    "stamp_problem",
 ]
 
 PURE_ENV = "EMULPICKLE_PURE"
@@ -90,8 +93,12 @@ def _shown(module: str) -> str:
     return module.replace(".", "/")
 
 
-def _exec_source(name: str, path: str) -> ModuleType:
-    """The Python file ``path`` imported as module ``name`` (once)."""
+def exec_source(name: str, path: str) -> ModuleType:
+    """The Python file ``path`` imported as module ``name`` (once).
+
+    Public for plugins that compile modules of their own the same way
+    (emulpickle-numpy's fast paths).
+    """
     module = sys.modules.get(name)
     if module is not None:
         return module
@@ -112,15 +119,42 @@ def _exec_source(name: str, path: str) -> ModuleType:
 
 def load_source() -> ModuleType:
     """``machine/vm.py`` itself, imported as ``emulpickle.machine.vm_pure``."""
-    return _exec_source(
+    return exec_source(
         f"{_PACKAGE}.{COMPILED_MODULES[0]}_pure", source_path(COMPILED_MODULES[0])
     )
 
 
+def has_extension(base: str) -> bool:
+    """Whether a compiled extension lies at ``base`` (a path without suffix)."""
+    return any(os.path.exists(base + suffix) for suffix in EXTENSION_SUFFIXES)
+
+
 def _has_extension(module: str) -> bool:
     """Whether a compiled ``module`` lies beside its source."""
-    base = _base(module)
-    return any(os.path.exists(base + suffix) for suffix in EXTENSION_SUFFIXES)
+    return has_extension(_base(module))
+
+
+def stamp_problem(source: str, stamp: str, shown: str) -> str | None:
+    """Why the extension built from ``source`` may not run (None if it may).
+
+    ``stamp`` is the file the build wrote beside the extension: the CRC-32
+    and size of the source it compiled. ``shown`` names the module in the
+    answer. A missing source is no problem (nothing to compare or fall
+    back on).
+    """
+    try:
+        with open(source, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    try:
+        with open(stamp, "rb") as f:
+            expected = f.read().strip()
+    except OSError:
+        return f"{shown}.stamp is missing"
+    if expected != b"%08x %d" % (zlib.crc32(data), len(data)):
+        return f"{shown}.py changed since it was compiled"
+    return None
 
 
 def _use_other_sources() -> None:
@@ -134,7 +168,7 @@ def _use_other_sources() -> None:
     for module in COMPILED_MODULES[1:]:
         if _has_extension(module):
             name = f"{_PACKAGE}.{module}"
-            loaded = _exec_source(name, source_path(module))
+            loaded = exec_source(name, source_path(module))
             parent, _, child = name.rpartition(".")
             if parent in sys.modules:
                 setattr(sys.modules[parent], child, loaded)
@@ -143,19 +177,10 @@ def _use_other_sources() -> None:
 def _stale() -> str | None:
     """Why the compiled modules cannot all be used (None if they can)."""
     for module in COMPILED_MODULES:
-        try:
-            with open(source_path(module), "rb") as f:
-                source = f.read()
-        except OSError:
-            continue  # no source to compare with (or to fall back on)
-        try:
-            with open(stamp_path(module), "rb") as f:
-                expected = f.read().strip()
-        except OSError:
-            return f"{_shown(module)}.stamp is missing"
-        if expected != b"%08x %d" % (zlib.crc32(source), len(source)):
-            return f"{_shown(module)}.py changed since it was compiled"
-        if not _has_extension(module):
+        problem = stamp_problem(source_path(module), stamp_path(module), _shown(module))
+        if problem is not None:
+            return problem
+        if os.path.exists(source_path(module)) and not _has_extension(module):
             return f"the compiled {_shown(module)} is missing"
     return None
 

@@ -274,13 +274,15 @@ def test_stamp_must_match_the_source(
     source = tmp_path / "_fast.py"
     stamp = tmp_path / "_fast.stamp"
     source.write_bytes(b"x = 1\n")
-    monkeypatch.setattr(_fastload, "_SOURCE", os.fspath(source))
-    monkeypatch.setattr(_fastload, "_STAMP", os.fspath(stamp))
-    assert not _fastload._stamp_matches()  # no stamp
+
+    def problem() -> str | None:
+        return _fastload.stamp_problem(os.fspath(source), os.fspath(stamp), "_fast")
+
+    assert problem() == "_fast.stamp is missing"
     stamp.write_text(f"{zlib.crc32(b'x = 1' + bytes([10])):08x} 6\n")
-    assert _fastload._stamp_matches()
+    assert problem() is None
     source.write_bytes(b"x = 2\n")
-    assert not _fastload._stamp_matches()
+    assert problem() == "_fast.py changed since it was compiled"
 
 
 @pytest.mark.skipif(not _fastload.compiled, reason="the fast paths are not compiled")
