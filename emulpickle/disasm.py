@@ -10,12 +10,19 @@ it (GLOBAL, STACK_GLOBAL from any string opcode, INST, OBJ, EXT codes).
 Malformed input is reported as an :class:`~emulpickle.UnpicklingError` at the
 offset where it breaks, after every instruction before it was yielded. Frames
 follow the machine's rules: a single read may not straddle a frame's end.
+
+The input is read where it lies (an mmap of a file is never copied whole),
+and an argument longer than :data:`MAX_ARG_BYTES` (an array's bytes, a
+tensor's storage) is not read at all: the instruction holds a
+:class:`Payload`, its size and first bytes. So a pickle of gigabytes is
+listed in a few megabytes.
 """
 
 from __future__ import annotations
 
 import codecs
 import copyreg
+import mmap
 import struct
 import sys
 from collections.abc import Iterator
@@ -26,9 +33,24 @@ import attrs
 from ._render import bounded_repr
 from .errors import TruncatedError, UnpicklingError
 from .machine import opcodes as _op
-from .scanner.walk import as_name
+from .scanner.walk import LongText, as_name
 
-__all__ = ["GlobalRef", "Instruction", "disassemble", "format_instruction"]
+__all__ = [
+    "MAX_ARG_BYTES",
+    "GlobalRef",
+    "Instruction",
+    "Payload",
+    "disassemble",
+    "format_instruction",
+]
+
+#: A counted argument (bytes, a string, a LONG4) longer than this many bytes
+#: is not read into memory: the instruction's ``arg`` is a :class:`Payload`.
+MAX_ARG_BYTES = 1 << 16
+#: How many of a payload's first bytes its :class:`Payload` keeps.
+_HEAD_BYTES = 64
+#: How much of a long string is decoded at a time, to check it is UTF-8.
+_CHECK_CHUNK = 1 << 20
 
 
 @attrs.frozen
@@ -59,13 +81,32 @@ class GlobalRef:
 
 
 @attrs.frozen
+class Payload:
+    """A counted argument too long to read: its type, size and first bytes.
+
+    Attributes:
+        type: what the argument is: ``"bytes"``, ``"bytearray"``, ``"str"``
+            (checked to be UTF-8 as a loader checks it), or ``"int"``
+            (LONG4: ``head`` is empty).
+        size: its length in bytes, in the pickle.
+        head: its first bytes (for ``"str"``: the characters they decode
+            to, whole characters only; a ``bytearray`` for ``"bytearray"``).
+    """
+
+    type: str
+    size: int
+    head: bytes | bytearray | str
+
+
+@attrs.frozen
 class Instruction:
     """One opcode of a pickle.
 
     Attributes:
         offset: byte offset of the opcode within the input.
         opcode: its name, e.g. ``"SHORT_BINUNICODE"``.
-        arg: the decoded argument, or None.
+        arg: the decoded argument, or None; a :class:`Payload` for a
+            counted argument longer than :data:`MAX_ARG_BYTES`.
         note: what the opcode means here (mark depth, memo slot, global).
         global_ref: the global it names, for GLOBAL/STACK_GLOBAL/INST/EXT.
     """
@@ -111,14 +152,19 @@ _MARK = object()  # a MARK on the symbolic stack
 
 
 class _Reader:
-    """Bounds- and frame-checked reads from the pickle bytes."""
+    """Bounds- and frame-checked reads from the pickle bytes (or mmap)."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: Any) -> None:
         self.data = data
         self.frame_end = -1
 
     def take(self, start: int, pos: int, n: int, header: int) -> bytes:
         """Read ``n`` bytes at ``pos`` for the opcode at ``start``."""
+        self.skip(start, pos, n, header)
+        return bytes(self.data[pos : pos + n])
+
+    def skip(self, start: int, pos: int, n: int, header: int) -> None:
+        """Check that ``n`` bytes at ``pos`` can be read, without reading them."""
         end = pos + n
         if self.frame_end >= 0 and end > self.frame_end:
             split = self.frame_end - start
@@ -129,7 +175,6 @@ class _Reader:
             self.frame_end = -1
         if end > len(self.data):
             raise TruncatedError("pickle data was truncated", offset=start)
-        return self.data[pos:end]
 
     def line(self, start: int, pos: int) -> bytes:
         """Read a newline-terminated line at ``pos`` (newline excluded)."""
@@ -146,16 +191,19 @@ class _Reader:
                     "pickle exhausted before end of frame", offset=start
                 )
             raise TruncatedError("pickle data was truncated", offset=start)
-        return self.data[pos:i]
+        return bytes(self.data[pos:i])
 
 
-def disassemble(data: bytes, *, start: int = 0) -> Iterator[Instruction]:
+def disassemble(data: Any, *, start: int = 0) -> Iterator[Instruction]:
     """Yield the instructions of the pickle starting at ``data[start]``.
 
-    Stops after STOP. Raises :class:`~emulpickle.UnpicklingError` (after
-    yielding everything before it) where the input is malformed.
+    ``data`` is bytes, a bytearray, an mmap or another bytes-like object;
+    it is read in place, never copied whole. Stops after STOP. Raises
+    :class:`~emulpickle.UnpicklingError` (after yielding everything before
+    it) where the input is malformed.
     """
-    data = bytes(data)
+    if not isinstance(data, (bytes, bytearray, mmap.mmap)):
+        data = bytes(data)  # (a memoryview has no find)
     reader = _Reader(data)
     pos = start
     stack: list[object] = []
@@ -205,6 +253,9 @@ def _read_arg(reader: _Reader, name: str, layout: int, start: int) -> tuple[Any,
         if n < 0:
             raise UnpicklingError(f"{name} has a negative byte count", offset=start)
         pos += size
+        if n > MAX_ARG_BYTES:
+            reader.skip(start, pos, n, 1 + size)
+            return _payload(reader.data, name, pos, n, start), pos + n
         raw = reader.take(start, pos, n, 1 + size)
         return _decode_counted(name, raw, start), pos + n
     if layout == _op.LINE:
@@ -235,6 +286,50 @@ def _decode_counted(name: str, raw: bytes, start: int) -> Any:
     if name == "BYTEARRAY8":
         return bytearray(raw)
     return raw  # bytes, and Python 2 strings (decoded only when loading)
+
+
+def _payload(data: Any, name: str, pos: int, n: int, start: int) -> Payload:
+    """The :class:`Payload` of the ``n``-byte argument at ``pos`` of ``data``."""
+    if name in ("BINUNICODE", "BINUNICODE8"):
+        return Payload("str", n, _check_utf8(data, name, pos, n, start))
+    if name == "LONG4":
+        return Payload("int", n, b"")
+    head = bytes(data[pos : pos + _HEAD_BYTES])
+    if name == "BYTEARRAY8":
+        return Payload("bytearray", n, bytearray(head))
+    return Payload("bytes", n, head)  # and Python 2 strings, as _decode_counted
+
+
+def _check_utf8(data: Any, name: str, pos: int, n: int, start: int) -> str:
+    """Check, a chunk at a time, that ``data[pos:pos+n]`` is UTF-8 (as loaders
+    decode strings); returns the first characters."""
+    decoder = codecs.getincrementaldecoder("utf-8")("surrogatepass")
+    head = ""
+    end = pos + n
+    try:
+        while pos < end:
+            stop = min(end, pos + _CHECK_CHUNK)
+            text = decoder.decode(data[pos:stop], final=stop == end)
+            if not head:
+                head = text[:_HEAD_BYTES]
+            _release(data, pos, stop)
+            pos = stop
+    except UnicodeDecodeError:
+        raise UnpicklingError(f"{name} is not valid UTF-8", offset=start) from None
+    return head
+
+
+def _release(data: Any, pos: int, stop: int) -> None:
+    """Let go of the pages of an mmap that were read only to check them, so
+    that the process does not keep a long string's pages resident."""
+    madvise = getattr(data, "madvise", None)
+    dontneed = getattr(mmap, "MADV_DONTNEED", None)
+    if madvise is None or dontneed is None:
+        return
+    low = -(-pos // mmap.PAGESIZE) * mmap.PAGESIZE  # whole pages inside only
+    high = stop // mmap.PAGESIZE * mmap.PAGESIZE
+    if high > low:
+        madvise(dontneed, low, high - low)
 
 
 def _decode_line(name: str, raw: bytes, start: int) -> Any:
@@ -271,11 +366,24 @@ def _decode_line(name: str, raw: bytes, start: int) -> Any:
         raise UnpicklingError(f"bad {name} argument: {exc}", offset=start) from None
 
 
-def _as_name(value: Any) -> object:
+def _as_name(value: Any, reader: _Reader, pos: int) -> object:
     """A string as a loader could see it, decoded as the scanner decodes it
-    (Python 2 strings: UTF-8, else latin-1), so that both name the same."""
+    (Python 2 strings: UTF-8, else latin-1), so that both name the same.
+
+    A :class:`Payload` string (ending at ``pos``) is kept as a
+    :class:`~emulpickle.scanner.walk.LongText`, read only if used as a name.
+    """
+    if isinstance(value, Payload):
+        return LongText(reader.data, pos - value.size, value.size)
     name = as_name(value)
     return _UNKNOWN if name is None else name
+
+
+def _name(value: object) -> str | None:
+    """A value of the symbolic stack as a STACK_GLOBAL name, or None."""
+    if isinstance(value, LongText):
+        return as_name(value)
+    return value if isinstance(value, str) else None
 
 
 def _apply(
@@ -334,12 +442,7 @@ def _apply(
     if name == "STACK_GLOBAL":
         qualname = _pop(stack)
         module = _pop(stack)
-        ref = GlobalRef(
-            module if isinstance(module, str) else None,
-            qualname if isinstance(qualname, str) else None,
-            name,
-            start,
-        )
+        ref = GlobalRef(_name(module), _name(qualname), name, start)
         stack.append(_UNKNOWN)
         return f"global {ref}", ref
     if name in ("EXT1", "EXT2", "EXT4"):
@@ -361,7 +464,7 @@ def _apply(
         return "", None
     effect = _EFFECTS.get(name)
     if effect is None:  # an opcode that pushes one value
-        stack.append(_as_name(arg) if name in _STRING_OPS else _UNKNOWN)
+        stack.append(_as_name(arg, reader, pos) if name in _STRING_OPS else _UNKNOWN)
         return "", None
     pops, pushes = effect
     if name in _MARK_POPPERS:
@@ -390,11 +493,30 @@ def _pop_mark(stack: list[object], marks: list[int], at_least: int = 0) -> None:
 
 
 def format_instruction(ins: Instruction, *, width: int = 40) -> str:
-    """One line of a listing: offset, opcode, argument, note."""
+    """One line of a listing: offset, opcode, argument, note.
+
+    An argument too long for ``width`` is cut, and its length noted.
+    """
     # Bounded: an argument may be hundreds of megabytes (BINBYTES8), and a
     # LONG4 argument of a million digits has no repr at all.
-    arg = "" if ins.arg is None else bounded_repr(ins.arg, max_chars=width)
+    value = ins.arg
+    size = ""
+    if isinstance(value, Payload):
+        size = f"{value.size:,} bytes"
+        value = value.head if value.type != "int" else None
+    elif isinstance(value, (bytes, bytearray)):
+        size = f"{len(value):,} bytes"
+    elif isinstance(value, str):
+        size = f"{len(value):,} characters"
+    arg = "" if value is None else bounded_repr(value, max_chars=width)
+    if isinstance(ins.arg, Payload):
+        arg = arg if arg.endswith("...") else f"{arg}..."
+        if value is None:
+            arg = "<int>"
+    elif not arg.endswith("..."):
+        size = ""  # shown whole
+    notes = ", ".join(note for note in (size, ins.note) if note)
     line = f"{ins.offset:>8}: {ins.opcode:<18} {arg:<{width}}"
-    if ins.note:
-        line += f"  # {ins.note}"
+    if notes:
+        line += f"  # {notes}"
     return line.rstrip()

@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 import emulpickle
-from emulpickle.disasm import disassemble, format_instruction
+from emulpickle.disasm import Payload, disassemble, format_instruction
 from emulpickle.formats import FormatError, tar
 
 from .jsonwrite import dump
@@ -55,6 +55,19 @@ def _source(path: str) -> tuple[Any, int, int]:
     return data, 0, _LEGACY_PICKLES if kind == "torch-legacy" else 0
 
 
+def _arg(arg: Any) -> object:
+    """An instruction's argument for the JSON listing: a :class:`Payload` (an
+    argument too long to read) as its type, size and first bytes."""
+    if isinstance(arg, Payload):
+        return {
+            "$type": "payload",
+            "type": arg.type,
+            "size": arg.size,
+            "head": emulpickle.to_builtins(arg.head),
+        }
+    return emulpickle.to_builtins(arg)
+
+
 def _global_dict(ref: Any) -> dict[str, object] | None:
     if ref is None:
         return None
@@ -87,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
                         {
                             "offset": ins.offset,
                             "opcode": ins.opcode,
-                            "arg": emulpickle.to_builtins(ins.arg),
+                            "arg": _arg(ins.arg),
                             "note": ins.note,
                             "global": _global_dict(ins.global_ref),
                         }

@@ -255,7 +255,7 @@ class Dicts:
                     self.planted[number] = name
         elif key is MADE:
             self.computed.add(number)
-        elif isinstance(key, str):
+        elif isinstance(key, (str, LongText)):
             name = planted_name(key)
             if name is not None and number not in self.planted:
                 self.planted[number] = name
@@ -307,9 +307,53 @@ MADE: Final = Made()
 #: The value NONE pushes (other values the walker does not follow are None).
 NONE_VALUE: Final = Made()
 
+#: A string payload longer than this is not copied when the walk meets it:
+#: it is pushed as a :class:`LongText`, read only if used as a name.
+LONG_TEXT: Final = 1 << 16
+
+
+class LongText:
+    """A string the pickle pushed that is too long to copy while walking.
+
+    Where it lies in the data the walk was given: ``length`` bytes at
+    ``offset`` of ``source``. Almost every such string is data (a text, a
+    document), never a name: it is read only when a STACK_GLOBAL uses it as
+    one, or when it is a dict key that starts and ends like a dunder name.
+    """
+
+    __slots__ = ("length", "offset", "source")
+
+    def __init__(self, source: Any, offset: int, length: int) -> None:
+        self.source = source
+        self.offset = offset
+        self.length = length
+
+    def read(self) -> bytes:
+        """The string's bytes."""
+        return bytes(self.source[self.offset : self.offset + self.length])
+
+    def planted(self) -> str | None:
+        """:func:`planted_name` of the string, reading it only when it can be one.
+
+        It is longer than any protocol method name, so it is one only as a
+        dunder; decoded as :func:`as_name` decodes it, a name starts and
+        ends with ``__`` exactly when its bytes do (in UTF-8 as in latin-1,
+        an ASCII character is its own single byte).
+        """
+        stop = self.offset + self.length
+        if (
+            self.length < 5
+            or bytes(self.source[self.offset : self.offset + 2]) != b"__"
+            or bytes(self.source[stop - 2 : stop]) != b"__"
+        ):
+            return None
+        return planted_name(self.read())
+
 
 def planted_name(key: object) -> str | None:
     """``key`` when it names a protocol method or a dunder (``__x__``), else None."""
+    if isinstance(key, LongText):
+        return key.planted()
     # Most keys are neither: tell at once, without decoding.
     if isinstance(key, bytes) and (
         len(key) < 5
@@ -351,6 +395,8 @@ def as_name(value: object) -> str | None:
     """``value`` as a STACK_GLOBAL name would decode it, or None."""
     if isinstance(value, str):
         return value
+    if isinstance(value, LongText):
+        value = value.read()
     if isinstance(value, (bytes, bytearray)):  # inflated data is a bytearray
         try:
             return value.decode("utf-8", "surrogatepass")
@@ -383,6 +429,9 @@ def cross(start: int, pos: int, frame_end: int, end: int, header: int) -> None:
 def line_end(data: Any, pos: int, end: int, start: int, frame_end: int) -> int:
     """The offset after the line at ``pos``; inside a frame, within it."""
     i: int = data.find(b"\n", pos, end)
+    if i < 0 and len(data) < end:
+        # A window of the data (see walk): the line may go on past it.
+        raise IndexError("the line runs past the window")
     if frame_end > pos and not 0 <= i < frame_end:
         raise Broken("pickle exhausted before end of frame", start)
     if i < 0:
@@ -515,8 +564,57 @@ def unicode_value(raw: bytes) -> str | None:
         return None
 
 
-#: How much of a buffer that is not bytes :func:`walk` copies at first.
+#: How much of a buffer that is not bytes :func:`walk` copies at first: a
+#: walk over raw data that is no pickle (an array, a tensor's storage)
+#: mostly breaks within it.
 _FIRST_COPY = 1 << 12
+#: The most :func:`walk` copies of such a buffer at a time (a longer copy is
+#: made only for one opcode that needs it: a line, a string under
+#: :data:`LONG_TEXT`).
+_MAX_COPY = 1 << 22
+
+
+class WalkState:
+    """Where a walk over windows of a buffer stands between two windows.
+
+    What :func:`_walk` keeps in locals while it runs, saved when it stops
+    at an opcode its window does not hold whole, and taken up again over
+    the next window (which starts at that opcode). ``base`` is where the
+    current window starts in ``source``; ``frame_end`` is counted from the
+    start of ``source`` (-1 outside a frame).
+    """
+
+    __slots__ = (
+        "base",
+        "dicts",
+        "frame_end",
+        "marks",
+        "memo",
+        "proto",
+        "source",
+        "sparse",
+        "stack",
+    )
+
+    def __init__(self, source: Any, base: int) -> None:
+        self.source = source
+        self.base = base
+        self.stack: list[object] = []
+        self.marks: list[int] = []
+        self.memo: list[object] = []
+        self.sparse: dict[int, object] | None = None
+        self.proto = 0
+        self.frame_end = -1
+        self.dicts = Dicts()
+
+
+class _Paused(Exception):
+    """:func:`_walk` stopped at the opcode at ``offset`` of its window, which
+    the window does not hold whole; its state is saved for the next one."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__(offset)
+        self.offset = offset
 
 
 def walk(data: Any, pos: int, end: int, refs: Refs, nested: bool = False) -> int:
@@ -531,61 +629,69 @@ def walk(data: Any, pos: int, end: int, refs: Refs, nested: bool = False) -> int
     itself runs over bytes, which compiled it reads fastest.
     """
     if isinstance(data, bytes):
-        return _walk(data, pos, end, refs, nested)
-    return _walk_copy(data, pos, end, refs, nested)
-
-
-def _walk_copy(data: Any, pos: int, end: int, refs: Refs, nested: bool) -> int:
-    """:func:`walk` over a bytes copy of ``data[pos:end]``.
-
-    Only the first ``_FIRST_COPY`` bytes are copied at first: a walk over
-    raw data that is no pickle (an array, a tensor's storage) mostly breaks
-    within them. Only if the copy ended too early for it is the walk run
-    again over a copy of it all. Its outcome cannot differ from a walk over
-    ``data``: until a read needs data past the copy, it reads the same bytes,
-    and then either needs data past ``end`` too, and breaks the same way at
-    the same opcode, or is walked again.
-    """
-    saved = {key: hits[:] for key, hits in refs.items()}
-    copy = bytes(data[pos : min(end, pos + _FIRST_COPY)])
-    while True:
         try:
-            after = _walk(copy, 0, len(copy), refs, nested)
+            return _walk(data, pos, end, refs, nested, WalkState(data, 0))
+        except _Paused as exc:  # only when end is past the data
+            raise truncated(exc.offset, end + 1) from None
+    return _walk_windows(data, pos, end, refs, nested)
+
+
+def _walk_windows(data: Any, pos: int, end: int, refs: Refs, nested: bool) -> int:
+    """:func:`walk` over bytes copies of windows of ``data[pos:end]``.
+
+    The first window is ``_FIRST_COPY`` bytes; each next one starts at the
+    opcode the walk stopped at, twice as long up to ``_MAX_COPY`` (longer
+    only when that one opcode needs it). A payload the walk does not read
+    (bytes, an array's data, a string of :data:`LONG_TEXT` or more) is
+    skipped over, never copied: a pickle holding gigabytes is walked in a
+    few megabytes. Its outcome cannot differ from a walk over ``data``
+    copied whole: the walk stops only at an opcode boundary, before the
+    opcode changed anything that depends on bytes past its window, and
+    takes up again from there with the same state.
+    """
+    state = WalkState(data, pos)
+    size = _FIRST_COPY
+    while True:
+        base = state.base
+        window = bytes(data[base : min(end, base + size)])
+        try:
+            return base + _walk(window, 0, end - base, refs, nested, state)
+        except _Paused as exc:
+            if exc.offset:
+                size = max(size, min(2 * size, _MAX_COPY))
+            else:  # not one opcode in the window: it needs a longer one
+                size *= 2
+            state.base = base + exc.offset
         except Broken as exc:
-            if len(copy) < exc.needed <= end - pos:
-                refs.clear()
-                refs.update((key, hits[:]) for key, hits in saved.items())
-                copy = bytes(data[pos:end])
-                continue
-            _shift(refs, saved, pos)
-            needed = exc.needed + pos if exc.needed >= 0 else -1
-            raise Broken(exc.reason, exc.offset + pos, needed) from None
-        _shift(refs, saved, pos)
-        return pos + after
+            needed = exc.needed + base if exc.needed >= 0 else -1
+            raise Broken(exc.reason, exc.offset + base, needed) from None
 
 
-def _shift(refs: Refs, saved: Refs, base: int) -> None:
-    """Offsets of the globals first found by a walk over a copy from ``base``."""
-    for key, hits in refs.items():
-        if key not in saved:
-            hits[0] += base
+def _walk(
+    data: bytes, pos: int, end: int, refs: Refs, nested: bool, state: WalkState
+) -> int:
+    """:func:`walk` over bytes, from where ``state`` stands.
 
-
-def _walk(data: bytes, pos: int, end: int, refs: Refs, nested: bool) -> int:
-    """:func:`walk` over bytes."""
-    stack: list[object] = []
-    marks: list[int] = []
-    fence = 0  # the stack's length at the topmost MARK, 0 without one
-    memo: list[object] = []
-    sparse: dict[int, object] | None = None
-    proto = 0
-    frame_end = -1
-    limit = end  # frame_end inside a frame, else end
+    ``data`` may be a window of the data (shorter than ``end``; see
+    :func:`_walk_windows`): then an opcode it does not hold whole raises
+    :class:`_Paused`, with the state saved, before it changes anything.
+    Offsets of the globals recorded count from ``state.base``.
+    """
+    stack = state.stack
+    marks = state.marks
+    fence = marks[-1] if marks else 0  # the stack's length at the topmost MARK
+    memo = state.memo
+    sparse = state.sparse
+    proto = state.proto
+    base = state.base
+    frame_end = state.frame_end - base if state.frame_end >= 0 else -1
+    limit = frame_end if frame_end >= 0 else end  # frame_end inside a frame
+    size = len(data)
     start = pos
     op = 0
     n = 0
     value: object = None
-    dicts = Dicts()
+    dicts = state.dicts
     widths = _PUSH_WIDTHS
     pops = _POPS
     pop_kinds = _POP_KINDS
@@ -635,11 +741,12 @@ def _walk(data: bytes, pos: int, end: int, refs: Refs, nested: bool) -> int:
                 n = data[pos + 1]
                 pos += 2 + n
                 # SHORT_BINUNICODE, SHORT_BINSTRING: maybe a name
-                stack.append(
-                    data[pos - n : pos]
-                    if op == SHORT_BINUNICODE or op == SHORT_BINSTRING
-                    else None
-                )
+                if op == SHORT_BINUNICODE or op == SHORT_BINSTRING:
+                    if pos > size and size < end:
+                        raise IndexError  # past the window: take it whole
+                    stack.append(data[pos - n : pos])
+                else:
+                    stack.append(None)
                 continue
             if op == EMPTY_DICT:
                 dicts.count += 1
@@ -693,7 +800,7 @@ def _walk(data: bytes, pos: int, end: int, refs: Refs, nested: bool) -> int:
                     stack.append(value)
                 else:  # SETITEM, APPEND, BUILD: the target stays, changed
                     if kind == _POP_BUILD:
-                        dicts.check_state(refs, stack[-1], start)
+                        dicts.check_state(refs, stack[-1], start + base)
                         del stack[-1]
                     elif kind == _POP_APPEND:
                         del stack[-1]
@@ -734,9 +841,9 @@ def _walk(data: bytes, pos: int, end: int, refs: Refs, nested: bool) -> int:
                 continue
             if op == BINUNICODE:
                 pos = counted(data, pos, end, frame_end, op)
+                stack.append(text(data, start + 5, pos, state))
                 if pos > limit:
                     frame_end, limit = -1, end
-                stack.append(data[start + 5 : pos])
                 continue
             if op == FRAME:
                 pos += 9
@@ -765,7 +872,7 @@ def _walk(data: bytes, pos: int, end: int, refs: Refs, nested: bool) -> int:
                     raise Broken("stack underflow", start)
                 name = as_name(stack.pop())
                 module = as_name(stack.pop())
-                record(refs, module, name, "STACK_GLOBAL", proto < 3, start)
+                record(refs, module, name, "STACK_GLOBAL", proto < 3, start + base)
                 stack.append(None)
                 pos += 1
                 continue
@@ -775,12 +882,33 @@ def _walk(data: bytes, pos: int, end: int, refs: Refs, nested: bool) -> int:
                 if nested and frame_end > pos + 1:
                     raise Broken("the pickle stops inside a frame", start)
                 return pos + 1
-            pos = _walk_rare(data, pos, end, frame_end, op, stack, marks, refs, proto)
+            pos = _walk_rare(
+                data, pos, end, frame_end, op, stack, marks, refs, proto, state
+            )
             if pos > limit:
                 frame_end, limit = -1, end
             fence = marks[-1] if marks else 0
     except (IndexError, struct.error):
+        if size < end:  # the opcode at start runs past the window
+            state.sparse = sparse
+            state.proto = proto
+            state.frame_end = frame_end + base if frame_end >= 0 else -1
+            raise _Paused(start) from None
         raise truncated(start, end + 1) from None
+
+
+def text(data: bytes, pos: int, after: int, state: WalkState) -> object:
+    """The string payload in ``data[pos:after]``, as the walker pushes it:
+    its bytes, or a :class:`LongText` when it is long.
+
+    Raises IndexError when a window of the data ends before it (see
+    :func:`_walk`).
+    """
+    if after - pos >= LONG_TEXT:
+        return LongText(state.source, state.base + pos, after - pos)
+    if after > len(data):
+        raise IndexError("the string runs past the window")
+    return data[pos:after]
 
 
 def _mark_value(
@@ -816,6 +944,7 @@ def _walk_rare(
     marks: list[int],
     refs: Refs,
     proto: int,
+    state: WalkState,
 ) -> int:
     """The less frequent opcodes; returns the next position."""
     start = pos
@@ -824,7 +953,7 @@ def _walk_rare(
     if counts is not None:  # 4- and 8-byte counted
         pos = counted(data, pos, end, frame_end, op)
         n = pos - start - 1 - counts[0]
-        stack.append(data[pos - n : pos] if counts[1] else None)
+        stack.append(text(data, pos - n, pos, state) if counts[1] else None)
         return pos
     if op in LINE_PUSH:
         pos = line_end(data, pos + 1, end, start, frame_end)
@@ -841,7 +970,7 @@ def _walk_rare(
         module = first.decode("utf-8", "surrogateescape")
         name = second.decode("utf-8", "surrogateescape")
         via = "GLOBAL" if op == GLOBAL else "INST"
-        record(refs, module, name, via, proto < 3, start)
+        record(refs, module, name, via, proto < 3, start + state.base)
         if op == INST:
             if not marks:
                 raise Broken("could not find MARK", start)
@@ -857,7 +986,7 @@ def _walk_rare(
         if pos > (frame_end if frame_end >= 0 else end):
             cross(start, pos, frame_end, end, 1)
         code = struct.unpack(fmt, data[start + 1 : pos])[0]
-        record(refs, *ext_key(code), f"EXT{size}", False, start)
+        record(refs, *ext_key(code), f"EXT{size}", False, start + state.base)
         stack.append(None)
         return pos
     if op == OBJ:  # OBJ: the class is a global already recorded
