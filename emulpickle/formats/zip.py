@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Iterator
 from typing import Any
 
 from ._source import ByteSource, FormatError, as_source, show_name
@@ -40,6 +41,7 @@ __all__ = [
     "ZipArchive",
     "ZipMember",
     "inflate",
+    "inflate_pieces",
     "is_zip",
     "member_span",
     "name_key",
@@ -339,6 +341,59 @@ def member_span(source: ByteSource, member: ZipMember) -> tuple[int, int]:
     return start, end
 
 
+def inflate_pieces(
+    source: ByteSource,
+    start: int,
+    end: int,
+    limit: int,
+    *,
+    expected: int | None = None,
+    name: str = "",
+    limit_name: str | None = None,
+    piece_size: int = _OUT_CHUNK,
+) -> Iterator[bytes]:
+    """Inflate the raw deflate stream in ``source[start:end]``, a piece at a time.
+
+    Yields the inflated bytes in pieces of at most ``piece_size`` bytes, so
+    that a caller that needs only some of them holds no more; checks them
+    as :func:`inflate` does (raising after the pieces before the fault).
+    """
+    what = f"member {show_name(name)}" if name else "deflated data"
+    inflater = zlib.decompressobj(-15)
+    filled = 0
+    pos = start
+    cap = limit if expected is None else min(limit, expected)
+    try:
+        while not inflater.eof:
+            chunk: Any = inflater.unconsumed_tail
+            if not chunk:
+                if pos >= end:
+                    if expected is None:
+                        break  # lenient: what a truncated stream holds
+                    raise FormatError(f"{what}: the deflate stream is truncated")
+                chunk = source.read(pos, min(_IN_CHUNK, end - pos))
+                pos += len(chunk)
+            piece = inflater.decompress(chunk, min(piece_size, cap - filled + 1))
+            if filled + len(piece) > cap:
+                if expected is not None and expected <= limit:
+                    raise FormatError(
+                        f"{what} inflates to more than its declared {expected} bytes"
+                    )
+                raise FormatError(
+                    f"{what} inflates to more than {limit} bytes (zip bomb?)",
+                    limit=limit_name,
+                )
+            filled += len(piece)
+            yield piece
+            del piece
+    except zlib.error as exc:
+        raise FormatError(f"{what}: bad deflate data ({exc})") from None
+    if expected is not None and filled != expected:
+        raise FormatError(
+            f"{what} inflates to {filled} bytes, not the declared {expected}"
+        )
+
+
 def inflate(
     source: ByteSource,
     start: int,
@@ -363,55 +418,29 @@ def inflate(
         FormatError: bad deflate data, more than ``limit`` bytes, or (with
             ``expected``) another size than expected.
     """
-    what = f"member {show_name(name)}" if name else "deflated data"
-    inflater = zlib.decompressobj(-15)
+    pieces = inflate_pieces(
+        source,
+        start,
+        end,
+        limit,
+        expected=expected,
+        name=name,
+        limit_name=limit_name,
+    )
+    if expected is None or expected > limit:
+        grown = Inflated()
+        for piece in pieces:
+            grown += piece
+        return grown
     # A known size is allocated once (it was checked against the bounds), so
     # that growing the output never holds two copies.
-    out = Inflated(expected) if expected is not None and expected <= limit else None
-    grown = Inflated() if out is None else None
-    view = memoryview(out) if out is not None else None
+    out = Inflated(expected)
     filled = 0
-    pos = start
-    cap = limit if expected is None else min(limit, expected)
-    try:
-        while not inflater.eof:
-            chunk: Any = inflater.unconsumed_tail
-            if not chunk:
-                if pos >= end:
-                    if expected is None:
-                        break  # lenient: what a truncated stream holds
-                    raise FormatError(f"{what}: the deflate stream is truncated")
-                chunk = source.read(pos, min(_IN_CHUNK, end - pos))
-                pos += len(chunk)
-            piece = inflater.decompress(chunk, min(_OUT_CHUNK, cap - filled + 1))
-            if filled + len(piece) > cap:
-                if expected is not None and expected <= limit:
-                    raise FormatError(
-                        f"{what} inflates to more than its declared {expected} bytes"
-                    )
-                raise FormatError(
-                    f"{what} inflates to more than {limit} bytes (zip bomb?)",
-                    limit=limit_name,
-                )
-            if view is not None:
-                view[filled : filled + len(piece)] = piece
-            else:
-                assert grown is not None
-                grown += piece
+    with memoryview(out) as view:
+        for piece in pieces:
+            view[filled : filled + len(piece)] = piece
             filled += len(piece)
-            del piece
-    except zlib.error as exc:
-        raise FormatError(f"{what}: bad deflate data ({exc})") from None
-    finally:
-        if view is not None:
-            view.release()
-    if expected is not None and filled != expected:
-        raise FormatError(
-            f"{what} inflates to {filled} bytes, not the declared {expected}"
-        )
-    result = out if out is not None else grown
-    assert result is not None
-    return result
+    return out
 
 
 class ZipArchive:

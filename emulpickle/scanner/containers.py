@@ -156,16 +156,51 @@ def _read_member(
     """The member's bytes as ``(buffer, start, end)``: a stored member in
     place (``buffer`` is ``span``); a deflated one inflated, leniently as
     torch reads it (a truncated stream gives what it holds), within the
-    scan's inflation bounds."""
+    scan's inflation bounds.
+
+    Of a ``.npy`` image of plain data (an npz member) only what holds the
+    header is kept: the scan reads nothing else of it. It is still inflated
+    to its end, a piece at a time, so that it is checked and counted as
+    any other member.
+    """
     start, end = zip_format.member_span(source, member)
     if member.method == _STORED:
         return span, start, end
     if member.method != _DEFLATED:
         raise FormatError(f"unsupported compression method {member.method}")
     limit = ctx.inflate_limit(member.compressed_size)
-    out = zip_format.inflate(source, start, end, limit, name=member.name)
-    ctx.inflated += len(out)
+    out = zip_format.Inflated()
+    size = 0
+    whole = True
+    pieces = zip_format.inflate_pieces(
+        source, start, end, limit, name=member.name, piece_size=_PIECE
+    )
+    for piece in pieces:
+        size += len(piece)
+        if whole:
+            out += piece
+            if len(out) >= _NPY_HEAD and _plain_npy(out):
+                whole = False
+                del out[_NPY_HEAD:]
+    ctx.inflated += size
     return out, 0, len(out)
+
+
+#: How much a deflated member is inflated at a time.
+_PIECE = 1 << 20
+#: How much of a ``.npy`` image holds its header, whatever it is.
+_NPY_HEAD = npy.PREFIX_SIZE + npy.MAX_HEADER_SIZE
+
+
+def _plain_npy(data: Any) -> bool:
+    """Whether ``data`` starts as a ``.npy`` image whose header says it holds
+    no objects (so no pickle)."""
+    if data[:6] != NPY_MAGIC:
+        return False
+    try:
+        return not npy.parse_header(data, 0, _NPY_HEAD).has_objects
+    except FormatError:
+        return False  # scanned whole, as before: the same error then
 
 
 def scan_tar(

@@ -608,15 +608,6 @@ class WalkState:
         self.dicts = Dicts()
 
 
-class _Paused(Exception):
-    """:func:`_walk` stopped at the opcode at ``offset`` of its window, which
-    the window does not hold whole; its state is saved for the next one."""
-
-    def __init__(self, offset: int) -> None:
-        super().__init__(offset)
-        self.offset = offset
-
-
 def walk(data: Any, pos: int, end: int, refs: Refs, nested: bool = False) -> int:
     """Walk one pickle in ``data[pos:end]``, recording globals into ``refs``.
 
@@ -629,10 +620,10 @@ def walk(data: Any, pos: int, end: int, refs: Refs, nested: bool = False) -> int
     itself runs over bytes, which compiled it reads fastest.
     """
     if isinstance(data, bytes):
-        try:
-            return _walk(data, pos, end, refs, nested, WalkState(data, 0))
-        except _Paused as exc:  # only when end is past the data
-            raise truncated(exc.offset, end + 1) from None
+        after = _walk(data, pos, end, refs, nested, WalkState(data, 0))
+        if after < 0:  # stopped: only when end is past the data
+            raise truncated(-after - 1, end + 1)
+        return after
     return _walk_windows(data, pos, end, refs, nested)
 
 
@@ -655,16 +646,18 @@ def _walk_windows(data: Any, pos: int, end: int, refs: Refs, nested: bool) -> in
         base = state.base
         window = bytes(data[base : min(end, base + size)])
         try:
-            return base + _walk(window, 0, end - base, refs, nested, state)
-        except _Paused as exc:
-            if exc.offset:
-                size = max(size, min(2 * size, _MAX_COPY))
-            else:  # not one opcode in the window: it needs a longer one
-                size *= 2
-            state.base = base + exc.offset
+            after = _walk(window, 0, end - base, refs, nested, state)
         except Broken as exc:
             needed = exc.needed + base if exc.needed >= 0 else -1
             raise Broken(exc.reason, exc.offset + base, needed) from None
+        if after >= 0:
+            return base + after
+        stopped = -after - 1  # where the walk stopped, in the window
+        if stopped:
+            size = max(size, min(2 * size, _MAX_COPY))
+        else:  # not one opcode in the window: it needs a longer one
+            size *= 2
+        state.base = base + stopped
 
 
 def _walk(
@@ -673,9 +666,10 @@ def _walk(
     """:func:`walk` over bytes, from where ``state`` stands.
 
     ``data`` may be a window of the data (shorter than ``end``; see
-    :func:`_walk_windows`): then an opcode it does not hold whole raises
-    :class:`_Paused`, with the state saved, before it changes anything.
-    Offsets of the globals recorded count from ``state.base``.
+    :func:`_walk_windows`): then the walk stops at the first opcode the
+    window does not hold whole, before that opcode changes anything, saves
+    its state and returns ``-1 - offset`` of that opcode. Offsets of the
+    globals recorded count from ``state.base``.
     """
     stack = state.stack
     marks = state.marks
@@ -893,7 +887,7 @@ def _walk(
             state.sparse = sparse
             state.proto = proto
             state.frame_end = frame_end + base if frame_end >= 0 else -1
-            raise _Paused(start) from None
+            return -1 - start
         raise truncated(start, end + 1) from None
 
 
