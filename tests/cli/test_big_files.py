@@ -125,8 +125,9 @@ def _big_files(folder: Path) -> dict[str, Path]:
     with open(folder / "text.pkl", "wb") as f:
         pickle.dump({"s": "x" * BIG_BYTES}, f, protocol=4)
     files["text"] = folder / "text.pkl"
+    # Under the scan's bound on one inflated member (MAX_INFLATED_MEMBER).
     np.savez_compressed(
-        folder / "arrays.npz", a=np.arange(BIG_BYTES // 8) % 7, b=np.ones(10)
+        folder / "arrays.npz", a=np.arange(200_000_000 // 8) % 7, b=np.ones(10)
     )
     files["npz-deflated"] = folder / "arrays.npz"
     try:
