@@ -8,7 +8,8 @@ This package re-exports the public API. Its subpackages, by concern, with
 imports flowing one way (cli -> scanner / unpickler -> registry / emulators
 -> machine -> errors, limits; formats below all): ``machine`` (the opcode
 loop and what opcodes mean), ``emulators`` (the default registry's
-emulators), ``scanner``, ``formats`` (zip, tar, ...).
+emulators), ``scanner``, ``formats`` (zip, tar, ...), ``files`` (:func:`open_file`:
+a file of any kind, recognised by its contents).
 """
 
 from __future__ import annotations
@@ -28,6 +29,13 @@ from .errors import (
     TruncatedError,
     UnpicklingError,
     UnsupportedProtocolError,
+)
+from .files import (
+    FileFormatError,
+    NotYetReadableError,
+    OpenedFile,
+    PluginRequiredError,
+    open_file,
 )
 from .generic import GenericAttribute, GenericClass, GenericObject, generic_getattr
 from .limits import Limits
@@ -54,6 +62,7 @@ __version__ = "0.1.0"
 __all__ = [
     "EXTRAS",
     "EmulationError",
+    "FileFormatError",
     "Finding",
     "ForbiddenGlobalError",
     "GenericAttribute",
@@ -61,7 +70,10 @@ __all__ = [
     "GenericObject",
     "LimitExceededError",
     "Limits",
+    "NotYetReadableError",
+    "OpenedFile",
     "PluginNotFoundError",
+    "PluginRequiredError",
     "PyAppendable",
     "PyAttrSettable",
     "PyCallable",
@@ -88,6 +100,7 @@ __all__ = [
     "generic_getattr",
     "load",
     "loads",
+    "open_file",
     "protocol_method",
     "render_text",
     "scan",

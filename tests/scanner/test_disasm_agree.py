@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from emulpickle import UnpicklingError
 from emulpickle.disasm import disassemble
 from emulpickle.scan import scan
-from emulpickle.scanner.decompress import compression
+from emulpickle.formats.magic import joblib_compression as compression
 
 #: How each reader names a global; other findings (BUILD states) are the
 #: scanner's own.
