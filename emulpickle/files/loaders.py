@@ -17,6 +17,7 @@ from typing import Any
 
 from .._render import bounded_repr
 from ..errors import (
+    ForbiddenGlobalError,
     LimitExceededError,
     TruncatedError,
     UnpicklingError,
@@ -92,6 +93,8 @@ def load_pickles(src: Input, options: dict[str, Any]) -> list[object]:
 def _explain_failure(src: Input, exc: UnpicklingError) -> None:
     """Raise a clearer error when the first pickle's failure means the file
     is a joblib file or no pickle at all; return to re-raise ``exc``."""
+    if isinstance(exc, ForbiddenGlobalError) and exc.module.startswith("joblib."):
+        raise NotYetReadableError(JOBLIB_MESSAGE, format="joblib") from exc
     if type(exc) not in _MALFORMED:
         return
     with src.mapped() as data:

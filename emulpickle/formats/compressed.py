@@ -131,6 +131,8 @@ def _read_streams(
             while piece := reader.read(min(_CHUNK, limit - len(out) + 1)):
                 out += piece
                 _bounded(out, limit, limit_name)
+    except FormatError:  # the bound (a ValueError too): as it is
+        raise
     except errors as exc:
         raise FormatError(str(exc) or type(exc).__name__) from None
     return out
