@@ -82,9 +82,7 @@ def test_options_pass_through(tmp_path: Path) -> None:
 
 def test_a_pickle_naming_os_system_does_not_run(tmp_path: Path) -> None:
     canary = tmp_path / "ran"
-    path = write(
-        tmp_path, "evil.pkl", f"cos\nsystem\n(S'touch {canary}'\ntR.".encode()
-    )
+    path = write(tmp_path, "evil.pkl", f"cos\nsystem\n(S'touch {canary}'\ntR.".encode())
     with pytest.raises(emulpickle.ForbiddenGlobalError):
         emulpickle.open_file(path)
     emulpickle.open_file(path, unknown="generic")
@@ -263,9 +261,10 @@ def test_the_bundled_checkpoint_is_what_make_examples_writes(tmp_path: Path) -> 
     torch = pytest.importorskip("torch")
     if torch.__version__.split("+")[0] != "2.13.0":
         pytest.skip("examples/checkpoint.pt is written by torch 2.13.0")
+    script = str(paths.REPO_ROOT / "examples" / "make_examples.py")
     code = (
         "import runpy, sys; from pathlib import Path\n"
-        f"m = runpy.run_path({str(paths.REPO_ROOT / 'examples' / 'make_examples.py')!r})\n"
+        f"m = runpy.run_path({script!r})\n"
         "m['torch_checkpoint'](Path(sys.argv[1]))\n"
     )
     target = tmp_path / "checkpoint.pt"

@@ -69,7 +69,14 @@ def _bz2_bomb(canary: Path) -> bytes:
 def _run(path: Path, limits: dict[str, int]) -> dict[str, Any]:
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(ADDRESS_SPACE), str(path), json.dumps(limits)],
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            str(ADDRESS_SPACE),
+            str(path),
+            json.dumps(limits),
+        ],
         capture_output=True,
         text=True,
         timeout=TIMEOUT,

@@ -24,12 +24,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import emulpickle
+from emulpickle.formats import FormatError
+from emulpickle.formats.compressed import decompress
 from emulpickle.formats.zip import RATIO_FLOOR
 from emulpickle.scan import ScanReport, classify, scan
 from emulpickle.scanner import joblib as _scan_joblib
 from emulpickle.scanner import walk as _scan_walk
-from emulpickle.formats import FormatError
-from emulpickle.formats.compressed import decompress
 
 np = pytest.importorskip("numpy")
 joblib = pytest.importorskip("joblib")
