@@ -302,7 +302,7 @@ def test_every_install_line_works_from_a_clone() -> None:
                 continue
             name = word.split("[")[0]
             assert not name.startswith("emulpickle"), (page.name, args)
-            if name.startswith((".", "plugins/", "/")) or name.startswith("plugins"):
+            if name.startswith((".", "plugins")):  # absolute: an example path
                 root = paths.REPO_ROOT / name
                 assert (root / "pyproject.toml").is_file(), (page.name, args)
 
