@@ -49,8 +49,9 @@ def _report(exc: BaseException, args: argparse.Namespace) -> int:
         print_error(one_line(exc))
         return exc.status
     name = getattr(args, "file", None)
-    with_path = not isinstance(exc, OSError) and name is not None
-    prefix = f"{display_name(name)}: " if with_path else ""
+    prefix = ""
+    if isinstance(name, str) and not isinstance(exc, OSError):
+        prefix = f"{display_name(name)}: "
     print_error(f"{prefix}{one_line(exc)}")
     return 2
 

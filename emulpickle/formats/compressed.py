@@ -18,7 +18,7 @@ from typing import Any
 from ._source import FormatError
 from .zip import RATIO_FLOOR
 
-__all__ = ["KINDS", "decompress", "inflate_limit", "zstd_available"]
+__all__ = ["KINDS", "decompress", "inflate_limit"]
 
 #: What :func:`decompress` reads (lz4 is not among them: no reader in the
 #: standard library, and joblib's own use of it is rare).
@@ -28,15 +28,6 @@ KINDS = ("compat", "zlib", "gzip", "bz2", "xz", "lzma", "zstd")
 #: grows in steps, never held twice whole.
 _CHUNK = 1 << 20
 _OUT_CHUNK = 16 << 20
-
-
-def zstd_available() -> bool:
-    """Whether zstd streams can be read (the ``zstandard`` package)."""
-    try:
-        import zstandard  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def inflate_limit(
@@ -106,8 +97,11 @@ def _read_streams(
 
         opener = bz2.BZ2File
     elif kind == "zstd":
+        import importlib
+
         try:
-            import zstandard
+            # Optional, and untyped: imported by name.
+            zstandard: Any = importlib.import_module("zstandard")
         except ImportError:
             raise FormatError(
                 "zstd-compressed data needs the zstandard package "
