@@ -14,6 +14,8 @@ a file of any kind, recognised by its contents).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 # The machine first: it chooses the compiled or pure walker the scanner imports.
 from . import machine as machine
 from . import scan
@@ -29,13 +31,6 @@ from .errors import (
     TruncatedError,
     UnpicklingError,
     UnsupportedProtocolError,
-)
-from .files import (
-    FileFormatError,
-    NotYetReadableError,
-    OpenedFile,
-    PluginRequiredError,
-    open_file,
 )
 from .generic import GenericAttribute, GenericClass, GenericObject, generic_getattr
 from .limits import Limits
@@ -57,7 +52,35 @@ from .registry import PluginNotFoundError, Registry, Resolution
 from .scan import Finding, ScanReport
 from .unpickler import Unknown, Unpickler, load, loads
 
+if TYPE_CHECKING:
+    from .files import (
+        FileFormatError,
+        NotYetReadableError,
+        OpenedFile,
+        PluginRequiredError,
+        open_file,
+    )
+
 __version__ = "0.1.0"
+
+#: Names of :mod:`emulpickle.files`, imported when first used: its format
+#: readers are not needed by ``loads``, and ``import emulpickle`` stays cheap.
+_FILES = (
+    "FileFormatError",
+    "NotYetReadableError",
+    "OpenedFile",
+    "PluginRequiredError",
+    "open_file",
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FILES:
+        from . import files
+
+        return getattr(files, name)
+    raise AttributeError(f"module 'emulpickle' has no attribute {name!r}")
+
 
 __all__ = [
     "EXTRAS",

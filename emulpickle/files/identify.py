@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from .._render import bounded_repr
-from ..disasm import disassemble
 from ..errors import UnpicklingError
 from ..formats.magic import pickle_protocol
 from .errors import FileFormatError, NotYetReadableError
@@ -106,6 +105,10 @@ def names_joblib(data: Any, start: int, end: int | None) -> bool:
     or before offset ``end`` (where its load failed): ``joblib.dump``
     writes array data inside the pickle stream, after each
     ``joblib.numpy_pickle.NumpyArrayWrapper``."""
+    # Imported here: the disassembler imports attrs, which ``import
+    # emulpickle`` must not (its import time), and only failures get here.
+    from ..disasm import disassemble
+
     try:
         for ins in disassemble(data, start=start):
             if end is not None and ins.offset > end:

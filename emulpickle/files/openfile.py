@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import attrs
-
+from .._frozen import FrozenValue
+from .._render import bounded_repr
 from ..defaults import first_party_registry
 from ..formats import FormatError, SliceSource
 from ..formats.compressed import decompress, inflate_limit
@@ -44,8 +44,7 @@ COMPRESSIONS = ("gzip", "bz2", "xz", "lzma", "zstd", "zlib")
 _ARTICLE = {"xz": "an", "lzma": "an"}
 
 
-@attrs.frozen
-class OpenedFile:
+class OpenedFile(FrozenValue):
     """What :func:`open_file` found in a file, and the loaded value.
 
     Attributes:
@@ -71,11 +70,34 @@ class OpenedFile:
         name: the path, or what the input was called.
     """
 
+    _fields = ("format", "value", "compression", "npy_header", "name")
+    __slots__ = _fields
     format: str
     value: object
-    compression: str | None = None
-    npy_header: NpyHeader | None = None
-    name: str = ""
+    compression: str | None
+    npy_header: NpyHeader | None
+    name: str
+
+    def __init__(
+        self,
+        format: str,
+        value: object,
+        compression: str | None = None,
+        npy_header: NpyHeader | None = None,
+        name: str = "",
+    ) -> None:
+        self._set("format", format)
+        self._set("value", value)
+        self._set("compression", compression)
+        self._set("npy_header", npy_header)
+        self._set("name", name)
+
+    def __repr__(self) -> str:
+        # The value is the file's: shown bounded, as every such value.
+        return (
+            f"OpenedFile(format={self.format!r}, value={bounded_repr(self.value)}, "
+            f"compression={self.compression!r}, name={bounded_repr(self.name)})"
+        )
 
 
 def open_file(file: Any, /, **options: Any) -> OpenedFile:
