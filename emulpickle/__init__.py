@@ -8,10 +8,13 @@ This package re-exports the public API. Its subpackages, by concern, with
 imports flowing one way (cli -> scanner / unpickler -> registry / emulators
 -> machine -> errors, limits; formats below all): ``machine`` (the opcode
 loop and what opcodes mean), ``emulators`` (the default registry's
-emulators), ``scanner``, ``formats`` (zip, tar, ...).
+emulators), ``scanner``, ``formats`` (zip, tar, ...), ``files`` (:func:`open_file`:
+a file of any kind, recognised by its contents).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 # The machine first: it chooses the compiled or pure walker the scanner imports.
 from . import machine as machine
@@ -49,11 +52,40 @@ from .registry import PluginNotFoundError, Registry, Resolution
 from .scan import Finding, ScanReport
 from .unpickler import Unknown, Unpickler, load, loads
 
+if TYPE_CHECKING:
+    from .files import (
+        FileFormatError,
+        NotYetReadableError,
+        OpenedFile,
+        PluginRequiredError,
+        open_file,
+    )
+
 __version__ = "0.1.0"
+
+#: Names of :mod:`emulpickle.files`, imported when first used: its format
+#: readers are not needed by ``loads``, and ``import emulpickle`` stays cheap.
+_FILES = (
+    "FileFormatError",
+    "NotYetReadableError",
+    "OpenedFile",
+    "PluginRequiredError",
+    "open_file",
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FILES:
+        from . import files
+
+        return getattr(files, name)
+    raise AttributeError(f"module 'emulpickle' has no attribute {name!r}")
+
 
 __all__ = [
     "EXTRAS",
     "EmulationError",
+    "FileFormatError",
     "Finding",
     "ForbiddenGlobalError",
     "GenericAttribute",
@@ -61,7 +93,10 @@ __all__ = [
     "GenericObject",
     "LimitExceededError",
     "Limits",
+    "NotYetReadableError",
+    "OpenedFile",
     "PluginNotFoundError",
+    "PluginRequiredError",
     "PyAppendable",
     "PyAttrSettable",
     "PyCallable",
@@ -88,6 +123,7 @@ __all__ = [
     "generic_getattr",
     "load",
     "loads",
+    "open_file",
     "protocol_method",
     "render_text",
     "scan",

@@ -2,8 +2,10 @@
 
 Subcommands: ``show`` (tree and tensor table), ``dis`` (annotated
 disassembly), ``json`` (the loaded tree as JSON), ``scan`` (allowlist
-verdict) and ``convert`` (torch checkpoint to safetensors). Nothing a file
-names is ever imported or run.
+verdict), ``convert`` (torch checkpoint to safetensors) and ``completion``
+(a shell completion script). Nothing a file names is ever imported or run.
+``show``, ``json`` and ``dis`` take several files; ``-`` reads standard
+input; ``--version`` names the installed plugins too.
 
 Exit status: 0 on success; 1 when the answer is "no" (``scan``: something is
 not clean; ``dis``: the pickle is malformed; ``convert``: the checkpoint holds
@@ -11,8 +13,10 @@ nothing that can be converted); 2 for a usage error or input that cannot be
 read or loaded.
 
 Modules: :mod:`~emulpickle.cli.parser` (arguments and help), one per
-command (``show``, ``dis``, ``json``, ``scan``, ``convert``, each with
-``run(args)``), :mod:`~emulpickle.cli.load` (recognise and load a file),
+command (``show``, ``dis``, ``json``, ``scan``, ``convert``,
+``completion``, each with ``run(args)``), :mod:`~emulpickle.cli.load`
+(load a file with :func:`emulpickle.open_file`),
+:mod:`~emulpickle.cli.inputs` (``-`` and several files),
 :mod:`~emulpickle.cli.tensors` and :mod:`~emulpickle.cli.tree` (what
 ``show`` and ``json`` print), :mod:`~emulpickle.cli.output` (tables,
 styling, errors), :mod:`~emulpickle.cli.jsonwrite` (an iterative JSON
@@ -23,15 +27,33 @@ plugins; nothing imports the CLI.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import os
 import sys
 import traceback
 
+from .inputs import EACH, display_name, run_each
 from .output import CliError, one_line, print_error
 from .parser import build_parser
 
 __all__ = ["main"]
+
+
+def _report(exc: BaseException, args: argparse.Namespace) -> int:
+    """Print ``emulpickle: error: ...`` for a failure (a traceback first with
+    ``--debug``); returns the exit status it calls for."""
+    if getattr(args, "debug", False):
+        traceback.print_exc()
+    if isinstance(exc, CliError):
+        print_error(one_line(exc))
+        return exc.status
+    name = getattr(args, "file", None)
+    prefix = ""
+    if isinstance(name, str) and not isinstance(exc, OSError):
+        prefix = f"{display_name(name)}: "
+    print_error(f"{prefix}{one_line(exc)}")
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     Returns:
         The exit status: 0 on success, 1 when the answer is "no" (see the
         module documentation), 2 for a usage error or unreadable input.
+        With several files, the worst status of any.
     """
     parser = build_parser()
     try:
@@ -53,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     debug = getattr(args, "debug", False)
     try:
         command = importlib.import_module(f"{__name__}.{args.command}")
+        if args.command in EACH:
+            return run_each(command.run, args, _report)
         status: int = command.run(args)
         return status
     except KeyboardInterrupt:
@@ -64,15 +89,5 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
-    except CliError as exc:
-        if debug:
-            traceback.print_exc()
-        print_error(one_line(exc))
-        return exc.status
     except Exception as exc:
-        if debug:
-            traceback.print_exc()
-        with_path = not isinstance(exc, OSError) and hasattr(args, "file")
-        prefix = f"{args.file}: " if with_path else ""
-        print(f"emulpickle: error: {prefix}{one_line(exc)}", file=sys.stderr)
-        return 2
+        return _report(exc, args)

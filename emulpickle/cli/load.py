@@ -1,17 +1,15 @@
-"""How the ``emulpickle`` command recognises and loads a file.
+"""How the ``emulpickle`` command loads a file: :func:`emulpickle.open_file`.
 
-Nothing here imports or runs anything a file names: pickles are loaded by
-emulpickle (unknown globals become generic placeholders), torch checkpoints
-by the ``emulpickle-torch`` plugin's ``load``, and ``.npy`` headers are
-parsed as literals (:mod:`emulpickle.formats.npy`). The kind of a file is
-decided by its magic bytes (:mod:`emulpickle.formats.magic`).
+``show`` and ``json`` load with :func:`load_file` (unknown globals become
+generic placeholders; nothing a file names is imported or run). ``dis`` and
+``convert`` read containers themselves with the helpers here, which also
+accept ``-`` (standard input, see :mod:`.inputs`).
 """
 
 from __future__ import annotations
 
 import mmap
 import os
-import warnings
 from typing import Any
 
 import attrs
@@ -21,6 +19,7 @@ from emulpickle.formats import FormatError, magic, npy
 from emulpickle.formats.npy import NpyHeader
 from emulpickle.formats.zip import ZipArchive, ZipMember
 
+from .inputs import display_name, is_stdin, stdin_bytes
 from .output import CliError
 from .plugins import registry, require_torch
 
@@ -39,7 +38,8 @@ __all__ = [
 TORCH_KINDS = ("torch-zip", "torch-legacy", "torch-tar")
 #: What the CLI calls the kinds of :func:`emulpickle.formats.magic.sniff`.
 _KIND_NAMES = {"zip": "torch-zip", "tar": "torch-tar"}
-#: Kinds the CLI does not load (only ``emulpickle scan`` reads some).
+#: Kinds ``dis`` and ``convert`` do not read (``show`` and ``json`` read
+#: the compressed ones; ``emulpickle scan`` reads more).
 _NOT_LOADED = {
     "gzip": "a gzip-compressed file",
     "bz2": "a bz2-compressed file",
@@ -59,40 +59,48 @@ class Loaded:
     """A loaded file.
 
     Attributes:
-        kind: ``"torch-zip"``, ``"torch-legacy"``, ``"torch-tar"``, ``"npy"``
-            or ``"pickle"``.
-        obj: the loaded object tree.
+        kind: the :attr:`emulpickle.OpenedFile.format` (``"pickle"``,
+            ``"pickles"``, ``"torch-zip"``, ``"npy"``, ``"npz"``...).
+        obj: the loaded object tree (object arrays as their elements).
         npy: the header, for ``.npy`` files.
+        compression: the wrapper it came in (``"gzip"``...), or None.
     """
 
     kind: str
     obj: object
     npy: NpyHeader | None = None
+    compression: str | None = None
 
 
 def sniff(path: str) -> str:
     """The kind of file at ``path``: ``"torch-zip"``, ``"torch-legacy"``,
     ``"torch-tar"``, ``"npy"``, ``"pickle"``, or another kind of
     :func:`emulpickle.formats.magic.sniff`; raises OSError."""
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        head = f.read(magic.HEAD_SIZE)
-    kind = magic.sniff(head, size)
+    if is_stdin(path):
+        data = stdin_bytes()
+        kind = magic.sniff(data[: magic.HEAD_SIZE], len(data))
+    else:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            kind = magic.sniff(f.read(magic.HEAD_SIZE), size)
     return _KIND_NAMES.get(kind, kind)
 
 
 def check_loadable(path: str, kind: str) -> None:
-    """A :class:`CliError` for a kind of file the CLI does not load."""
+    """A :class:`CliError` for a kind of file ``dis``/``convert`` do not read."""
     what = _NOT_LOADED.get(kind)
     if what is not None:
         raise CliError(
-            f"{path}: {what}; this command reads pickles, torch checkpoints "
-            "and .npy files (emulpickle scan reads more)"
+            f"{display_name(path)}: {what}; this command reads pickles, torch "
+            "checkpoints and .npy files (show, json and scan read more)"
         )
 
 
 def map_file(path: str) -> Any:
-    """The file's bytes, memory-mapped (read-only) when it is not empty."""
+    """The file's bytes, memory-mapped (read-only) when it is not empty;
+    standard input's bytes for ``-``."""
+    if is_stdin(path):
+        return stdin_bytes()
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         if size == 0:
@@ -125,10 +133,13 @@ def zip_pickle(path: str) -> tuple[ZipArchive, ZipMember]:
             raise FormatError("several data.pkl records (which one would be read?)")
         member = archive.get(names[0]) if names else None
     except FormatError as exc:
-        raise CliError(f"{path}: not a readable zip archive: {exc}") from None
+        raise CliError(
+            f"{display_name(path)}: not a readable zip archive: {exc}"
+        ) from None
     if member is None:
         raise CliError(
-            f"{path}: a zip archive without data.pkl (not a torch checkpoint)"
+            f"{display_name(path)}: a zip archive without data.pkl "
+            "(not a torch checkpoint)"
         )
     return archive, member
 
@@ -140,7 +151,7 @@ def read_zip_pickle(path: str) -> tuple[str, bytes]:
     try:
         view = archive.read(member)
     except FormatError as exc:
-        raise CliError(f"{path}: {exc}") from None
+        raise CliError(f"{display_name(path)}: {exc}") from None
     data = bytes(view)
     view.release()
     return member.name, data
@@ -148,11 +159,13 @@ def read_zip_pickle(path: str) -> tuple[str, bytes]:
 
 def read_npy_header(path: str) -> NpyHeader:
     """The header of the ``.npy`` file at ``path``, read without numpy."""
-    with open(path, "rb") as f:
-        try:
+    try:
+        if is_stdin(path):
+            return npy.parse_header(stdin_bytes())
+        with open(path, "rb") as f:
             return npy.read_header(f)
-        except FormatError as exc:
-            raise CliError(f"{path}: {exc}") from None
+    except FormatError as exc:
+        raise CliError(f"{display_name(path)}: {exc}") from None
 
 
 def load_torch(path: str, kind: str, **options: Any) -> object:
@@ -162,45 +175,37 @@ def load_torch(path: str, kind: str, **options: Any) -> object:
     if kind == "torch-zip":
         zip_pickle(path)  # the CLI's own bounds and message for a bad archive
     try:
-        return torch.load(path, unknown="generic", **options)
+        return torch.load(
+            stdin_bytes() if is_stdin(path) else path, unknown="generic", **options
+        )
     except (torch.TorchFormatError, torch.TorchScriptArchiveError) as exc:
-        raise CliError(f"{path}: {exc}") from None
+        raise CliError(f"{display_name(path)}: {exc}") from None
 
 
-def _load_npy(path: str) -> Loaded:
-    header = read_npy_header(path)
-    if header.has_objects:
-        # Object arrays are stored as a pickle after the header.
-        with open(path, "rb") as f:
-            f.seek(header.data_offset)
-            obj = emulpickle.load(f, registry=registry(), unknown="generic")
-        return Loaded("npy", obj, header)
-    try:
-        import numpy as np
-    except ImportError:
-        return Loaded("npy", None, header)
-    try:
-        with warnings.catch_warnings():
-            # numpy's note on Python 2 headers ("save the file again").
-            warnings.simplefilter("ignore", UserWarning)
-            array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, TypeError, OSError) as exc:
-        raise CliError(f"{path}: cannot read the .npy data: {exc}") from None
-    return Loaded("npy", array, header)
+def _elements(value: object) -> object:
+    """An object array (``dtype('O')``) as the nested list of its elements,
+    so that ``show`` and ``json`` show what it holds; else ``value``."""
+    dtype = getattr(value, "dtype", None)
+    tolist = getattr(value, "tolist", None)
+    is_objects = getattr(dtype, "kind", "") == "O" and getattr(dtype, "hasobject", 0)
+    if is_objects and callable(tolist):
+        return tolist()
+    return value
 
 
 def load_file(path: str) -> Loaded:
-    """Load ``path`` with the right loader, never running anything it names.
+    """Load ``path`` (``-``: standard input) with :func:`emulpickle.open_file`,
+    unknown globals as generic placeholders, never running anything it names.
 
     Raises:
-        CliError, OSError, emulpickle.UnpicklingError: unreadable input.
+        OSError, emulpickle.UnpicklingError (FileFormatError...): unreadable
+        input.
     """
-    kind = sniff(path)
-    check_loadable(path, kind)
-    if kind in TORCH_KINDS:
-        return Loaded(kind, load_torch(path, kind))
-    if kind == "npy":
-        return _load_npy(path)
-    with open(path, "rb") as f:
-        obj = emulpickle.load(f, registry=registry(), unknown="generic")
-    return Loaded(kind, obj)
+    source: Any = stdin_bytes() if is_stdin(path) else path
+    opened = emulpickle.open_file(source, registry=registry(), unknown="generic")
+    value = opened.value
+    if opened.format == "npz" and isinstance(value, dict):
+        value = {key: _elements(item) for key, item in value.items()}
+    else:
+        value = _elements(value)
+    return Loaded(opened.format, value, opened.npy_header, opened.compression)

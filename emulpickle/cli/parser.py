@@ -12,15 +12,37 @@ from typing import Any
 
 from .output import PROG
 
-__all__ = ["COMMANDS", "DEPTH", "MAX_ITEMS", "MAX_LINES", "build_parser"]
+__all__ = ["COMMANDS", "DEPTH", "MAX_ITEMS", "MAX_LINES", "SHELLS", "build_parser"]
 
 #: The subcommands, each run by ``emulpickle.cli.<name>.run(args)``.
-COMMANDS = ("show", "dis", "json", "scan", "convert")
+COMMANDS = ("show", "dis", "json", "scan", "convert", "completion")
 MAX_LINES = 200
 MAX_ITEMS = 50
 DEPTH = 6
 
 _FORMATTER = argparse.RawDescriptionHelpFormatter
+#: The shells ``emulpickle completion`` writes scripts for.
+SHELLS = ("bash", "zsh", "fish")
+
+
+class _Version(argparse.Action):
+    """``--version``: prints emulpickle's and the plugins' versions, then
+    exits (computed only when asked: finding plugins reads metadata)."""
+
+    def __init__(self, option_strings: list[str], dest: str, help: str) -> None:
+        super().__init__(option_strings, dest=argparse.SUPPRESS, nargs=0, help=help)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        from .plugins import version_line
+
+        print(version_line())
+        parser.exit()
 
 
 def _command(
@@ -69,6 +91,8 @@ examples:
   emulpickle json config.pkl            the contents as JSON
   emulpickle scan *.pkl                 which globals do these files name?
   emulpickle convert model.pt model.safetensors
+  curl -sL URL | emulpickle show -      read standard input
+  source <(emulpickle completion bash)  tab completion in this shell
 
 exit status: 0 success, 1 "no" (scan: not clean, dis: malformed pickle,
 convert: nothing convertible), 2 usage error or unreadable input.
@@ -78,6 +102,11 @@ convert: nothing convertible), 2 usage error or unreadable input.
         "--debug",
         action="store_true",
         help="show a full traceback when something fails",
+    )
+    parser.add_argument(
+        "--version",
+        action=_Version,
+        help="print emulpickle's version and the installed plugins' versions",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -99,7 +128,9 @@ examples:
   emulpickle show --json model.pt | jq '.tensors[].name'
 """,
     )
-    show.add_argument("file", metavar="FILE", help="the file to show")
+    show.add_argument(
+        "files", metavar="FILE", nargs="+", help="the files to show (-: stdin)"
+    )
     show.add_argument(
         "--depth",
         type=_nonnegative,
@@ -146,7 +177,9 @@ examples:
   emulpickle dis --json data.pkl
 """,
     )
-    dis.add_argument("file", metavar="FILE", help="the file to disassemble")
+    dis.add_argument(
+        "files", metavar="FILE", nargs="+", help="the files to disassemble (-: stdin)"
+    )
     dis.add_argument("--json", action="store_true", help="print JSON")
 
     js = _command(
@@ -165,7 +198,9 @@ examples:
   emulpickle json --with-data small.pt > small.json
 """,
     )
-    js.add_argument("file", metavar="FILE", help="the file to convert to JSON")
+    js.add_argument(
+        "files", metavar="FILE", nargs="+", help="the files to print (-: stdin)"
+    )
     js.add_argument(
         "--with-data",
         action="store_true",
@@ -196,7 +231,9 @@ examples:
   emulpickle scan --json downloads/*.pkl
 """,
     )
-    scan.add_argument("files", metavar="FILE", nargs="+", help="files to scan")
+    scan.add_argument(
+        "files", metavar="FILE", nargs="+", help="files to scan (-: stdin)"
+    )
     scan.add_argument("--json", action="store_true", help="print JSON")
     scan.add_argument(
         "--all", action="store_true", help="list safe findings too (text output)"
@@ -239,5 +276,28 @@ examples:
     )
     convert.add_argument(
         "--force", action="store_true", help="overwrite OUT if it exists"
+    )
+
+    completion = _command(
+        sub,
+        "completion",
+        [debug],
+        help="print a shell completion script (bash, zsh or fish)",
+        description=(
+            "Print a completion script for SHELL, generated from these "
+            "options. Load it in the current shell with "
+            "'source <(emulpickle completion bash)' (bash, zsh) or "
+            "'emulpickle completion fish | source' (fish); see docs/cli.md "
+            "to install it for good."
+        ),
+        epilog="""\
+examples:
+  emulpickle completion bash > ~/.local/share/bash-completion/completions/emulpickle
+  emulpickle completion zsh > ~/.zfunc/_emulpickle
+  emulpickle completion fish > ~/.config/fish/completions/emulpickle.fish
+""",
+    )
+    completion.add_argument(
+        "shell", metavar="SHELL", choices=SHELLS, help="bash, zsh or fish"
     )
     return parser

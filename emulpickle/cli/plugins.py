@@ -2,7 +2,8 @@
 
 The CLI uses only the plugins' public APIs (``emulpickle_torch.load`` and
 :mod:`emulpickle_torch.cli_support`), imported here when installed; without
-a plugin, the commands that need it say how to install it.
+a plugin, the commands that need it say how to install it, with a command
+that works as written (:func:`emulpickle.files.install_command`).
 """
 
 from __future__ import annotations
@@ -11,13 +12,11 @@ import functools
 from types import ModuleType
 
 import emulpickle
+from emulpickle.files import install_command, plugin_versions
 
 from .output import CliError
 
-__all__ = ["INSTALL_TORCH", "registry", "require_torch", "torch_support"]
-
-#: How to install the torch plugin (works from a clone of the repository).
-INSTALL_TORCH = "pip install ./plugins/emulpickle-torch"
+__all__ = ["registry", "require_torch", "torch_support", "version_line"]
 
 
 def registry() -> emulpickle.Registry:
@@ -43,7 +42,16 @@ def require_torch(what: str) -> tuple[ModuleType, ModuleType]:
     says what needs it)."""
     support = torch_support()
     if support is None:
-        raise CliError(f"{what} needs the emulpickle-torch plugin: {INSTALL_TORCH}")
+        raise CliError(
+            f"{what} needs the emulpickle-torch plugin: {install_command('torch')}"
+        )
     import emulpickle_torch
 
     return emulpickle_torch, support
+
+
+def version_line() -> str:
+    """``emulpickle X.Y.Z (plugins: numpy A.B.C, torch ...)``: what
+    ``emulpickle --version`` prints."""
+    plugins = ", ".join(f"{name} {v}" for name, v in plugin_versions().items())
+    return f"emulpickle {emulpickle.__version__} (plugins: {plugins or 'none'})"

@@ -12,6 +12,7 @@ import argparse
 import sys
 import traceback
 
+from .inputs import display_name, is_stdin, stdin_bytes
 from .jsonwrite import dump
 from .output import CliError, one_line, print_error
 
@@ -30,9 +31,12 @@ def run(args: argparse.Namespace) -> int:
     results: list[dict[str, object]] = []
     for path in args.files:
         try:
-            with open(path, "rb"):
-                pass
-            report = scan(path)
+            if is_stdin(path):
+                report = scan(stdin_bytes())
+            else:
+                with open(path, "rb"):
+                    pass
+                report = scan(path)
         except Exception as exc:  # unreadable: report it, scan the rest
             if getattr(args, "debug", False):
                 traceback.print_exc()
@@ -48,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
             results.append({"file": path, **report.to_dict()})
             continue
         verdict = "clean" if report.clean else "NOT CLEAN"
-        print(f"{path}: {verdict}")
+        print(f"{display_name(path)}: {verdict}")
         for f in findings:
             if f.verdict == "safe" and not args.all:
                 continue

@@ -16,6 +16,8 @@ Modules:
     emulpickle.formats.npy: the ``.npy`` header (also of ``.npz`` members),
         parsed as a literal within one size limit.
     emulpickle.formats.magic: what a file is, by its first bytes.
+    emulpickle.formats.compressed: gzip, bz2, xz, lzma, zlib and zstd
+        streams, decompressed within a bound.
     emulpickle.formats.safetensors: a streaming safetensors writer.
 """
 

@@ -37,7 +37,6 @@ Modules, from the entry point down:
 * ``walk``: the opcode walker (compiled with mypyc); ``joblib``: the walker
   that also skips joblib's array data.
 * ``layout``: where the readings lie (zip end records, tar links).
-* ``decompress``: joblib's compressions.
 * ``collector``: findings merged by name, errors, the inflation budget.
 * ``policy``: the verdicts; ``report``: :class:`Finding`, :class:`ScanReport`.
 

@@ -18,10 +18,10 @@ from ..errors import UnpicklingError
 from ..formats import FormatError, SliceSource, npy
 from ..formats import tar as tar_format
 from ..formats import zip as zip_format
+from ..formats.compressed import decompress
 from ..machine.opcodes import PROTO
 from . import layout
 from .collector import Collector
-from .decompress import DecompressError, decompress
 from .policy import tar_verdict
 from .streams import MAYBE, STRICT, scan_stream
 from .torchtar import scan_records
@@ -281,7 +281,7 @@ def scan_compressed(ctx: Collector, data: Any, kind: str) -> None:
         return
     try:
         buf = decompress(data, kind, ctx.inflate_limit(len(data)))
-    except DecompressError as exc:
+    except FormatError as exc:
         ctx.error(f"{kind}-compressed file: {exc}")
         return
     ctx.inflated += len(buf)

@@ -14,11 +14,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ..formats.magic import joblib_compression as compression
 from ..registry import Registry
 from . import layout
 from .collector import Collector
 from .containers import NPY_MAGIC, scan_compressed, scan_npy, scan_tar, scan_zips
-from .decompress import compression
 from .policy import scan_registry
 from .report import ScanReport
 from .streams import LEADING, STRICT, scan_stream

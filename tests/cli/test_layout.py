@@ -12,6 +12,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+from helpers import paths
+
 import emulpickle
 
 PACKAGE = Path(emulpickle.__file__).resolve().parent
@@ -92,6 +94,18 @@ def test_without_the_torch_plugin_pickles_still_load(tmp_path: Path) -> None:
         assert proc.returncode == 0, (command, proc.stderr)
 
 
+def _assert_installs_the_torch_plugin(message: str) -> None:
+    """The message ends with ``pip install DIR`` (``(from a clone...)``
+    after a relative DIR), and DIR is the torch plugin's project: the
+    command works as written (from the clone's root if relative)."""
+    command = message.split("pip install ", 1)[1].split()
+    directory = Path(command[0])
+    if not directory.is_absolute():
+        directory = paths.REPO_ROOT / directory
+    project = (directory / "pyproject.toml").read_text()
+    assert 'name = "emulpickle-torch"' in project
+
+
 def test_without_the_torch_plugin_checkpoints_say_how_to_install_it(
     tmp_path: Path,
 ) -> None:
@@ -100,10 +114,10 @@ def test_without_the_torch_plugin_checkpoints_say_how_to_install_it(
         proc = _without_torch_plugin(command, str(path))
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.startswith("emulpickle: error: "), proc.stderr
-        assert "pip install ./plugins/emulpickle-torch" in proc.stderr
+        _assert_installs_the_torch_plugin(proc.stderr)
     proc = _without_torch_plugin("convert", str(path), str(tmp_path / "o.st"))
     assert proc.returncode == 2, proc.stderr
-    assert "pip install ./plugins/emulpickle-torch" in proc.stderr
+    _assert_installs_the_torch_plugin(proc.stderr)
     # dis reads the zip itself: no plugin needed.
     proc = _without_torch_plugin("dis", str(path))
     assert proc.returncode == 0, proc.stderr

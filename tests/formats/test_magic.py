@@ -121,11 +121,17 @@ def test_empty_and_short_heads() -> None:
 
 @pytest.mark.parametrize("kind", ["gzip", "xz", "zstd", "7z", "safetensors"])
 def test_cli_names_files_it_does_not_load(tmp_path: Path, kind: str) -> None:
+    """``dis`` reads no compressed file; ``show`` and ``json`` open gzip and
+    xz wrappers (this zstd case is no zstd stream): the rest is named."""
     from helpers.cli_runner import assert_error, run
 
     path = tmp_path / "f.bin"
     path.write_bytes(CASES[kind])
+    opened = {"gzip", "xz"}
     for command in ("show", "json", "dis"):
         proc = run(command, path)
+        if command != "dis" and kind in opened:
+            assert proc.returncode == 0, proc.stderr
+            continue
         assert_error(proc, 2)
         assert f"a {kind}" in proc.stderr or f"an {kind}" in proc.stderr

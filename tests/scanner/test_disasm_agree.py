@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 
 from emulpickle import UnpicklingError
 from emulpickle.disasm import disassemble
+from emulpickle.formats.magic import joblib_compression as compression
 from emulpickle.scan import scan
-from emulpickle.scanner.decompress import compression
 
 #: How each reader names a global; other findings (BUILD states) are the
 #: scanner's own.
