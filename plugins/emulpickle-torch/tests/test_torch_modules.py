@@ -15,13 +15,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import emulpickle
 import emulpickle_torch
 import numpy as np
 import pytest
-from emulpickle_torch import cli_support, modules
+from emulpickle_torch import cli_support
 from helpers.render_harness import Case, check_case, pickle_of, run_cases, short_str
 from torch_ckpt_helpers import TORCH_REASON
+
+import emulpickle
 
 torch = pytest.importorskip("torch", reason=TORCH_REASON)
 nn = torch.nn
@@ -83,7 +84,7 @@ def test_state_dict_of_a_module_inside_a_checkpoint(tmp_path: Path) -> None:
         model.state_dict()
     )
     assert "scratch" not in emulpickle_torch.state_dict(loaded["model"])
-    with pytest.raises(TypeError, match="not a pickled nn.Module"):
+    with pytest.raises(TypeError, match=r"not a pickled nn\.Module"):
         emulpickle_torch.state_dict(loaded)
 
 
@@ -99,9 +100,7 @@ track_running_stats=True)
 
 
 def test_repr_reads_like_torch(tmp_path: Path) -> None:
-    model = nn.Sequential(
-        nn.Linear(3, 2), nn.ReLU(), nn.Sequential(nn.BatchNorm1d(2))
-    )
+    model = nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.Sequential(nn.BatchNorm1d(2)))
     assert repr(_roundtrip(tmp_path, model)) == SEQUENTIAL_REPR
     # Two levels down (a list in a dict), every line is indented twice more.
     loaded = _roundtrip(tmp_path, {"m": [model]})
@@ -163,9 +162,9 @@ _MODULE_TAIL = SETITEM + BUILD
 def _chain(depth: int) -> bytes:
     """Modules nested ``depth`` deep, each the child "a" of the one above."""
     step = _module_head() + short_str("a")
-    return pickle_of(
-        CLASS + step * depth + _module_head() + _MODULE_TAIL + (SETITEM + _MODULE_TAIL) * depth
-    )
+    leaf = _module_head() + _MODULE_TAIL
+    close = SETITEM + _MODULE_TAIL
+    return pickle_of(CLASS + step * depth + leaf + close * depth)
 
 
 def _dag(levels: int) -> bytes:
@@ -204,9 +203,7 @@ def _cycle() -> bytes:
 def _wide(children: int) -> bytes:
     """A module with ``children`` children, all one shared leaf module."""
     leaf = _module_head() + _MODULE_TAIL + b"\x94"  # slot 1
-    items = b"".join(
-        short_str(str(i)) + b"h\x01" + SETITEM for i in range(children)
-    )
+    items = b"".join(short_str(str(i)) + b"h\x01" + SETITEM for i in range(children))
     return pickle_of(CLASS + leaf + b"0" + _module_head() + items + _MODULE_TAIL)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from emulpickle.generic import register_repr
 
+from ._builtins import register_encoders
 from ._dtypes import COMPLEX32, DTYPES, STORAGE_TYPES, DType, StorageType, TorchConstant
 from ._emulators import Device, TensorClass, register
 from ._load import MAGIC_NUMBER, load, torch_registry
@@ -28,8 +29,10 @@ from ._tensor import NestedTensor, SparseTensor, Storage, Tensor, TypedStorage
 from .errors import TorchFormatError, TorchScriptArchiveError
 from .modules import ModuleStateError, is_module, render_module, state_dict
 
-# Pickled nn.Modules (generic objects) print as torch prints them.
+# Pickled nn.Modules (generic objects) print as torch prints them, and
+# emulpickle.to_builtins writes tensors as emulpickle json does.
 register_repr(render_module)
+register_encoders()
 
 __version__ = "0.1.0"
 
