@@ -197,10 +197,16 @@ class Unpickler:
         while the load goes on, so that the load's ForbiddenGlobalError names
         every refused global (see ``ForbiddenGlobalError.disallowed``).
         """
+        refusals = self._refusals
+        if refusals is not None:
+            # Refused already (a pickle may name it a million times): the
+            # registry, which gathering implies, would refuse it again.
+            known = refusals.stand_ins.get((module, name))
+            if known is not None:
+                return known
         try:
             return self.find_class(module, name)
         except ForbiddenGlobalError as error:
-            refusals = self._refusals
             if refusals is None:
                 raise
             machine = self._machine
