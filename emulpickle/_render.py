@@ -295,7 +295,12 @@ class _Renderer:
     def _part(self, piece: object) -> None:
         """What ``__bounded_repr__`` calls: text is emitted, values rendered."""
         if type(piece) is _Text:
-            self.emit(str.__str__(piece))
+            shown = str.__str__(piece)
+            if "\n" in shown and self.depth > 1:
+                # Lines of a nested multi-line rendering line up under the
+                # object that wrote them (the depth, so the indent, is bounded).
+                shown = shown.replace("\n", "\n" + "  " * (self.depth - 1))
+            self.emit(shown)
         else:
             self.render(piece)
 
@@ -307,7 +312,12 @@ class _Text(str):
 
 
 def text(value: str) -> str:
-    """Mark ``value`` as literal text for a ``__bounded_repr__`` callback."""
+    """Mark ``value`` as literal text for a ``__bounded_repr__`` callback.
+
+    A newline in it is followed by two spaces for each level the object
+    being rendered is nested below the outermost one, so that a multi-line
+    rendering (a module tree) inside another stays aligned.
+    """
     return _Text(value)
 
 

@@ -37,6 +37,15 @@ Output shape (keys starting with ``$`` are reserved for the encoding):
   ``__dict__``: ``{"$class": "module.qualname", field: value, ...}``; when the
   ``__dict__`` has keys that cannot be fields of a JSON object (not ``str``,
   or starting with ``$``) it is ``{"$class": ..., "$dict": <dict>}``.
+* an object of a type with an encoder (:func:`register_encoder`): what
+  the encoder gives. The plugins register these: torch tensors (dense,
+  sparse, nested) and numpy arrays are ``{"$tensor": {"dtype": ...,
+  "shape": [...], "device": ...}}`` as ``emulpickle json`` writes them (with
+  ``"kind"`` when it is not a plain tensor: ``"Parameter"``, ``"quantized
+  Tensor"``...), numpy scalars their Python value, torch dtypes and other
+  torch globals ``{"$type": "global", "name": "torch.float32"}``, a
+  ``torch.device`` ``{"$type": "torch.device", "value": "cuda:0"}`` and a
+  storage ``{"$storage": {"key": ..., "nbytes": ..., "location": ...}}``.
 * anything else: ``{"$type": "repr", "class": "module.qualname", "repr":
   emulpickle.bounded_repr(x)}`` (at most 1,000 characters: a numpy object
   array's own repr would render every item, however shared).
@@ -49,6 +58,22 @@ or tuple is then wrapped as ``{"$id": n, "$type": "list" | "tuple", "items":
 [...]}`` and a shared long string as ``{"$id": n, "$type": "str", "value":
 ...}``. Values that are not shared keep the plain forms above.
 
+Encoders (the extension point for plugins): ``register_encoder(cls,
+encoder)`` makes ``to_builtins`` write ``encoder(x)`` in place of every
+``x`` whose type is ``cls`` or a subclass (the nearest class in the MRO with
+an encoder wins). Core never imports a plugin: a plugin registers its
+encoders when it is imported. ``encoder(x)`` is called once per distinct
+object and conversion; what it returns is converted like any value (so it
+may hold objects of the tree, which keep their sharing), except that a
+``dict`` it returns may use keys starting with ``$`` (its own tags, such
+as ``"$tensor"``; not ``"$id"`` or ``"$ref"``) and is the object's entry:
+reached again, the object is ``{"$ref": n}`` like any shared value. The
+encoding is not encoded again: if it is itself of a type with an encoder,
+the object is written in the ``repr`` form below. Encoders for the builtin
+types above are refused, and one for a subclass of ``str``, ``int``,
+``float``, ``bytes``, a date or time, or a value type written as text is
+never asked (those are written as their value).
+
 ``max_depth`` bounds nesting: a container first met ``max_depth`` levels
 below the root (the root is level 0) is written as ``{"$type": "truncated",
 "class": "module.qualname"}``.
@@ -58,13 +83,14 @@ from __future__ import annotations
 
 import math
 import types
+from collections.abc import Callable
 from typing import Any
 
 from ._render import STR_VALUE_TYPE_NAMES, bounded_repr, has_type_named
 from .emulators.records import is_attrs_class, record_fields
 from .generic import GenericAttribute, GenericClass, GenericObject
 
-__all__ = ["to_builtins"]
+__all__ = ["Encoder", "register_encoder", "to_builtins"]
 
 #: Longest ``"repr"`` written for an object of another type.
 _REPR_CHARS = 1000
@@ -83,6 +109,93 @@ _GLOBAL_TYPES = (
 
 # A pending conversion: (object, depth, container to write into, key there).
 _Task = tuple[object, int, Any, Any]
+
+#: ``encoder(obj) -> value``: what to write for ``obj`` (see :func:`register_encoder`).
+Encoder = Callable[[Any], object]
+
+#: Types whose instances ``to_builtins`` writes itself: no encoder for them.
+_OWN_TYPES: frozenset[type] = frozenset(
+    {
+        object,
+        type(None),
+        bool,
+        int,
+        float,
+        complex,
+        str,
+        bytes,
+        bytearray,
+        list,
+        tuple,
+        dict,
+        set,
+        frozenset,
+        GenericAttribute,
+        GenericClass,
+        *_GLOBAL_TYPES,
+    }
+)
+# The exact types never looked up (a lookup per list or dict would cost).
+_CONTAINERS = (list, tuple, dict, set, frozenset)
+
+# Replaced, never changed in place, so that a conversion in another thread
+# reads a consistent table; ``_found`` caches the lookup by concrete type.
+_encoders: dict[type, Encoder] = {}
+_found: dict[type, Encoder | None] = {}
+
+
+def register_encoder(cls: type, encoder: Encoder) -> None:
+    """Make :func:`to_builtins` write ``encoder(x)`` for objects of type ``cls``.
+
+    For plugins, which call it when imported (the torch plugin for its
+    tensors, storages, dtypes and devices; the numpy plugin for arrays,
+    scalars and dtypes): core never imports them. Subclasses of ``cls`` use
+    the encoder too unless they have their own; registering ``cls`` again
+    replaces its encoder. See the module documentation for what an encoder
+    may return.
+
+    Raises:
+        TypeError: ``cls`` is not a class.
+        ValueError: ``cls`` is a type ``to_builtins`` writes itself
+            (``object``, the builtin values and containers, generic globals).
+    """
+    global _encoders, _found
+    if not isinstance(cls, type):
+        raise TypeError(f"register_encoder needs a class, not {type(cls).__name__}")
+    if cls in _OWN_TYPES:
+        raise ValueError(f"to_builtins writes {_qualname(cls)} itself")
+    _encoders = {**_encoders, cls: encoder}
+    _found = {}
+
+
+def _encoder_for(kind: type) -> Encoder | None:
+    """The encoder for objects of exactly type ``kind``, if any."""
+    try:
+        return _found[kind]
+    except KeyError:
+        pass
+    encoders = _encoders
+    found: Encoder | None = None
+    for base in getattr(kind, "__mro__", ()):
+        found = encoders.get(base)
+        if found is not None:
+            break
+    _found[kind] = found
+    return found
+
+
+class _Encoding(dict):  # type: ignore[type-arg]
+    """A dict an encoder returned: its ``$`` keys are tags, not data.
+
+    ``of`` is the type of the object it stands for (named if the entry is
+    cut by ``max_depth``).
+    """
+
+    __slots__ = ("of",)
+
+    def __init__(self, items: dict[Any, object], of: type) -> None:
+        super().__init__(items)
+        self.of = of
 
 
 def to_builtins(obj: object, *, max_depth: int | None = None) -> object:
@@ -107,10 +220,13 @@ def to_builtins(obj: object, *, max_depth: int | None = None) -> object:
     # Pass 1 finds which objects are reached more than once; pass 2 writes
     # the result, giving exactly those objects an "$id". Both passes meet
     # objects in the same order, so the decisions agree.
-    counting = _Converter(max_depth, None)
+    # Encodings are made once and used by both passes, so that what they
+    # hold is the same objects in both (their ids are the sharing's keys).
+    encodings: dict[int, tuple[object, object]] = {}
+    counting = _Converter(max_depth, None, encodings)
     counting.run(obj)
     shared = {key for key, n in counting.counts.items() if n > 1}
-    return _Converter(max_depth, shared).run(obj)
+    return _Converter(max_depth, shared, encodings).run(obj)
 
 
 def _qualname(t: type) -> str:
@@ -128,9 +244,16 @@ def _safe_keys(keys: Any) -> bool:
 
 
 class _Converter:
-    def __init__(self, max_depth: int | None, shared: set[int] | None) -> None:
+    def __init__(
+        self,
+        max_depth: int | None,
+        shared: set[int] | None,
+        encodings: dict[int, tuple[object, object]],
+    ) -> None:
         self.max_depth = max_depth
         self.shared = shared  # None while counting
+        # id(object) -> (object, what its encoder gave): see to_builtins.
+        self.encodings = encodings
         self.counts: dict[int, int] = {}
         self.ids: dict[int, int] = {}
         self.alive: list[object] = []  # keeps ids of tracked objects unique
@@ -189,7 +312,38 @@ class _Converter:
                 pass
         elif isinstance(obj, (tuple, frozenset)) and not obj:
             return [] if isinstance(obj, tuple) else {"$type": "frozenset", "items": []}
+        elif type(obj) not in _CONTAINERS and _encoders:
+            encoder = _encoder_for(type(obj))
+            if encoder is not None:
+                return self.encoded(obj, encoder, depth)
         return self.tracked(obj, depth)
+
+    def encoded(self, obj: object, encoder: Encoder, depth: int) -> object:
+        """What ``encoder`` gives for ``obj``, converted (see register_encoder)."""
+        entry = self.encodings.get(id(obj))
+        if entry is None:
+            value = encoder(obj)
+            if type(value) is dict:
+                value = _Encoding(value, type(obj))
+            entry = (obj, value)
+            self.encodings[id(obj)] = entry
+        value = entry[1]
+        if type(value) is _Encoding:
+            return self.tracked(value, depth)
+        kind = type(value)
+        if kind not in _OWN_TYPES and _encoder_for(kind) is not None:
+            # Encoding the encoding could go on for ever (a scalar whose
+            # value is a scalar again): the object is shown instead.
+            return self.shown(obj)
+        return self.convert(value, depth)
+
+    @staticmethod
+    def shown(obj: object) -> dict[str, object]:
+        """The ``repr`` form, bounded: the object's own repr might render
+        pickle data without limit (a numpy object array renders each item,
+        however shared)."""
+        text = bounded_repr(obj, max_chars=_REPR_CHARS)
+        return {"$type": "repr", "class": _qualname(type(obj)), "repr": text}
 
     def global_name(self, obj: object) -> object:
         module = getattr(obj, "__module__", None) or getattr(obj, "__name__", "")
@@ -212,7 +366,8 @@ class _Converter:
             and depth >= self.max_depth
             and not isinstance(obj, (str, int, bytes, bytearray))
         ):
-            return {"$type": "truncated", "class": _qualname(type(obj))}
+            kind = obj.of if type(obj) is _Encoding else type(obj)
+            return {"$type": "truncated", "class": _qualname(kind)}
         self.counts[key] = 1
         self.alive.append(obj)
         ident: int | None = None
@@ -278,6 +433,13 @@ class _Converter:
     def expand_into(
         self, obj: object, depth: int, ident: int | None, tasks: list[_Task]
     ) -> object:
+        if type(obj) is _Encoding:
+            pairs = list(obj.items())
+            if not all(type(k) is str for k, _ in pairs):
+                return {**self.head(ident), **self.mapping(pairs, depth, tasks)}
+            result = self.head(ident)  # "$id" leads, then the encoder's keys
+            self.fill(result, pairs, depth, tasks)
+            return result
         if isinstance(obj, str):
             text = str.__str__(obj)
             if ident is None:
@@ -372,8 +534,5 @@ class _Converter:
                 result["$dict"] = None
                 tasks.append((attributes, depth, result, "$dict"))
             return result
-        # Bounded: the object's own repr might render pickle data without
-        # limit (a numpy object array renders each item, however shared).
-        text = bounded_repr(obj, max_chars=_REPR_CHARS)
-        result.update({"$type": "repr", "class": _qualname(cls), "repr": text})
+        result.update(self.shown(obj))
         return result

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pickle
 
+from ._render import bounded_repr
+
 __all__ = [
     "EmulationError",
     "ForbiddenGlobalError",
@@ -62,12 +64,24 @@ class TruncatedError(UnpicklingError, EOFError):
     """The data ended before the pickle did (also an :class:`EOFError`)."""
 
 
+#: How many of the other refused globals a ForbiddenGlobalError message names.
+_MAX_OTHERS_SHOWN = 10
+
+
 class ForbiddenGlobalError(UnpicklingError):
     """The pickle names a global that no emulator answers.
 
     Attributes:
         module: the module part of the global.
         name: the qualified name inside that module.
+        disallowed: every global the pickle names that the registry does not
+            answer, as ``(module, name)`` pairs in the order the pickle first
+            names them, this one first; the message lists them too (the first
+            ten, then how many more). A load refused for a global goes on to
+            the pickle's end with inert stand-ins for the refused globals, so
+            that all of them are named at once (at most
+            ``emulpickle.unpickler.MAX_DISALLOWED``; the load stops there, and
+            where anything else stops it, with only the ones named so far).
     """
 
     def __init__(
@@ -88,13 +102,35 @@ class ForbiddenGlobalError(UnpicklingError):
         )
         self.module = module
         self.name = name
+        self.disallowed: tuple[tuple[str, str], ...] = ((module, name),)
+        # Set by the unpickler: the load stopped before the pickle's end, so
+        # ``disallowed`` may be incomplete.
+        self._stopped_early = False
+
+    def _others(self) -> str:
+        """``; it also names 2 more globals that are not allowed: ...``."""
+        others = self.disallowed[1:]
+        if not others:
+            return ""
+        shown = ", ".join(
+            bounded_repr(f"{module}.{name}", max_chars=_MAX_NAME_SHOWN)
+            for module, name in others[:_MAX_OTHERS_SHOWN]
+        )
+        if len(others) > _MAX_OTHERS_SHOWN:
+            shown += f" and {len(others) - _MAX_OTHERS_SHOWN} more"
+        count = len(others)
+        text = f"; the pickle also names {count} more global{'s' * (count > 1)}"
+        text += f" that {'are' if count > 1 else 'is'} not allowed: {shown}"
+        if self._stopped_early:
+            text += " (the load stopped there: there may be more)"
+        return text
 
     def __str__(self) -> str:
-        return (
-            self.reason
-            + self._where()
-            + '; register an emulator or pass unknown="generic"'
-        )
+        if len(self.disallowed) > 1:
+            hint = '; register emulators or pass unknown="generic"'
+        else:
+            hint = '; register an emulator or pass unknown="generic"'
+        return self.reason + self._where() + self._others() + hint
 
 
 class LimitExceededError(UnpicklingError):

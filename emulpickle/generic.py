@@ -16,7 +16,14 @@ from ._render import bounded_repr
 from ._render import text as render_text
 from .errors import EmulationError
 
-__all__ = ["GenericAttribute", "GenericClass", "GenericObject", "generic_getattr"]
+__all__ = [
+    "GenericAttribute",
+    "GenericClass",
+    "GenericObject",
+    "GenericRenderer",
+    "generic_getattr",
+    "register_repr",
+]
 
 
 class _Guard(threading.local):
@@ -37,6 +44,13 @@ REPR_MAX_CHARS = 4096
 REPR_MAX_DEPTH = 16
 
 _Part = Callable[[object], None]
+
+#: ``renderer(obj, part) -> bool``: see :func:`register_repr`.
+GenericRenderer = Callable[["GenericObject", _Part], bool]
+
+# The renderers plugins added, the latest first (replaced, never mutated, so
+# a rendering in progress in another thread iterates a stable tuple).
+_renderers: tuple[GenericRenderer, ...] = ()
 
 
 def _clip(name: str) -> str:
@@ -153,8 +167,12 @@ class GenericObject:
 
         Everything the pickle gave is rendered through ``part``, so an object
         reached again (a shared subtree or a cycle back to this object) is
-        shown once and then as ``<shared ...>``.
+        shown once and then as ``<shared ...>``. A renderer added with
+        :func:`register_repr` that recognises the object shows it instead.
         """
+        for renderer in _renderers:
+            if renderer(self, part):
+                return
         part(render_text(_clip(self.cls.qualname) + "("))
         first = True
 
@@ -232,6 +250,28 @@ class GenericObject:
             return hash((self.cls, self.args))
         except TypeError:
             return hash(self.cls)
+
+
+def register_repr(renderer: GenericRenderer) -> None:
+    """Show some generic objects in their own way in every repr.
+
+    Plugins call this when imported: the torch plugin shows pickled
+    ``nn.Module`` objects as torch does (``Sequential(`` then one
+    ``(0): Linear(...)`` line per submodule). ``renderer(obj, part)`` is
+    asked for each :class:`GenericObject` rendered, the latest registered
+    first; it returns False, having rendered nothing, for an object it
+    leaves to the others (and finally to the default form), or renders
+    ``obj`` through ``part`` exactly as a ``__bounded_repr__`` method does
+    (``part(value)`` for values of the pickle, ``part(render_text(s))`` for
+    literal text, in which a newline is indented to the object's depth) and
+    returns True. Rendering stays bounded: what ``part`` is given counts
+    against :func:`emulpickle.bounded_repr`'s budget, objects met again are
+    shown as ``<shared ...>``, and an exception ends the rendering there.
+    Adding a renderer that is already there does nothing.
+    """
+    global _renderers
+    if renderer not in _renderers:
+        _renderers = (renderer, *_renderers)
 
 
 class GenericAttribute(GenericClass):

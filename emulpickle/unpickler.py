@@ -18,14 +18,64 @@ from .generic import GenericClass, generic_getattr
 from .limits import DEFAULT_LIMITS, Limits
 from .machine import Machine, Passthrough
 from .machine.context import reset_limits, set_limits
+from .machine.opcodes import opcode_name
 from .registry import CallHandler, Registry
 
 if TYPE_CHECKING:
     from .machine.host import StateSetter
 
-__all__ = ["Unpickler", "load", "loads"]
+__all__ = ["MAX_DISALLOWED", "Unpickler", "load", "loads"]
 
 Unknown = Literal["error", "generic"]
+
+#: How many refused globals one load gathers for its ForbiddenGlobalError
+#: before it stops (each is a stand-in kept until the load ends).
+MAX_DISALLOWED = 1000
+
+
+class _Refusals:
+    """The globals one load refused: the first error, and a stand-in each.
+
+    With ``unknown="error"`` a refused global does not end the load at once:
+    it goes on with an inert :class:`GenericClass` in the global's place
+    (what ``unknown="generic"`` gives), so that one error can name every
+    global the pickle names that is not allowed. Nothing a pickle names runs
+    either way; the stand-ins never leave the load.
+    """
+
+    __slots__ = ("first", "stand_ins")
+
+    def __init__(self) -> None:
+        self.first: ForbiddenGlobalError | None = None
+        self.stand_ins: dict[tuple[str, str], GenericClass] = {}
+
+    def stand_in(
+        self, error: ForbiddenGlobalError, offset: int, opcode: str | None
+    ) -> GenericClass:
+        """The stand-in for the global ``error`` refuses (named at ``offset``)."""
+        key = (error.module, error.name)
+        found = self.stand_ins.get(key)
+        if found is not None:
+            return found
+        if self.first is None:
+            if offset >= 0 and opcode is not None:
+                error.locate(offset, opcode)
+            self.first = error
+        elif len(self.stand_ins) >= MAX_DISALLOWED:
+            # Enough to act on; a pickle naming a million globals must not
+            # make a million stand-ins.
+            raise self.error(stopped_early=True)
+        found = GenericClass(error.module, error.name)
+        self.stand_ins[key] = found
+        return found
+
+    def error(self, *, stopped_early: bool) -> ForbiddenGlobalError:
+        """The first refusal, listing every global refused so far."""
+        first = self.first
+        assert first is not None
+        first.disallowed = tuple(self.stand_ins)
+        first._stopped_early = stopped_early and len(self.stand_ins) > 1
+        return first
 
 
 class Unpickler:
@@ -97,6 +147,10 @@ class Unpickler:
         trusting = (
             find_class is not None or type(self).find_class is not Unpickler.find_class
         )
+        # Globals the registry refuses are gathered (see _Refusals); a
+        # find_class of the caller's own decides, and its errors propagate.
+        self._gather = not trusting
+        self._refusals: _Refusals | None = None
         self._machine = Machine(
             self,
             file,
@@ -115,19 +169,49 @@ class Unpickler:
     def load(self) -> Any:
         """Read one pickle and return the object; the file is left after its STOP."""
         token = set_limits(self.limits, self._machine.keys, self._machine)
+        refusals = self._refusals = _Refusals() if self._gather else None
         try:
-            return self._machine.load()
-        except Passthrough as carrier:
-            raise carrier.exc.with_traceback(carrier.exc.__traceback__) from None
+            result = self._machine.load()
+        except Exception as exc:
+            if refusals is not None and refusals.first is not None:
+                # What stopped the load came after a refused global (maybe
+                # because of its stand-in): the refusal is what to report.
+                raise refusals.error(stopped_early=True) from None
+            if isinstance(exc, Passthrough):
+                raise exc.exc.with_traceback(exc.exc.__traceback__) from None
+            raise
         finally:
+            self._refusals = None
             self._machine.give_back()
             reset_limits(token)
+        if refusals is not None and refusals.first is not None:
+            raise refusals.error(stopped_early=False)
+        return result
 
     # The machine calls these three; they are not hooks. It keeps what the
     # last two answer, once per object or class: no cache here.
     def resolve_global(self, module: str, name: str) -> object:
-        """Answer a global named by the pickle (Python 2 names already mapped)."""
-        return self.find_class(module, name)
+        """Answer a global named by the pickle (Python 2 names already mapped).
+
+        A global the registry refuses is answered with an inert stand-in
+        while the load goes on, so that the load's ForbiddenGlobalError names
+        every refused global (see ``ForbiddenGlobalError.disallowed``).
+        """
+        refusals = self._refusals
+        if refusals is not None:
+            # Refused already (a pickle may name it a million times): the
+            # registry, which gathering implies, would refuse it again.
+            known = refusals.stand_ins.get((module, name))
+            if known is not None:
+                return known
+        try:
+            return self.find_class(module, name)
+        except ForbiddenGlobalError as error:
+            if refusals is None:
+                raise
+            machine = self._machine
+            opcode = opcode_name(machine.global_opcode)
+            return refusals.stand_in(error, machine.global_offset, opcode)
 
     def call_handler(self, obj: object) -> CallHandler | None:
         """The registry's call handler for ``obj``, if it was registered with one."""
@@ -196,7 +280,9 @@ class Unpickler:
             raise UnpicklingError(f"unregistered extension code {code}")
         module, name = key
         value = self._machine.resolve_global(module, name)
-        self._extensions[code] = value
+        if self._refusals is None or self._refusals.first is None:
+            # (A refused global's stand-in must not answer a later load.)
+            self._extensions[code] = value
         return value
 
     def next_buffer(self) -> Any:

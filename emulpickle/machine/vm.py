@@ -280,6 +280,11 @@ class Machine:
         self.end = len(self.data)
         self.frame_end = -1
         self.base = 0  # stream offset of self.data[0]
+        # Where the global being resolved is named: the stream offset and
+        # opcode of its GLOBAL, STACK_GLOBAL, INST or EXT (-1 before any).
+        # The host reads them to say where a global it refuses is.
+        self.global_offset = -1
+        self.global_opcode = -1
 
     # ----------------------------------------------------------------- input
 
@@ -813,7 +818,7 @@ class Machine:
                     obj2 = stack.pop()
                     if type(obj2) is not str or type(obj) is not str:
                         raise UnpicklingError("STACK_GLOBAL requires str")
-                    obj = self._global(obj2, obj)
+                    obj = self._global(obj2, obj, pos, op)
                     stack.append(obj)
                     pos += 1
                     if pos < end and data[pos] == MEMOIZE:
@@ -974,7 +979,7 @@ class Machine:
                         obj = _u16(data, pos + 1)
                     else:
                         obj = _i32(data, pos + 1)
-                    stack.append(self._extension(obj))
+                    stack.append(self._extension(obj, pos, op))
                     pos += n
                 elif op == NEXT_BUFFER:
                     stack.append(self._next_buffer())
@@ -1022,7 +1027,7 @@ class Machine:
                     pos = self.pos - 1 - len(obj) - 1
                     end = self.end
                     obj = self._global(
-                        self._decode_name(obj, op), self._decode_name(obj2, op)
+                        self._decode_name(obj, op), self._decode_name(obj2, op), pos, op
                     )
                     if op == INST:
                         items = stack
@@ -1308,7 +1313,9 @@ class Machine:
         except Exception as exc:
             raise self._guarded(exc) from exc
 
-    def _global(self, module: str, name: str) -> object:
+    def _global(self, module: str, name: str, pos: int, op: int) -> object:
+        self.global_offset = self.base + pos
+        self.global_opcode = op
         return self.resolve_global(module, name)
 
     def resolve_global(self, module: str, name: str) -> object:
@@ -1329,7 +1336,9 @@ class Machine:
         except Exception as exc:
             raise self._hook_error(exc) from exc
 
-    def _extension(self, code: int) -> object:
+    def _extension(self, code: int, pos: int, op: int) -> object:
+        self.global_offset = self.base + pos
+        self.global_opcode = op
         try:
             return self.host.get_extension(code)
         except Exception as exc:

@@ -9,10 +9,13 @@ Install it and load with ``emulpickle.Registry.with_plugins("numpy")``::
     array = emulpickle.loads(data, registry=registry)
 
 Results are real :class:`numpy.ndarray`, numpy scalar and :class:`numpy.dtype`
-objects, equal to what :func:`pickle.loads` returns. Every argument and BUILD
-state is validated first; protocol-5 out-of-band buffers are wrapped without
-copying. ``__compiled__`` tells whether the validation's fast paths run
-compiled by mypyc (as emulpickle's own ``__compiled__`` does for its machine).
+objects, equal to what :func:`pickle.loads` returns (importing the plugin
+teaches :func:`emulpickle.to_builtins` to write arrays as
+``{"$tensor": {dtype, shape, device}}`` and scalars as their Python
+value). Every argument and BUILD state is validated first; protocol-5
+out-of-band buffers are wrapped without copying. ``__compiled__`` tells
+whether the validation's fast paths run compiled by mypyc (as emulpickle's
+own ``__compiled__`` does for its machine).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from ._arrays import (
     ReconstructEmulator,
     ScalarEmulator,
 )
+from ._builtins import register_encoders
 from ._dtypes import DTypeEmulator, StringDTypeEmulator, dtype_classes, set_dtype_state
 
 __all__ = ["register"]
@@ -37,6 +41,9 @@ __version__ = "0.1.0"
 
 #: Whether the fast paths (``_fast``) run compiled by mypyc.
 __compiled__: bool = _fastload.compiled
+
+# emulpickle.to_builtins writes arrays as emulpickle json does.
+register_encoders()
 
 #: numpy 1.x writes ``numpy.core``; numpy 2.x writes ``numpy._core``.
 _CORE_PACKAGES = ("numpy.core", "numpy._core")

@@ -6,6 +6,9 @@ import emulpickle_torch
 state = emulpickle_torch.load("model.pt")  # zip, legacy or tar format, mmapped
 weight = state["linear.weight"]  # an emulpickle_torch.Tensor
 array = weight.numpy()  # zero-copy view of the file
+
+model = emulpickle_torch.load("whole_model.pt", unknown="generic")  # torch.save(model)
+weights = emulpickle_torch.state_dict(model)  # names as model.state_dict() gives
 ```
 
 Every global in the checkpoint's pickle is answered by an emulator (the
@@ -16,11 +19,20 @@ is never imported and nothing named by the file runs. ``register`` is the
 
 from __future__ import annotations
 
+from emulpickle.generic import register_repr
+
+from ._builtins import register_encoders
 from ._dtypes import COMPLEX32, DTYPES, STORAGE_TYPES, DType, StorageType, TorchConstant
 from ._emulators import Device, TensorClass, register
 from ._load import MAGIC_NUMBER, load, torch_registry
 from ._tensor import NestedTensor, SparseTensor, Storage, Tensor, TypedStorage
 from .errors import TorchFormatError, TorchScriptArchiveError
+from .modules import ModuleStateError, is_module, render_module, state_dict
+
+# Pickled nn.Modules (generic objects) print as torch prints them, and
+# emulpickle.to_builtins writes tensors as emulpickle json does.
+register_repr(render_module)
+register_encoders()
 
 __version__ = "0.1.0"
 
@@ -31,6 +43,7 @@ __all__ = [
     "STORAGE_TYPES",
     "DType",
     "Device",
+    "ModuleStateError",
     "NestedTensor",
     "SparseTensor",
     "Storage",
@@ -42,7 +55,9 @@ __all__ = [
     "TorchScriptArchiveError",
     "TypedStorage",
     "__version__",
+    "is_module",
     "load",
     "register",
+    "state_dict",
     "torch_registry",
 ]

@@ -26,7 +26,9 @@ import attrs
 
 from emulpickle import GenericObject, bounded_repr
 
+from . import modules
 from ._tensor import NestedTensor, SparseTensor, Tensor
+from .modules import MODULE_STATE_KEYS
 
 __all__ = [
     "MODULE_STATE_KEYS",
@@ -45,11 +47,6 @@ __all__ = [
 
 #: The tensor types a loaded checkpoint holds.
 TENSOR_TYPES: tuple[type, ...] = (Tensor, SparseTensor, NestedTensor)
-
-#: Keys of a pickled ``nn.Module``'s state that hold its parameters, buffers
-#: and submodules: a tensor's name leaves them out (``fc._parameters.weight``
-#: is ``fc.weight``, as in ``module.state_dict()``).
-MODULE_STATE_KEYS = frozenset({"_parameters", "_buffers", "_modules"})
 
 #: Keys tried, in order, for the state dict inside a training checkpoint.
 STATE_DICT_KEYS = ("state_dict", "model_state_dict", "model", "module", "net")
@@ -229,41 +226,21 @@ def _follow(root: object, path: str) -> object:
     return obj
 
 
-def _name(key: object) -> str:
-    """A module or parameter name; str() of anything else could be huge."""
-    if not isinstance(key, str):
-        raise StateDictError(f"tensor key {bounded_repr(key)} is not a string")
-    return key
-
-
 def module_state(module: GenericObject) -> dict[str, Tensor]:
-    """The state dict of a pickled ``nn.Module`` (loaded with
-    ``unknown="generic"``): its parameters and buffers and its submodules',
-    named as ``module.state_dict()`` names them."""
-    out: dict[str, Tensor] = {}
-    stack: list[tuple[str, object]] = [("", module)]
-    seen: set[int] = set()
-    while stack:
-        prefix, node = stack.pop()
-        if not isinstance(node, GenericObject) or id(node) in seen:
-            continue
-        seen.add(id(node))
-        state = node.state
-        if not isinstance(state, dict):
-            continue
-        for group in ("_parameters", "_buffers"):
-            values = state.get(group)
-            if isinstance(values, dict):
-                for name, value in values.items():
-                    if isinstance(value, Tensor):
-                        out[f"{prefix}{_name(name)}"] = value
-        children = state.get("_modules")
-        if isinstance(children, dict):
-            stack.extend(
-                (f"{prefix}{_name(name)}.", child)
-                for name, child in reversed(list(children.items()))
-            )
-    return out
+    """The dense tensors of a pickled ``nn.Module``'s state dict (loaded with
+    ``unknown="generic"``), named as ``module.state_dict()`` names them (see
+    :func:`emulpickle_torch.state_dict`); empty for another generic object.
+
+    Raises:
+        StateDictError: the module's state cannot be named as torch would.
+    """
+    if not modules.is_module(module):
+        return {}
+    try:
+        found = modules.state_dict(module)
+    except modules.ModuleStateError as exc:
+        raise StateDictError(str(exc)) from None
+    return {name: value for name, value in found.items() if isinstance(value, Tensor)}
 
 
 def pick_state_dict(root: object, key: str | None = None) -> PickedStateDict:
