@@ -2,7 +2,8 @@
 
 ``show``, ``json`` and ``dis`` take one or more files (:func:`run_each`
 runs the command once per file, with a ``==> FILE <==`` header line when
-there are several, and exits with the worst status); ``-`` reads standard
+there are several, and exits with the worst status; JSON output gets no
+header, so that several documents form a stream that ``jq`` reads); ``-`` reads standard
 input, once, whole (a stream cannot be read twice or mapped).
 """
 
@@ -45,7 +46,9 @@ def run_each(
     """Run ``run(args)`` for each of ``args.files`` (as ``args.file``).
 
     With several files each output starts with a ``==> FILE <==`` line
-    (after a blank line between files); a file that fails is reported by
+    (after a blank line between files), except JSON output (``json``,
+    ``--json``): its documents follow one another, in the order of the
+    files, as a stream of JSON values; a file that fails is reported by
     ``report``, which gives its status, and the others still run.
 
     Returns:
@@ -53,8 +56,11 @@ def run_each(
     """
     files: list[str] = args.files
     status = 0
+    # Header lines would make the JSON stream unreadable by parsers.
+    is_json = args.command == "json" or bool(getattr(args, "json", False))
+    headers = len(files) > 1 and not is_json
     for index, name in enumerate(files):
-        if len(files) > 1:
+        if headers:
             if index:
                 print()
             print(f"==> {display_name(name)} <==", flush=True)
