@@ -5,8 +5,8 @@ shell completion, and install lines that work as written."""
 from __future__ import annotations
 
 import gzip
-import os
 import json
+import os
 import pickle
 import re
 import shutil
