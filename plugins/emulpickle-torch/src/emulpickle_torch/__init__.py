@@ -6,6 +6,7 @@ import emulpickle_torch
 state = emulpickle_torch.load("model.pt")  # zip, legacy or tar format, mmapped
 weight = state["linear.weight"]  # an emulpickle_torch.Tensor
 array = weight.numpy()  # zero-copy view of the file
+emulpickle_torch.convert_checkpoint("model.pt", "model.safetensors")  # or .npz
 ```
 
 Every global in the checkpoint's pickle is answered by an emulator (the
@@ -16,6 +17,12 @@ is never imported and nothing named by the file runs. ``register`` is the
 
 from __future__ import annotations
 
+from ._convert import (
+    ConversionError,
+    ConversionReport,
+    convert_checkpoint,
+    output_format,
+)
 from ._dtypes import COMPLEX32, DTYPES, STORAGE_TYPES, DType, StorageType, TorchConstant
 from ._emulators import Device, TensorClass, register
 from ._load import MAGIC_NUMBER, load, torch_registry
@@ -29,6 +36,8 @@ __all__ = [
     "DTYPES",
     "MAGIC_NUMBER",
     "STORAGE_TYPES",
+    "ConversionError",
+    "ConversionReport",
     "DType",
     "Device",
     "NestedTensor",
@@ -42,7 +51,9 @@ __all__ = [
     "TorchScriptArchiveError",
     "TypedStorage",
     "__version__",
+    "convert_checkpoint",
     "load",
+    "output_format",
     "register",
     "torch_registry",
 ]
