@@ -38,11 +38,13 @@ __all__ = [
     "PickedStateDict",
     "StateDictError",
     "TensorSummary",
+    "dense_nbytes",
     "flatten_state",
     "is_tensor",
     "module_state",
     "pick_state_dict",
     "summarize",
+    "tensor_array",
     "tensor_data",
 ]
 
@@ -139,17 +141,17 @@ def summarize(obj: Tensor | SparseTensor | NestedTensor) -> TensorSummary:
     raise TypeError(f"not a tensor: {type(obj).__name__}")
 
 
-def tensor_data(obj: Tensor | SparseTensor | NestedTensor) -> object:
-    """A tensor's values as nested lists of Python numbers (JSON-ready).
+def tensor_array(obj: Tensor | SparseTensor | NestedTensor) -> Any:
+    """A tensor's values as a numpy array whose ``tolist()`` is JSON-ready.
 
-    Sparse tensors are made dense, a nested tensor is a list of its
-    components, a tensor saved without data (``meta`` device) is ``None``.
-    bfloat16 and float8 values become Python floats. Needs numpy.
+    Sparse tensors are made dense, a nested tensor gives a list of its
+    components' arrays, a tensor saved without data (``meta`` device) None.
+    bfloat16 and float8 values become float32 (exactly). Needs numpy.
     """
     if isinstance(obj, SparseTensor):
         array = obj.to_dense()
     elif isinstance(obj, NestedTensor):
-        return [tensor_data(part) for part in obj.unbind()]
+        return [tensor_array(part) for part in obj.unbind()]
     else:
         if obj.storage is None:
             return None
@@ -158,7 +160,30 @@ def tensor_data(obj: Tensor | SparseTensor | NestedTensor) -> object:
     if array.dtype.type.__module__ == "ml_dtypes":
         with contextlib.suppress(TypeError, ValueError):
             array = array.astype("float32")
-    return array.tolist()
+    return array
+
+
+def tensor_data(obj: Tensor | SparseTensor | NestedTensor) -> object:
+    """A tensor's values as nested lists of Python numbers (JSON-ready).
+
+    Sparse tensors are made dense, a nested tensor is a list of its
+    components, a tensor saved without data (``meta`` device) is ``None``.
+    bfloat16 and float8 values become Python floats. Needs numpy.
+    """
+    array = tensor_array(obj)
+    if isinstance(array, list):
+        return [part if part is None else part.tolist() for part in array]
+    return None if array is None else array.tolist()
+
+
+def dense_nbytes(obj: Tensor | SparseTensor | NestedTensor) -> int:
+    """The bytes of a tensor's values as :func:`tensor_array` gives them: a
+    sparse tensor counts its dense size, a tensor without data 0."""
+    if isinstance(obj, SparseTensor):
+        return math.prod(obj.shape) * obj.values.itemsize
+    if isinstance(obj, NestedTensor):
+        return obj.buffer.nbytes
+    return 0 if obj.storage is None else obj.nbytes
 
 
 class StateDictError(ValueError):
