@@ -18,12 +18,11 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Iterator
-from json.encoder import c_make_encoder, encode_basestring
 from typing import Any
 
 import emulpickle
 
-from .jsonwrite import MAX_INDENT_LEVEL, RawJson, dump, dump_plain, is_plain
+from .jsonwrite import MAX_INDENT_LEVEL, RawJson, c_encoder, dump, dump_plain, is_plain
 from .load import TORCH_KINDS, load_file
 from .output import CliError, human_bytes
 from .plugins import torch_support
@@ -69,9 +68,7 @@ class _TensorText:
     def __init__(self, indent: int | None) -> None:
         self.indent = indent
         sep, key_sep = (", ", ": ") if indent else (",", ":")
-        self.encode = c_make_encoder(
-            None, None, encode_basestring, None, key_sep, sep, False, False, False
-        )
+        self.encode = c_encoder(key_sep, sep)
         self.sep = sep
 
     def newline(self, level: int) -> str:

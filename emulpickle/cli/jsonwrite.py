@@ -15,10 +15,32 @@ import json
 import math
 import operator
 from collections.abc import Callable, Iterable, Iterator
-from json.encoder import c_make_encoder, encode_basestring
+from json import encoder as _encoder
 from typing import IO, Any
 
-__all__ = ["RawJson", "dump", "dump_plain", "is_plain", "iter_json"]
+__all__ = ["RawJson", "c_encoder", "dump", "dump_plain", "is_plain", "iter_json"]
+
+#: The json module's C encoder factory (None on Pythons without ``_json``).
+_C_MAKE_ENCODER: Any = getattr(_encoder, "c_make_encoder", None)
+
+
+def c_encoder(key_sep: str, item_sep: str) -> Callable[[object, int], list[str]]:
+    """The json module's C encoder with these separators, ensure_ascii off,
+    no cycle check (callers pass trees), nan refused; ``encode(obj, 0)``
+    gives the text in pieces. Needs ``_json`` (see :func:`is_plain`)."""
+    encode: Callable[[object, int], list[str]] = _C_MAKE_ENCODER(
+        None,
+        None,
+        _encoder.encode_basestring,
+        None,
+        key_sep,
+        item_sep,
+        False,
+        False,
+        False,
+    )
+    return encode
+
 
 #: Deeper levels are indented as this one (deep trees stay linear in size).
 MAX_INDENT_LEVEL = 32
@@ -196,7 +218,7 @@ def is_plain(root: object, *, encoded: bool = False) -> bool:
     ``to_builtins`` would write differently: keys starting with ``$``,
     long strings reached twice, ints over 14,000 bits.
     """
-    if c_make_encoder is None:  # pragma: no cover - Python without _json
+    if _C_MAKE_ENCODER is None:  # pragma: no cover - Python without _json
         return False
     seen: set[int] = set()
     frontier: list[Any] = [root]
@@ -256,17 +278,7 @@ class _PlainWriter:
                 key_sep, item_sep = ":", ","
             else:
                 key_sep, item_sep = ": ", "," + self.newline(level)
-            found = c_make_encoder(
-                None,
-                None,
-                encode_basestring,
-                None,
-                key_sep,
-                item_sep,
-                False,
-                False,
-                False,
-            )
+            found = c_encoder(key_sep, item_sep)
             self.encoders[level] = found
         return found
 

@@ -51,6 +51,9 @@ from .cli_support import (
     MODULE_STATE_KEYS,
     SAFETENSORS_DTYPES,
     TENSOR_TYPES,
+    PickedStateDict,
+    StateDictError,
+    _follow,
     pick_state_dict,
 )
 
@@ -507,6 +510,53 @@ def _check_target(target: str, overwrite: bool) -> None:
         raise FileExistsError(f"{target} exists (overwrite it with overwrite=True)")
 
 
+def _no_state_dict(
+    source: object, key: str | None, exc: StateDictError
+) -> ConversionError:
+    """The error for a checkpoint without a state dict where it was looked for."""
+    picked = source
+    if key is not None:
+        with contextlib.suppress(StateDictError):
+            picked = _follow(source, key)
+    found = dict(_tensors_in(picked, ""))
+    if isinstance(picked, GenericObject) and found:
+        # A pickled object whose tensors are not parameters or buffers (a
+        # quantized module keeps its weights in packed parameters).
+        missing = dict.fromkeys(found, "not a parameter or buffer")
+        return ConversionError(
+            f"{len(found)} tensors cannot be written: {_listing(missing)} "
+            "(convert the module's state_dict() saved with torch.save)",
+            missing,
+        )
+    return ConversionError(str(exc), candidates=exc.candidates)
+
+
+def _plan(picked: PickedStateDict, fmt: str) -> tuple[_Planner, dict[str, str]]:
+    """What to write for each entry, and the entries that are not tensors."""
+    planner = _Planner(fmt)
+    not_tensors: dict[str, str] = {}
+    reached: set[int] = set()
+    for name, value in picked.entries.items():
+        if isinstance(value, TENSOR_TYPES):
+            planner.entry(name, value)
+            reached.update(id(p) for p in _parts(value))
+        elif value is not None:
+            # A tensor inside an object (a TorchScript class's state...).
+            inside = list(_tensors_in(value, name))
+            for path, tensor in inside:
+                planner.unsupported[path] = f"inside a {type(value).__name__}"
+                reached.update(id(p) for p in _parts(tensor))
+            if not inside:
+                not_tensors[name] = type(value).__name__
+    # Tensors of the source that the state dict does not reach (a pickled
+    # module's tensors outside its parameters and buffers).
+    for path, tensor in _tensors_in(picked.source, ""):
+        if id(tensor) not in reached:
+            reached.update(id(p) for p in _parts(tensor))
+            planner.unsupported[path] = "not a parameter or buffer"
+    return planner, not_tensors
+
+
 def convert_checkpoint(
     source: str | os.PathLike[str] | object,
     target: str | os.PathLike[str],
@@ -565,43 +615,12 @@ def convert_checkpoint(
         # Not memory-mapped: with a map, every page read would stay in the RSS.
         load_options.setdefault("mmap", False)
         source = load(source, **load_options)
-    from .cli_support import StateDictError
 
     try:
         picked = pick_state_dict(source, key)
     except StateDictError as exc:
-        found = dict(_tensors_in(source, "")) if key is None else {}
-        if isinstance(source, GenericObject) and found:
-            # A pickled object whose tensors are not parameters or buffers
-            # (a quantized module keeps its weights in packed parameters).
-            missing = dict.fromkeys(found, "not a parameter or buffer")
-            raise ConversionError(
-                f"{len(found)} tensors cannot be written: {_listing(missing)} "
-                "(convert the module's state_dict() saved with torch.save)",
-                missing,
-            ) from None
-        raise ConversionError(str(exc), candidates=exc.candidates) from None
-    planner = _Planner(fmt)
-    not_tensors: dict[str, str] = {}
-    reached: set[int] = set()
-    for name, value in picked.entries.items():
-        if isinstance(value, TENSOR_TYPES):
-            planner.entry(name, value)
-            reached.update(id(p) for p in _parts(value))
-        elif value is not None:
-            # A tensor inside an object (a TorchScript class's state...).
-            found = list(_tensors_in(value, name))
-            for path, tensor in found:
-                planner.unsupported[path] = f"inside a {type(value).__name__}"
-                reached.update(id(p) for p in _parts(tensor))
-            if not found:
-                not_tensors[name] = type(value).__name__
-    # Tensors of the source that the state dict does not reach (a pickled
-    # module's tensors outside its parameters and buffers).
-    for path, tensor in _tensors_in(picked.source, ""):
-        if id(tensor) not in reached:
-            reached.update(id(p) for p in _parts(tensor))
-            planner.unsupported[path] = "not a parameter or buffer"
+        raise _no_state_dict(source, key, exc) from None
+    planner, not_tensors = _plan(picked, fmt)
     names = collections.Counter(i.name for i in planner.items)
     dup = next((n for n, count in names.items() if count > 1), None)
     if dup is not None:
