@@ -22,6 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import emulpickle
+from emulpickle.cli import main
 from emulpickle.cli.jsonwrite import dump_plain, is_plain, iter_json
 
 # -------------------------------------------------------- plain writer
@@ -97,29 +98,43 @@ def _records(n: int) -> list[dict[str, object]]:
 
 
 @pytest.mark.parametrize("indent", ["2", "0"])
-def test_json_of_records_file(tmp_path: Path, indent: str) -> None:
-    """The issue's 1M-record pickle, smaller: same text as before."""
+def test_json_of_records_file(
+    tmp_path: Path,
+    indent: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The issue's 1M-record pickle, smaller: the same text as to_builtins +
+    the general writer give, written without a to_builtins pass (which made
+    it 20 times slower than the load)."""
     records = _records(20_000)
     records[7]["nested"] = {"deep": [1, {"x": None}], "t": (1, 2)}  # type: ignore[assignment]
     path = tmp_path / "records.pkl"
     path.write_bytes(pickle.dumps(records))
-    proc = run("json", "--indent", indent, path)
-    assert proc.returncode == 0, proc.stderr
-    width = int(indent) or None
-    expected = "".join(iter_json(emulpickle.to_builtins(records), width)) + "\n"
-    assert proc.stdout == expected
-
-
-def test_json_of_shared_and_special_values_uses_to_builtins(tmp_path: Path) -> None:
     shared = {"k": [1, 2]}
-    obj = {"a": shared, "b": shared, "$x": 1, "nan": float("nan"), "raw": b"\x00"}
-    path = tmp_path / "shared.pkl"
-    path.write_bytes(pickle.dumps(obj))
-    proc = run("json", path)
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout) == emulpickle.to_builtins(
-        pickle.loads(path.read_bytes())
-    )
+    special = {"a": shared, "b": shared, "$x": 1, "nan": float("nan"), "raw": b"\x00"}
+    other = tmp_path / "special.pkl"
+    other.write_bytes(pickle.dumps(special))
+    width = int(indent) or None
+    expected = {
+        file: "".join(iter_json(emulpickle.to_builtins(obj), width)) + "\n"
+        for file, obj in ((path, records), (other, pickle.loads(other.read_bytes())))
+    }
+    calls: list[object] = []
+    real = emulpickle.to_builtins
+
+    def counting(obj: object, **options: Any) -> object:
+        calls.append(obj)
+        return real(obj, **options)
+
+    monkeypatch.setattr(emulpickle, "to_builtins", counting)
+    assert main(["json", "--indent", indent, str(path)]) == 0
+    assert capsys.readouterr().out == expected[path]
+    assert calls == []
+    # Shared objects, "$" keys, nan, bytes: to_builtins's encoding.
+    assert main(["json", "--indent", indent, str(other)]) == 0
+    assert capsys.readouterr().out == expected[other]
+    assert len(calls) == 1
 
 
 # ------------------------------------------------ --with-data, --max-bytes
