@@ -1,7 +1,11 @@
-"""``emulpickle convert``: a torch checkpoint's state dict to safetensors.
+"""``emulpickle convert``: a torch checkpoint's state dict to safetensors or .npz.
 
-Needs emulpickle-torch and numpy, never torch. Tensors are written one at a
-time, in chunks of at most :data:`CHUNK` bytes, so memory use stays flat.
+The work is done by the torch plugin's public
+:func:`emulpickle_torch.convert_checkpoint` (needs numpy, never torch); this
+module checks the arguments before anything is loaded, reports what the
+conversion did, and turns its refusals into exit statuses: 2 for a usage
+error (unknown output extension, missing directory, existing output), 1 for
+a checkpoint that cannot be converted without loss.
 """
 
 from __future__ import annotations
@@ -10,51 +14,21 @@ import argparse
 import contextlib
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import emulpickle
-from emulpickle.formats.safetensors import DTYPE_SIZES, Entry, write_file
 
 from .load import TORCH_KINDS, check_loadable, load_torch, sniff
-from .output import PROG, CliError
+from .output import PROG, CliError, human_bytes
 from .plugins import require_torch
 
-__all__ = ["CHUNK", "convert", "run"]
+__all__ = ["PROGRESS_MIN", "convert", "run", "warn"]
 
-#: Most bytes materialised at once while writing a tensor.
-CHUNK = 16 << 20
 #: Show a progress bar (on a terminal) when the data is at least this big.
 PROGRESS_MIN = 64 << 20
-
-
-def _name(key: object) -> str:
-    """A tensor name; str() of anything else could be huge."""
-    if not isinstance(key, str):
-        raise CliError(f"tensor key {emulpickle.bounded_repr(key)} is not a string", 1)
-    return key
-
-
-def _pick(root: object, key: str | None, support: Any) -> dict[str, Any]:
-    """The state dict to write (see ``emulpickle_torch.cli_support``)."""
-    try:
-        picked = support.pick_state_dict(root, key)
-    except support.StateDictError as exc:
-        if key is not None:
-            raise CliError(f"--key {key!r}: {exc}", 1) from None
-        if exc.candidates:
-            hint = f"; try --key with one of {', '.join(exc.candidates)}"
-        elif isinstance(root, dict):
-            hint = ""
-        else:
-            hint = "; use --key to pick one"
-        raise CliError(f"{exc}{hint}", 1) from None
-    if picked.skipped:
-        warn(f"skipping {picked.skipped} non-tensor entries")
-    if picked.found_at is not None:
-        warn(f"using the state dict at {picked.found_at!r}")
-    return picked.tensors  # type: ignore[no-any-return]
+#: How many names a warning lists before "and N more".
+LISTED = 10
 
 
 def warn(message: str) -> None:
@@ -62,78 +36,24 @@ def warn(message: str) -> None:
     print(f"{PROG}: warning: {message}", file=sys.stderr)
 
 
-def _chunks(tensor: Any) -> Callable[[], Iterator[Any]]:
-    def generate() -> Iterator[Any]:
-        try:
-            yield from _tensor_chunks(tensor.numpy())
-        finally:
-            storage = getattr(tensor, "storage", None)
-            if storage is not None and hasattr(storage, "release"):
-                storage.release()
-
-    return generate
-
-
-def _tensor_chunks(array: Any) -> Iterator[Any]:
-    """The C-order bytes of ``array``, at most ``CHUNK`` at a time."""
-    import numpy as np
-
-    if sys.byteorder == "big":  # pragma: no cover - safetensors is LE
-        array = array.byteswap()
-    if array.size == 0:
-        return
-    if array.flags.c_contiguous:
-        flat = array.reshape(-1).view(np.uint8)
-        for start in range(0, flat.size, CHUNK):
-            yield flat[start : start + CHUNK].data
-        return
-    # A strided view: materialise a block of leading rows at a time.
-    if array.ndim == 0:  # pragma: no cover - 0-d arrays are contiguous
-        yield np.ascontiguousarray(array).view(np.uint8).data
-        return
-    row = max(1, array[0].nbytes)
-    step = max(1, CHUNK // row)
-    for start in range(0, array.shape[0], step):
-        block = np.ascontiguousarray(array[start : start + step])
-        yield block.reshape(-1).view(np.uint8).data
-
-
-def _entries(state: dict[str, Any], dtypes: Mapping[str, str]) -> list[Entry]:
-    limit = emulpickle.Limits().max_emulator_alloc
+def _listing(pairs: Mapping[str, str], sep: str) -> str:
     shown = emulpickle.bounded_repr
-    entries = []
-    for name, tensor in state.items():
-        name = _name(name)
-        where = f"tensor {shown(name)}"
-        if tensor.quantization is not None:
-            raise CliError(f"{where} is quantized; safetensors cannot hold it", 1)
-        if tensor.storage is None:
-            raise CliError(f"{where} has no data (device {shown(tensor.device)})", 1)
-        dtype = dtypes.get(tensor.dtype)
-        if dtype is None:
-            raise CliError(f"{where}: safetensors has no dtype for {tensor.dtype}", 1)
-        if tensor.nbytes > max(tensor.storage.nbytes, limit):
-            raise CliError(
-                f"{where} would expand {tensor.storage.nbytes} stored bytes to "
-                f"{tensor.nbytes}",
-                1,
-            )
-        entries.append(Entry(name, dtype, tuple(tensor.shape), _chunks(tensor)))
-    # Larger elements first keeps every tensor aligned to its element size.
-    entries.sort(key=lambda e: (-_itemsize(e.dtype), e.name))
-    return entries
-
-
-def _itemsize(dtype: str) -> int:
-    return DTYPE_SIZES[dtype]
+    items = [
+        f"{shown(k)}{sep}{shown(v) if sep == ' -> ' else v}" for k, v in pairs.items()
+    ]
+    more = len(items) - LISTED
+    return ", ".join(items[:LISTED]) + (f" and {more} more" if more > 0 else "")
 
 
 @contextlib.contextmanager
-def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
-    if total < PROGRESS_MIN or not sys.stderr.isatty() or os.environ.get("NO_COLOR"):
+def _progress() -> Iterator[Callable[[int, int], None] | None]:
+    """A ``progress(done, total)`` drawing a bar on a terminal, when the data
+    is big enough to wait for."""
+    if not sys.stderr.isatty() or os.environ.get("NO_COLOR"):
         yield None
         return
     try:
+        from rich.console import Console
         from rich.progress import (
             BarColumn,
             DownloadColumn,
@@ -144,9 +64,7 @@ def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
     except ImportError:
         yield None
         return
-    from rich.console import Console
-
-    with Progress(
+    bar = Progress(
         "[progress.description]{task.description}",
         BarColumn(),
         DownloadColumn(),
@@ -154,9 +72,78 @@ def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
         TimeRemainingColumn(),
         console=Console(stderr=True),
         transient=True,
-    ) as bar:
-        task = bar.add_task("writing", total=total)
-        yield lambda n: bar.advance(task, n)
+    )
+    task: list[Any] = []
+
+    def update(done: int, total: int) -> None:
+        if total < PROGRESS_MIN:
+            return
+        if not task:
+            bar.start()
+            task.append(bar.add_task("writing", total=total))
+        bar.update(task[0], completed=done)
+
+    try:
+        yield update
+    finally:
+        bar.stop()
+
+
+def _check_target(target: str, force: bool) -> None:
+    """Usage errors found before the checkpoint is read."""
+    torch, _ = require_torch("convert")
+    try:
+        torch.output_format(target)
+    except torch.ConversionError as exc:
+        raise CliError(f"{target}: {exc}") from None
+    directory = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(directory):
+        raise CliError(
+            f"cannot write {target}: the directory {directory} does not exist"
+        )
+    if os.path.exists(target) and not force:
+        raise CliError(f"{target} exists; use --force to overwrite it")
+
+
+def _report(report: Any) -> None:
+    """Warnings for everything that is not a plain one-to-one copy."""
+    if report.found_at is not None:
+        warn(f"using the state dict at {report.found_at!r}")
+    if report.aliases:
+        warn(
+            f"{len(report.aliases)} tied tensors written once, aliases recorded in "
+            f"the metadata: {_listing(report.aliases, ' -> ')}"
+        )
+    if report.copies:
+        warn(
+            f"{len(report.copies)} tensors view the storage of another in a "
+            f"different way; each is written as its own copy: "
+            f"{_listing(report.copies, ' shares with ')}"
+        )
+    if report.quantized:
+        warn(
+            f"{len(report.quantized)} quantized tensors written as integers plus "
+            "<name>.scale / <name>.zero_point (see emulpickle.quantized in the "
+            "metadata)"
+        )
+    if report.sparse:
+        warn(f"{len(report.sparse)} sparse tensors written as their parts")
+    if report.raw_dtypes:
+        warn(
+            f"{len(report.raw_dtypes)} tensors stored as raw bits (numpy has no "
+            f"such dtype; see emulpickle.dtypes in the metadata): "
+            f"{_listing(report.raw_dtypes, ': ')}"
+        )
+    if report.not_tensors:
+        warn(
+            f"{len(report.not_tensors)} entries are not tensors and are not "
+            f"written: {_listing(report.not_tensors, ': ')}"
+        )
+    if report.skipped:
+        warn(
+            f"--skip-unsupported: {len(report.skipped)} tensors NOT written: "
+            f"{_listing(report.skipped, ': ')}"
+        )
 
 
 def convert(
@@ -166,38 +153,45 @@ def convert(
     key: str | None,
     metadata: dict[str, str],
     force: bool,
+    skip_unsupported: bool = False,
 ) -> str:
-    """Convert; returns a one-line summary."""
-    if os.path.exists(target) and not force:
-        raise CliError(f"{target} exists; use --force to overwrite it")
+    """Convert; prints warnings and returns a one-line summary."""
+    _check_target(target, force)
     kind = sniff(source)
     check_loadable(source, kind)
     if kind not in (*TORCH_KINDS, "pickle"):
         raise CliError(f"{source}: not a torch checkpoint ({kind})")
-    _, support = require_torch("convert")
-    # Read each storage when it is written, then forget it (see _chunks):
-    # with a memory map, every page read would stay in the RSS.
+    torch, _ = require_torch("convert")
+    # Not memory-mapped: each storage is read when written, then forgotten.
     root = load_torch(source, kind, mmap=False)
-    state = _pick(root, key, support)
-    entries = _entries(state, support.SAFETENSORS_DTYPES)
-    meta = {"format": "pt", **metadata}
-    total = sum(entry.nbytes for entry in entries)
-    directory = os.path.dirname(os.path.abspath(target))
-    fd, temp = tempfile.mkstemp(
-        prefix=".emulpickle-", suffix=".safetensors.tmp", dir=directory
+    with _progress() as progress:
+        try:
+            report = torch.convert_checkpoint(
+                root,
+                target,
+                key=key,
+                metadata=metadata,
+                overwrite=force,
+                skip_unsupported=skip_unsupported,
+                progress=progress,
+            )
+        except torch.ConversionError as exc:
+            if exc.unsupported:
+                more = "; --skip-unsupported writes the others" if exc.partial else ""
+                raise CliError(f"{exc}{more}", 1) from None
+            if key is not None:
+                raise CliError(f"--key {key!r}: {exc}", 1) from None
+            hint = ""
+            if exc.candidates:
+                hint = f"; try --key with one of {', '.join(exc.candidates)}"
+            elif not isinstance(root, dict):
+                hint = "; use --key to pick one"
+            raise CliError(f"{exc}{hint}", 1) from None
+    _report(report)
+    return (
+        f"wrote {len(report.written)} tensors ({human_bytes(report.nbytes)}) "
+        f"to {target}"
     )
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as out, _progress(total) as progress:
-            size = write_file(out, entries, meta, progress)
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    return f"wrote {len(entries)} tensors ({size} bytes) to {target}"
 
 
 def _metadata(items: list[str]) -> dict[str, str]:
@@ -218,6 +212,7 @@ def run(args: argparse.Namespace) -> int:
         key=args.key,
         metadata=_metadata(args.metadata or []),
         force=args.force,
+        skip_unsupported=args.skip_unsupported,
     )
     print(summary, file=sys.stderr)
     return 0

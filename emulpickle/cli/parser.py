@@ -12,11 +12,21 @@ from typing import Any
 
 from .output import PROG
 
-__all__ = ["COMMANDS", "DEPTH", "MAX_ITEMS", "MAX_LINES", "SHELLS", "build_parser"]
+__all__ = [
+    "COMMANDS",
+    "DEPTH",
+    "JSON_MAX_BYTES",
+    "MAX_ITEMS",
+    "MAX_LINES",
+    "SHELLS",
+    "build_parser",
+]
 
 #: The subcommands, each run by ``emulpickle.cli.<name>.run(args)``.
 COMMANDS = ("show", "dis", "json", "scan", "convert", "completion")
 MAX_LINES = 200
+#: ``json --with-data`` refuses more tensor/array data than this by default.
+JSON_MAX_BYTES = 64 << 20
 MAX_ITEMS = 50
 DEPTH = 6
 
@@ -207,6 +217,15 @@ examples:
         help="write tensors and arrays as nested lists of their values",
     )
     js.add_argument(
+        "--max-bytes",
+        type=_nonnegative,
+        default=JSON_MAX_BYTES,
+        metavar="N",
+        help="with --with-data, refuse files whose tensors and arrays hold more "
+        f"than N bytes of data (default: {JSON_MAX_BYTES}, 64 MiB; 0 = no limit); "
+        "emulpickle convert FILE out.npz writes them to a file numpy reads",
+    )
+    js.add_argument(
         "--indent",
         type=_nonnegative,
         default=2,
@@ -243,25 +262,34 @@ examples:
         sub,
         "convert",
         [debug],
-        help="convert a torch checkpoint's state dict to safetensors",
+        help="write a torch checkpoint's state dict to safetensors or .npz",
         description=(
-            "Write the state dict of MODEL (a torch.save file) to OUT in the "
-            "safetensors format, without torch. The state dict is the top-level "
+            "Write the state dict of MODEL (a torch.save file) to OUT, without "
+            "torch: safetensors for OUT.safetensors, numpy's format for OUT.npz "
+            "(any other extension is an error). The state dict is the top-level "
             "dict of tensors, the first of state_dict / model_state_dict / model "
             "/ module / net holding one, the parameters and buffers of a pickled "
-            "module, or what --key names. Views are written as contiguous "
-            "copies and tensors sharing storage as separate tensors. The "
-            'metadata always has format=pt unless --metadata sets "format".'
+            "module, or what --key names. Tied tensors (identical views of one "
+            "storage) are written once and the other names recorded in the "
+            "metadata as aliases; other views are written as copies. Quantized "
+            "tensors become integers plus <name>.scale / <name>.zero_point "
+            "(/ <name>.axis), sparse ones their index and value tensors. A tensor "
+            "that cannot be written is an error (exit status 1) listing every "
+            "such tensor, unless --skip-unsupported is given. The metadata "
+            'always has format=pt unless --metadata sets "format".'
         ),
         epilog="""\
 examples:
   emulpickle convert model.pt model.safetensors
+  emulpickle convert model.pt arrays.npz
   emulpickle convert ckpt.pt out.safetensors --key model.ema
   emulpickle convert model.pt out.safetensors --metadata source=model.pt --force
 """,
     )
     convert.add_argument("source", metavar="MODEL", help="the torch checkpoint")
-    convert.add_argument("target", metavar="OUT", help="the .safetensors file to write")
+    convert.add_argument(
+        "target", metavar="OUT", help="the file to write: *.safetensors or *.npz"
+    )
     convert.add_argument(
         "--key",
         metavar="K",
@@ -276,6 +304,12 @@ examples:
     )
     convert.add_argument(
         "--force", action="store_true", help="overwrite OUT if it exists"
+    )
+    convert.add_argument(
+        "--skip-unsupported",
+        action="store_true",
+        help="write the tensors that can be written, listing the others "
+        "(default: write nothing and exit with status 1)",
     )
 
     completion = _command(

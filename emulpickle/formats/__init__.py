@@ -14,7 +14,8 @@ Modules:
         bounded by size, ratio and a running total.
     emulpickle.formats.tar: ustar, GNU and PAX headers, listed in place.
     emulpickle.formats.npy: the ``.npy`` header (also of ``.npz`` members),
-        parsed as a literal within one size limit.
+        parsed as a literal within one size limit, and built for writing.
+    emulpickle.formats.npz: a streaming ``.npz`` writer (no numpy needed).
     emulpickle.formats.magic: what a file is, by its first bytes.
     emulpickle.formats.compressed: gzip, bz2, xz, lzma, zlib and zstd
         streams, decompressed within a bound.

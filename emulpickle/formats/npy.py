@@ -26,9 +26,11 @@ from typing import Any, BinaryIO, NamedTuple
 from ._source import FormatError, as_source
 
 __all__ = [
+    "ALIGN",
     "MAGIC",
     "MAX_HEADER_SIZE",
     "NpyHeader",
+    "build_header",
     "is_npy",
     "may_hold_objects",
     "parse_header",
@@ -42,6 +44,8 @@ MAGIC = b"\x93NUMPY"
 MAX_HEADER_SIZE = 1 << 16
 #: The bytes before the header: magic, version and a 4-byte length at most.
 PREFIX_SIZE = 12
+#: numpy pads the header so that the data starts at a multiple of this.
+ALIGN = 64
 
 _VERSIONS = {
     (1, 0): ("<H", "latin-1"),
@@ -216,3 +220,27 @@ def read_header(file: BinaryIO, *, max_header_size: int = MAX_HEADER_SIZE) -> Np
     if len(raw) < length:
         raise FormatError("truncated .npy header")
     return _decode(raw[:length], version, body + length)
+
+
+def build_header(
+    descr: object, shape: tuple[int, ...], fortran_order: bool = False
+) -> bytes:
+    """The bytes of a ``.npy`` header, as ``numpy.save`` writes it.
+
+    ``descr`` is a type string (``"<f4"``) or a list of ``(name, type)``
+    fields; the header is the dict literal padded with spaces and ended by a
+    newline so that the data starts at a multiple of :data:`ALIGN`. Version
+    1.0 is used when the header fits its 2-byte length, else 2.0.
+    """
+    text = (
+        f"{{'descr': {descr!r}, 'fortran_order': {fortran_order!r}, "
+        f"'shape': {tuple(shape)!r}, }}"
+    )
+    body = text.encode("latin-1")
+    for version, (fmt, _) in _VERSIONS.items():
+        prefix = 8 + struct.calcsize(fmt)
+        padded = len(body) + 1 + (-(prefix + len(body) + 1) % ALIGN)
+        if padded < 1 << (8 * struct.calcsize(fmt)):
+            head = MAGIC + bytes(version) + struct.pack(fmt, padded)
+            return head + body + b" " * (padded - len(body) - 1) + b"\n"
+    raise FormatError("the .npy header is too long")  # pragma: no cover

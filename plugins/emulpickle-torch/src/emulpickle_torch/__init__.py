@@ -9,6 +9,7 @@ array = weight.numpy()  # zero-copy view of the file
 
 model = emulpickle_torch.load("whole_model.pt", unknown="generic")  # torch.save(model)
 weights = emulpickle_torch.state_dict(model)  # names as model.state_dict() gives
+emulpickle_torch.convert_checkpoint("model.pt", "model.safetensors")  # or .npz
 ```
 
 Every global in the checkpoint's pickle is answered by an emulator (the
@@ -22,6 +23,12 @@ from __future__ import annotations
 from emulpickle.generic import register_repr
 
 from ._builtins import register_encoders
+from ._convert import (
+    ConversionError,
+    ConversionReport,
+    convert_checkpoint,
+    output_format,
+)
 from ._dtypes import COMPLEX32, DTYPES, STORAGE_TYPES, DType, StorageType, TorchConstant
 from ._emulators import Device, TensorClass, register
 from ._load import MAGIC_NUMBER, load, torch_registry
@@ -41,6 +48,8 @@ __all__ = [
     "DTYPES",
     "MAGIC_NUMBER",
     "STORAGE_TYPES",
+    "ConversionError",
+    "ConversionReport",
     "DType",
     "Device",
     "ModuleStateError",
@@ -55,8 +64,10 @@ __all__ = [
     "TorchScriptArchiveError",
     "TypedStorage",
     "__version__",
+    "convert_checkpoint",
     "is_module",
     "load",
+    "output_format",
     "register",
     "state_dict",
     "torch_registry",

@@ -21,12 +21,14 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
 from emulpickle import GenericObject, bounded_repr
 
 from . import modules
+from ._dtypes import DType
 from ._tensor import NestedTensor, SparseTensor, Tensor
 from .modules import MODULE_STATE_KEYS
 
@@ -38,10 +40,13 @@ __all__ = [
     "PickedStateDict",
     "StateDictError",
     "TensorSummary",
+    "dense_nbytes",
+    "flatten_state",
     "is_tensor",
     "module_state",
     "pick_state_dict",
     "summarize",
+    "tensor_array",
     "tensor_data",
 ]
 
@@ -133,17 +138,17 @@ def summarize(obj: Tensor | SparseTensor | NestedTensor) -> TensorSummary:
     raise TypeError(f"not a tensor: {type(obj).__name__}")
 
 
-def tensor_data(obj: Tensor | SparseTensor | NestedTensor) -> object:
-    """A tensor's values as nested lists of Python numbers (JSON-ready).
+def tensor_array(obj: Tensor | SparseTensor | NestedTensor) -> Any:
+    """A tensor's values as a numpy array whose ``tolist()`` is JSON-ready.
 
-    Sparse tensors are made dense, a nested tensor is a list of its
-    components, a tensor saved without data (``meta`` device) is ``None``.
-    bfloat16 and float8 values become Python floats. Needs numpy.
+    Sparse tensors are made dense, a nested tensor gives a list of its
+    components' arrays, a tensor saved without data (``meta`` device) None.
+    bfloat16 and float8 values become float32 (exactly). Needs numpy.
     """
     if isinstance(obj, SparseTensor):
         array = obj.to_dense()
     elif isinstance(obj, NestedTensor):
-        return [tensor_data(part) for part in obj.unbind()]
+        return [tensor_array(part) for part in obj.unbind()]
     else:
         if obj.storage is None:
             return None
@@ -152,7 +157,30 @@ def tensor_data(obj: Tensor | SparseTensor | NestedTensor) -> object:
     if array.dtype.type.__module__ == "ml_dtypes":
         with contextlib.suppress(TypeError, ValueError):
             array = array.astype("float32")
-    return array.tolist()
+    return array
+
+
+def tensor_data(obj: Tensor | SparseTensor | NestedTensor) -> object:
+    """A tensor's values as nested lists of Python numbers (JSON-ready).
+
+    Sparse tensors are made dense, a nested tensor is a list of its
+    components, a tensor saved without data (``meta`` device) is ``None``.
+    bfloat16 and float8 values become Python floats. Needs numpy.
+    """
+    array = tensor_array(obj)
+    if isinstance(array, list):
+        return [part if part is None else part.tolist() for part in array]
+    return None if array is None else array.tolist()
+
+
+def dense_nbytes(obj: Tensor | SparseTensor | NestedTensor) -> int:
+    """The bytes of a tensor's values as :func:`tensor_array` gives them: a
+    sparse tensor counts its dense size, a tensor without data 0."""
+    if isinstance(obj, SparseTensor):
+        return math.prod(obj.shape) * obj.values.itemsize
+    if isinstance(obj, NestedTensor):
+        return obj.buffer.nbytes
+    return 0 if obj.storage is None else obj.nbytes
 
 
 class StateDictError(ValueError):
@@ -174,24 +202,95 @@ class PickedStateDict:
     """The state dict found in a checkpoint.
 
     Attributes:
-        tensors: name -> tensor, in the checkpoint's order.
+        tensors: name -> dense tensor, in the checkpoint's order (the
+            entries of the dict that are tensors).
         found_at: the key of :data:`STATE_DICT_KEYS` it was found at, if
             it was looked up there.
         skipped: how many entries of the dict that was asked for were not
-            tensors (and are left out).
+            dense tensors (and are not in ``tensors``).
+        entries: every entry, flattened by :func:`flatten_state` (sparse
+            and quantized tensors, the tensors inside tuples such as a
+            quantized layer's packed ``(weight, bias)``, and the values
+            that are not tensors): what a converter must account for.
+        source: the dict or pickled module the state dict was read from.
     """
 
     tensors: dict[str, Tensor]
     found_at: str | None = None
     skipped: int = 0
+    entries: dict[str, object] = attrs.field(factory=dict)
+    source: object = None
+
+
+def _holds_tensors(value: object) -> bool:
+    """A state dict value: a tensor, or a tuple/list of tensors (and None),
+    as quantized layers store ``(weight, bias)``."""
+    if isinstance(value, TENSOR_TYPES):
+        return True
+    return isinstance(value, (tuple, list)) and any(
+        isinstance(v, TENSOR_TYPES) for v in value
+    )
+
+
+def _is_state_value(value: object) -> bool:
+    if value is None or isinstance(value, (DType, *TENSOR_TYPES)):
+        return True
+    return isinstance(value, (tuple, list)) and all(
+        v is None or isinstance(v, TENSOR_TYPES) for v in value
+    )
 
 
 def _is_tensor_map(obj: object) -> bool:
+    """A dict of tensors: values are tensors, tuples of tensors, dtypes or
+    None (a quantized model's state dict has all four), one at least a
+    tensor."""
     return (
         isinstance(obj, dict)
         and len(obj) > 0
-        and all(isinstance(v, Tensor) for v in obj.values())
+        and all(_is_state_value(v) for v in obj.values())
+        and any(_holds_tensors(v) for v in obj.values())
     )
+
+
+def _name(key: object) -> str:
+    """A state-dict key; str() of anything else could be huge."""
+    if not isinstance(key, str):
+        raise StateDictError(f"tensor key {bounded_repr(key)} is not a string")
+    return key
+
+
+def flatten_state(state: dict[object, object]) -> dict[str, object]:
+    """The entries of a state dict with nested tuples, lists and str-keyed
+    dicts expanded: ``{"fc._packed_params._packed_params": (w, b)}`` gives
+    ``fc._packed_params._packed_params.0`` and ``...1``. Tensors (dense,
+    sparse, nested) and every other value are leaves.
+
+    Raises:
+        StateDictError: a key is not a string.
+    """
+    out: dict[str, object] = {}
+    stack: list[tuple[str, object]] = [
+        (_name(k), v) for k, v in reversed(list(state.items()))
+    ]
+    seen: set[int] = set()
+    while stack:
+        name, value = stack.pop()
+        if isinstance(value, (tuple, list)) and id(value) not in seen:
+            seen.add(id(value))
+            stack.extend(
+                (f"{name}.{i}", v) for i, v in reversed(list(enumerate(value)))
+            )
+        elif (
+            isinstance(value, dict)
+            and value
+            and id(value) not in seen
+            and all(isinstance(k, str) for k in value)
+        ):
+            seen.add(id(value))
+            stack.extend((f"{name}.{k}", v) for k, v in reversed(list(value.items())))
+        else:
+            out[name] = value
+    return out
 
 
 def _step(obj: object, key: str) -> object:
@@ -243,6 +342,12 @@ def module_state(module: GenericObject) -> dict[str, Tensor]:
     return {name: value for name, value in found.items() if isinstance(value, Tensor)}
 
 
+def _picked(state: Any, found_at: str | None, source: object) -> PickedStateDict:
+    tensors = {k: v for k, v in state.items() if isinstance(v, Tensor)}
+    skipped = len(state) - len(tensors)
+    return PickedStateDict(tensors, found_at, skipped, flatten_state(state), source)
+
+
 def pick_state_dict(root: object, key: str | None = None) -> PickedStateDict:
     """The state dict (name -> dense tensor) in a loaded checkpoint.
 
@@ -257,28 +362,30 @@ def pick_state_dict(root: object, key: str | None = None) -> PickedStateDict:
             one), or a tensor name is not a string.
     """
     if key is not None:
-        obj = _follow(root, key)
+        obj = source = _follow(root, key)
         if isinstance(obj, GenericObject):
             obj = module_state(obj)
         if not isinstance(obj, dict):
             raise StateDictError(f"holds a {type(obj).__name__}, not a dict")
+        source = obj
         tensors = {k: v for k, v in obj.items() if isinstance(v, Tensor)}
-        if not tensors:
+        entries = flatten_state(obj)
+        if not any(_holds_tensors(v) for v in entries.values()):
             raise StateDictError("holds no tensors")
-        return PickedStateDict(tensors, skipped=len(obj) - len(tensors))
+        return PickedStateDict(tensors, None, len(obj) - len(tensors), entries, source)
     if _is_tensor_map(root):
-        return PickedStateDict(root)  # type: ignore[arg-type]
+        return _picked(root, None, root)
     if isinstance(root, GenericObject):
         found = module_state(root)
         if found:
-            return PickedStateDict(found)
+            return _picked(found, None, root)
     if isinstance(root, dict):
         for name in STATE_DICT_KEYS:
-            value = root.get(name)
+            value = source = root.get(name)
             if isinstance(value, GenericObject):
                 value = module_state(value)
             if _is_tensor_map(value):
-                return PickedStateDict(value, found_at=name)  # type: ignore[arg-type]
+                return _picked(value, name, source)
         candidates = [bounded_repr(k) for k, v in root.items() if _is_tensor_map(v)]
         raise StateDictError(
             "no state dict (a dict of tensors) at the top level", candidates
