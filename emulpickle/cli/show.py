@@ -36,6 +36,7 @@ from .tensors import (
     TensorRow,
     find_tensor_objects,
     join_path,
+    tensor_row,
     tensor_summary,
 )
 from .tree import Line, Node, line_text, plan_tree, render
@@ -96,27 +97,34 @@ def _note(row: TensorRow) -> str:
 
 def _tensors(
     args: argparse.Namespace,
-    obj: object,
-    parts: tuple[Part, ...],
+    root: object,
+    subtree: tuple[object, tuple[Part, ...]] | None,
     verdict: Verdict | None,
     plain: bool,
 ) -> _Tensors:
+    """The tensors under ``subtree`` (``--path``; the whole file when None)
+    that ``--filter`` keeps, marked against every tensor of the file (a
+    weight under ``--path`` may be tied to one elsewhere)."""
     if args.no_tensors or (plain and verdict is not None and verdict.builtins_only):
         # A pickle naming no global holds no tensor: no need to look.
         return _Tensors([], mark_sharing([]), 0, {})
-    found = find_tensor_objects(obj, parts)
-    marked = mark_sharing(found)
-    notes = {row.name: f" ({_note(row)})" for row in marked.rows if _note(row)}
-    if not args.filter:
-        return _Tensors(marked.rows, marked, len(found), notes)
+    everything = find_tensor_objects(root)
+    marked = mark_sharing(everything).rows
+    found = everything
+    if subtree is not None:
+        found = find_tensor_objects(*subtree)
+        by_name = {row.name: row for row in marked}
+        marked = [by_name.get(name) or tensor_row(name, t) for name, t in found]
+    notes = {row.name: f" ({_note(row)})" for row in marked if _note(row)}
     keep = [
         i
-        for i, row in enumerate(marked.rows)
-        if any(fnmatch.fnmatchcase(row.name, glob) for glob in args.filter)
+        for i, row in enumerate(marked)
+        if not args.filter
+        or any(fnmatch.fnmatchcase(row.name, glob) for glob in args.filter)
     ]
     # Totals of what is listed, each storage once among those rows.
     totals = mark_sharing([found[i] for i in keep])
-    return _Tensors([marked.rows[i] for i in keep], totals, len(found), notes)
+    return _Tensors([marked[i] for i in keep], totals, len(found), notes)
 
 
 def _hidden() -> frozenset[str]:
@@ -281,7 +289,9 @@ def run(args: argparse.Namespace) -> int:
     parts: tuple[Part, ...] = ()
     if args.path is not None:
         obj, parts = find_subtree(obj, args.path)
-    tensors = _tensors(args, obj, parts, verdict, loaded.kind == "pickle")
+    subtree = None if args.path is None else (obj, parts)
+    plain = loaded.kind == "pickle"
+    tensors = _tensors(args, loaded.obj, subtree, verdict, plain)
     top, cut = _plan(args, obj, parts, tensors)
     if args.json:
         _print_json(args, loaded, verdict, top, tensors)

@@ -129,22 +129,14 @@ def key_text(key: object, quote: bool = False, width: int = KEY_WIDTH) -> str:
 def _distinct(
     items: list[Any], render: Callable[[Any, int], str], width: int
 ) -> list[str]:
-    """``render(item, width)`` of each item, wider (up to
-    :data:`MAX_KEY_WIDTH`) for those whose texts would read the same."""
-    texts = [render(item, width) for item in items]
-    while width < MAX_KEY_WIDTH:
-        seen: dict[str, int] = {}
-        clash: set[int] = set()
-        for i, text in enumerate(texts):
-            first = seen.setdefault(text, i)
-            if first != i:
-                clash.update((first, i))
-        if not clash:
-            break
-        width *= 4
-        for i in clash:
-            texts[i] = render(items[i], width)
-    return texts
+    """``render(item, width)`` of each item; when two would read the same,
+    all are rendered wider (by half, up to :data:`MAX_KEY_WIDTH`), so that
+    siblings keep one look."""
+    while True:
+        texts = [render(item, width) for item in items]
+        if len(set(texts)) == len(texts) or width >= MAX_KEY_WIDTH:
+            return texts
+        width = min(width * 3 // 2, MAX_KEY_WIDTH)
 
 
 def distinct_texts(keys: list[object]) -> list[str]:
