@@ -104,7 +104,7 @@ def elide_middle(text: str, width: int) -> str:
     if len(text) <= width:
         return text
     keep = max(width - 3, 2)
-    head = (keep + 1) // 2
+    head = keep // 3  # the end tells names apart more often: it gets more
     return text[:head] + "..." + text[len(text) - (keep - head) :]
 
 
@@ -119,7 +119,7 @@ def key_text(key: object, quote: bool = False, width: int = KEY_WIDTH) -> str:
         # The two ends quoted apart: '...' inside one literal would read as
         # part of the key.
         keep = max(width - 7, 2)
-        head = (keep + 1) // 2
+        head = keep // 3
         return repr(key[:head]) + "..." + repr(key[len(key) - (keep - head) :])
     if type(key) is int and key.bit_length() <= 200:
         return repr(key)
