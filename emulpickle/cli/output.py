@@ -71,8 +71,9 @@ def print_table(
         table = Table(title=title, title_justify="left")
         for i, header in enumerate(headers):
             # Wrapped, never cut at the end: two names may differ only there.
-            justify = "right" if i in right else "left"
-            table.add_column(header, justify=justify, overflow="fold")
+            table.add_column(
+                header, justify="right" if i in right else "left", overflow="fold"
+            )
         for row in rows:
             table.add_row(*row)
         Console(highlight=False).print(table)
