@@ -1,7 +1,8 @@
 """``emulpickle show``: a file's contents as a tree, with a table of tensors.
 
-Before anything else the file is scanned (:mod:`emulpickle.cli.danger`): a
-file naming dangerous globals gets a one-line warning on standard error,
+Once the file is loaded, and before anything is printed, it is scanned
+(:mod:`emulpickle.cli.danger`; a TorchScript archive, which is not loaded,
+too): a file naming dangerous globals gets a one-line warning on stderr,
 and the exit status stays 0 (``show`` did what was asked; ``emulpickle
 scan`` is the command whose status answers "is this file safe?").
 
@@ -273,18 +274,48 @@ def _print_tensors(args: argparse.Namespace, tensors: _Tensors) -> None:
     print_table(headers, table_rows, {3, 4}, _title(args, tensors))
 
 
+def _warn(args: argparse.Namespace, verdict: Verdict | None) -> None:
+    """The scan's one-line warning on standard error, if it has one."""
+    warning = None if verdict is None else verdict.warning(args.file)
+    if warning is not None:
+        sys.stdout.flush()
+        print(f"{output.PROG}: {warning}", file=sys.stderr)
+
+
+def _is_torchscript(exc: BaseException) -> bool:
+    """Whether loading failed on a TorchScript archive (the plugin's error,
+    kept as the context of the command's own)."""
+    if torch_support() is None:
+        return False
+    from emulpickle_torch import TorchScriptArchiveError
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, TorchScriptArchiveError):
+            return True
+        seen = seen.__context__
+    return False
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``emulpickle show`` (see :func:`emulpickle.cli.parser.build_parser`).
 
     Returns 0 when the file was shown, whatever the scan says (the warning
     is on standard error).
     """
+    try:
+        loaded = load_file(args.file)
+    except Exception as exc:
+        # A TorchScript archive is refused, and its code is what the warning
+        # is about. Other failures are not scanned: a file the loader's
+        # limits refuse (a zip bomb) would only cost the scanner the same.
+        if _is_torchscript(exc):
+            _warn(args, scan_file(args.file))
+        raise
+    # Scanned after loading: the loader's limits refuse hostile archives
+    # first. Nothing is printed before the warning.
     verdict = scan_file(args.file)
-    warning = None if verdict is None else verdict.warning(args.file)
-    if warning is not None:
-        sys.stdout.flush()
-        print(f"{output.PROG}: {warning}", file=sys.stderr)
-    loaded = load_file(args.file)
+    _warn(args, verdict)
     obj: object = loaded.obj
     parts: tuple[Part, ...] = ()
     if args.path is not None:
