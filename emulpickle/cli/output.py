@@ -70,7 +70,10 @@ def print_table(
 
         table = Table(title=title, title_justify="left")
         for i, header in enumerate(headers):
-            table.add_column(header, justify="right" if i in right else "left")
+            # Wrapped, never cut at the end: two names may differ only there.
+            table.add_column(
+                header, justify="right" if i in right else "left", overflow="fold"
+            )
         for row in rows:
             table.add_row(*row)
         Console(highlight=False).print(table)

@@ -128,13 +128,19 @@ convert: nothing convertible), 2 usage error or unreadable input.
         description=(
             "Load FILE (a pickle, a torch checkpoint or a .npy file) with unknown "
             "globals as generic placeholders and show it as a tree; tensors and "
-            "arrays are listed in a table with totals. An object reached again "
-            "is shown once and referred back to (&n)."
+            "arrays are listed in a table with totals (tied weights and views of "
+            "one storage are marked and counted once). An object reached again "
+            "is shown once and referred back to (&n). The --max-lines budget is "
+            "shared level by level: every top-level key is shown before deeper "
+            "ones. A file naming dangerous globals (the scan's verdict) gets a "
+            "one-line warning on stderr; the exit status stays 0."
         ),
         epilog="""\
 examples:
   emulpickle show model.pt
   emulpickle show --depth 2 checkpoint.pkl
+  emulpickle show --path optimizer.param_groups ckpt.pt
+  emulpickle show --filter '*.self_attn.*' --max-lines 20 model.pt
   emulpickle show --json model.pt | jq '.tensors[].name'
 """,
     )
@@ -165,7 +171,32 @@ examples:
     show.add_argument(
         "--json",
         action="store_true",
-        help="print the tree (cut at --depth), tensors and totals as JSON",
+        help="print what show shows (the same cuts), tensors and totals as JSON",
+    )
+    # -- show: what to show (issue #14)
+    show.add_argument(
+        "--path",
+        metavar="KEYS",
+        help=(
+            "show only the value there: keys joined by dots, the longest key "
+            "matching first (a key may hold dots), integers or [i] index "
+            "lists; any name in the tensor table works (e.g. model.fc.weight, "
+            "optimizer.state.0)"
+        ),
+    )
+    show.add_argument(
+        "--filter",
+        metavar="GLOB",
+        action="append",
+        help=(
+            "list only tensors whose name matches GLOB (fnmatch, case-"
+            "sensitive: '*' matches dots too; repeat for several)"
+        ),
+    )
+    show.add_argument(
+        "--no-tensors",
+        action="store_true",
+        help="leave out the tensor table (and its walk of the whole file)",
     )
 
     dis = _command(

@@ -10,7 +10,10 @@ nested 40 deep) cost what their distinct objects cost.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+import gc
+from collections import deque
+from collections.abc import Callable, Iterable
+from itertools import compress
 from typing import Any
 
 import attrs
@@ -19,15 +22,19 @@ import emulpickle
 from emulpickle import GenericObject
 
 from .plugins import torch_support
-from .values import children, dtype_text, numpy_module
+from .values import dtype_text, entries, key_text, numpy_module
 
 __all__ = [
     "Marks",
+    "Part",
     "TensorMark",
     "TensorRow",
+    "find_tensor_objects",
     "find_tensors",
     "has_numpy_scalars",
     "is_tensor",
+    "join_path",
+    "reachable_types",
     "substitute_tensors",
     "tensor_data",
     "tensor_row",
@@ -53,7 +60,12 @@ def is_tensor(obj: object) -> bool:
 
 @attrs.frozen
 class TensorRow:
-    """One tensor or array found in a loaded tree."""
+    """One tensor or array found in a loaded tree.
+
+    ``same_as`` names an earlier row with the same data seen the same way
+    (a tied weight), ``shares_storage_with`` an earlier row viewing other
+    bytes of the same storage (see :mod:`emulpickle.cli.sharing`).
+    """
 
     name: str
     kind: str
@@ -62,6 +74,8 @@ class TensorRow:
     numel: int | None
     nbytes: int | None
     device: str
+    same_as: str | None = None
+    shares_storage_with: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict."""
@@ -73,6 +87,8 @@ class TensorRow:
             "numel": self.numel,
             "nbytes": self.nbytes,
             "device": self.device,
+            "same_as": self.same_as,
+            "shares_storage_with": self.shares_storage_with,
         }
 
 
@@ -106,50 +122,138 @@ def tensor_row(name: str, obj: Any) -> TensorRow:
     )
 
 
-def find_tensors(root: object) -> list[TensorRow]:
-    """Every tensor/array in ``root``, named by its path (keys joined by dots)."""
-    rows: list[TensorRow] = []
+#: Types that never hold a tensor: a walk does not look into them.
+_LEAVES = frozenset({str, bytes, bytearray, int, float, complex, bool, type(None)})
+#: What :func:`~emulpickle.cli.values.entries` walks into (and subclasses).
+_CONTAINERS = (list, tuple, dict, set, frozenset, deque, GenericObject)
+#: Objects handed to one ``gc.get_referents`` call.
+_BATCH = 1 << 16
+
+#: One step of a path: ``(key or label, whether it is a dict key)``.
+Part = tuple[object, bool]
+
+
+def reachable_types(root: object) -> set[type]:
+    """The types of the values reachable from ``root`` through containers
+    (lists, tuples, dicts, sets, deques, generic objects; dict keys too).
+
+    This answers "is there any tensor in here?" before a walk that names
+    each one: a million records of plain values are passed over at C speed
+    (``gc.get_referents`` a level at a time) instead of one Python step per
+    value. Only the built-in traversal of those container types is used;
+    nothing of the objects' own runs.
+    """
+    found: set[type] = {type(root)}
+    container: dict[type, bool] = {}
+
+    def is_container(kind: type) -> bool:
+        known = container.get(kind)
+        if known is None:
+            known = container[kind] = issubclass(kind, _CONTAINERS)
+        return known
+
+    seen: set[int] = set()
+    level = [root] if is_container(type(root)) else []
+    level_ids = {id(root)}
+    while level:
+        following: list[object] = []
+        for start in range(0, len(level), _BATCH):
+            refs = gc.get_referents(*level[start : start + _BATCH])
+            kinds = set(map(type, refs))
+            found |= kinds
+            wanted = {k for k in kinds if is_container(k)}
+            if wanted:
+                following.extend(
+                    compress(refs, map(wanted.__contains__, map(type, refs)))
+                )
+        if not following:
+            break  # the last level is never remembered: nothing is left to walk
+        seen |= level_ids
+        level, level_ids = _unseen(following, seen)
+    return found
+
+
+def _unseen(objs: list[object], seen: set[int]) -> tuple[list[object], set[int]]:
+    """``objs`` without repeats and without those in ``seen``, and their ids
+    (at C speed when, as usual, there are no repeats)."""
+    ids = set(map(id, objs))
+    if len(ids) == len(objs) and ids.isdisjoint(seen):
+        return objs, ids
+    by_id = dict(zip(map(id, objs), objs, strict=True))
+    fresh = by_id.keys() - seen
+    return list(map(by_id.__getitem__, fresh)), fresh
+
+
+def find_tensor_objects(
+    root: object, prefix: tuple[Part, ...] = ()
+) -> list[tuple[str, object]]:
+    """``(path, tensor)`` for every tensor/array in ``root``, in tree order
+    (see :func:`join_path`); a tensor reached twice is listed twice.
+
+    ``prefix`` is where ``root`` is (``show --path``): names start with it.
+    """
     tensors = tensor_types()
-    if isinstance(root, tensors):
-        return [tensor_row("(root)", root)]
     torch = torch_support()
     hidden: frozenset[str] = torch.MODULE_STATE_KEYS if torch else frozenset()
-    leaves = (str, bytes, bytearray, int, float, complex, type(None))
+    if isinstance(root, tensors):
+        return [(join_path(prefix, hidden), root)]
+    if not any(issubclass(kind, tensors) for kind in reachable_types(root)):
+        return []
+    found: list[tuple[str, object]] = []
     seen: set[int] = set()
-    # (object, parent frame index) frames; names are built only for tensors.
-    frames: list[tuple[str, int]] = [("", -1)]
+    # (part, parent frame) frames; names are built only for tensors.
+    frames: list[tuple[Part | None, int]] = [(None, -1)]
     stack: list[tuple[object, int]] = [(root, 0)]
     while stack:
         obj, frame = stack.pop()
         if isinstance(obj, tensors):
-            rows.append(tensor_row(_path(frames, frame, hidden), obj))
+            found.append((_frame_path(frames, frame, prefix, hidden), obj))
             continue
         if id(obj) in seen:
             continue
         seen.add(id(obj))
-        if type(obj) is list or type(obj) is tuple:
-            pairs: Any = ((f"[{i}]", c) for i, c in enumerate(obj))
-        else:
-            pairs = children(obj)
         pending = []
-        for part, child in pairs:
-            if isinstance(child, leaves):
+        for key, is_key, child in entries(obj):
+            if type(child) in _LEAVES:
                 continue
-            frames.append((part, frame))
+            frames.append(((key, is_key), frame))
             pending.append((child, len(frames) - 1))
         stack.extend(reversed(pending))
-    return rows
+    return found
 
 
-def _path(frames: list[tuple[str, int]], index: int, hidden: frozenset[str]) -> str:
-    parts: list[str] = []
+def find_tensors(root: object) -> list[TensorRow]:
+    """Every tensor/array in ``root``, named by its path (keys joined by
+    dots), with ties and shared storages marked."""
+    from .sharing import mark_sharing
+
+    return mark_sharing(find_tensor_objects(root)).rows
+
+
+def _frame_path(
+    frames: list[tuple[Part | None, int]],
+    index: int,
+    prefix: tuple[Part, ...],
+    hidden: frozenset[str],
+) -> str:
+    parts: list[Part] = []
     while index > 0:
         part, index = frames[index]
-        if part not in hidden:
-            parts.append(part)
+        assert part is not None
+        parts.append(part)
     parts.reverse()
+    return join_path((*prefix, *parts), hidden)
+
+
+def join_path(parts: Iterable[Part], hidden: frozenset[str] = frozenset()) -> str:
+    """A tensor's name: keys joined by dots, ``[i]`` list indices appended
+    (``model.layers[0].weight``); the module-state levels of a pickled
+    ``nn.Module`` (``hidden``) are left out; ``(root)`` for the root."""
     text = ""
-    for part in parts:
+    for key, is_key in parts:
+        part = key_text(key) if is_key else str(key)
+        if is_key and part in hidden:
+            continue
         if part.startswith("[") or not text:
             text += part
         else:
@@ -309,7 +413,11 @@ class Marks:
 
     def mark(self, tensor: Any) -> TensorMark:
         """A mark for ``tensor``, recording its encoding."""
-        self.values.append(self.encode(tensor))
+        return self.add(self.encode(tensor))
+
+    def add(self, value: object) -> TensorMark:
+        """A mark written as ``value`` (JSON-ready)."""
+        self.values.append(value)
         return TensorMark(len(self.values) - 1)
 
     def replace(self, value: dict[str, object]) -> object:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import emulpickle
@@ -21,16 +21,23 @@ __all__ = [
     "VALUE_WIDTH",
     "abbrev",
     "children",
+    "distinct_names",
+    "distinct_texts",
     "dtype_text",
+    "elide_middle",
+    "entries",
     "key_text",
     "numpy_module",
+    "size",
     "type_name",
 ]
 
 #: Longest abbreviated value in a tree line.
 VALUE_WIDTH = 60
-#: Longest abbreviated key in a path or tree line.
-KEY_WIDTH = 30
+#: Longest key in a path or tree line before its middle is left out.
+KEY_WIDTH = 60
+#: Keys are rendered at most this wide, even to tell two apart.
+MAX_KEY_WIDTH = 4096
 
 
 def numpy_module() -> Any:
@@ -90,11 +97,95 @@ def abbrev(obj: object, width: int = VALUE_WIDTH) -> str:
     return text
 
 
-def key_text(key: object, quote: bool = False) -> str:
-    """A dict key in a path (as it is, for a str) or a tree line (quoted)."""
-    if isinstance(key, str) and not quote:
-        return key
-    return abbrev(key, KEY_WIDTH)
+def elide_middle(text: str, width: int) -> str:
+    """``text``, or its start and end around ``...`` when longer than
+    ``width``: keys that differ only at the end (``in_proj_weight`` and
+    ``in_proj_bias``) stay apart."""
+    if len(text) <= width:
+        return text
+    keep = max(width - 3, 2)
+    head = keep // 3  # the end tells names apart more often: it gets more
+    return text[:head] + "..." + text[len(text) - (keep - head) :]
+
+
+def key_text(key: object, quote: bool = False, width: int = KEY_WIDTH) -> str:
+    """A dict key in a path (as it is, for a str) or a tree line (quoted),
+    its middle left out when it is longer than ``width``."""
+    if isinstance(key, str):
+        if not quote:
+            return key
+        if len(key) + 2 <= width:
+            return repr(key)
+        # The two ends quoted apart: '...' inside one literal would read as
+        # part of the key.
+        keep = max(width - 7, 2)
+        head = keep // 3
+        return repr(key[:head]) + "..." + repr(key[len(key) - (keep - head) :])
+    if type(key) is int and key.bit_length() <= 200:
+        return repr(key)
+    return elide_middle(emulpickle.bounded_repr(key, max_chars=2 * width), width)
+
+
+def _distinct(
+    items: list[Any], render: Callable[[Any, int], str], width: int
+) -> list[str]:
+    """``render(item, width)`` of each item; when two would read the same,
+    all are rendered wider (by half, up to :data:`MAX_KEY_WIDTH`), so that
+    siblings keep one look."""
+    while True:
+        texts = [render(item, width) for item in items]
+        if len(set(texts)) == len(texts) or width >= MAX_KEY_WIDTH:
+            return texts
+        width = min(width * 3 // 2, MAX_KEY_WIDTH)
+
+
+def distinct_texts(keys: list[object]) -> list[str]:
+    """:func:`key_text` (quoted) of each key; keys whose shortened texts
+    would read the same (they differ only in the middle) are shown wider."""
+    return _distinct(keys, lambda key, width: key_text(key, True, width), KEY_WIDTH)
+
+
+def distinct_names(names: list[str], width: int) -> list[str]:
+    """Each name with its middle left out beyond ``width`` characters,
+    wider where two would then read the same."""
+    return _distinct(names, elide_middle, width)
+
+
+#: What :func:`entries` gives for a child reached by a dict key: the key is
+#: shown with :func:`key_text`; other children have a label of their own.
+DICT_KEY = True
+
+
+def entries(obj: object) -> Iterator[tuple[object, bool, object]]:
+    """``(key or label, is a dict key, child)`` for each child of a container;
+    nothing for a leaf. Labels are ``[i]``, ``args[i]``, keyword names,
+    ``state`` or ``""`` (set items)."""
+    if isinstance(obj, (list, tuple, deque)):
+        for i, item in enumerate(obj):
+            yield f"[{i}]", False, item
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            yield key, DICT_KEY, value
+    elif isinstance(obj, (set, frozenset)):
+        for item in obj:
+            yield "", False, item
+    elif isinstance(obj, GenericObject):
+        for i, item in enumerate(obj.args):
+            yield f"args[{i}]", False, item
+        for key, value in obj.kwargs.items():
+            yield key, not isinstance(key, str), value
+        state = obj.state
+        if isinstance(state, dict):
+            for key, value in state.items():
+                yield key, DICT_KEY, value
+        elif state is not None:
+            yield "state", False, state
+        for i, item in enumerate(obj.list_items):
+            yield f"[{i}]", False, item
+        for key, value in obj.dict_items.items():
+            yield key, DICT_KEY, value
+        for item in obj.set_items:
+            yield "", False, item
 
 
 def children(obj: object, quote: bool = False) -> Iterator[tuple[str, object]]:
@@ -102,29 +193,23 @@ def children(obj: object, quote: bool = False) -> Iterator[tuple[str, object]]:
 
     Keys are given as they are (tensor names) or, with ``quote``, as reprs.
     """
-    if isinstance(obj, (list, tuple, deque)):
-        for i, item in enumerate(obj):
-            yield f"[{i}]", item
-    elif isinstance(obj, dict):
-        for key, value in obj.items():
-            yield key_text(key, quote), value
-    elif isinstance(obj, (set, frozenset)):
-        for item in obj:
-            yield "", item
-    elif isinstance(obj, GenericObject):
-        for i, item in enumerate(obj.args):
-            yield f"args[{i}]", item
-        for key, value in obj.kwargs.items():
-            yield key, value
+    for key, is_key, child in entries(obj):
+        yield (key_text(key, quote) if is_key else str(key)), child
+
+
+def size(obj: object) -> int:
+    """How many children :func:`entries` gives, counted without a walk."""
+    if isinstance(obj, GenericObject):
         state = obj.state
-        if isinstance(state, dict):
-            for key, value in state.items():
-                yield key_text(key, quote), value
-        elif state is not None:
-            yield "state", state
-        for i, item in enumerate(obj.list_items):
-            yield f"[{i}]", item
-        for key, value in obj.dict_items.items():
-            yield key_text(key, quote), value
-        for item in obj.set_items:
-            yield "", item
+        n = len(state) if isinstance(state, dict) else int(state is not None)
+        return (
+            len(obj.args)
+            + len(obj.kwargs)
+            + n
+            + len(obj.list_items)
+            + len(obj.dict_items)
+            + len(obj.set_items)
+        )
+    if isinstance(obj, (list, tuple, deque, dict, set, frozenset)):
+        return len(obj)
+    return 0

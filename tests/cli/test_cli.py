@@ -170,7 +170,13 @@ def test_show_json(tmp_path: Path) -> None:
     assert data["tree"] == {"a": [1, 2], "n": None}
     assert data["format"] == "pickle"
     assert data["tensors"] == []
-    assert data["totals"] == {"count": 0, "numel": 0, "nbytes": 0}
+    assert data["totals"] == {
+        "count": 0,
+        "numel": 0,
+        "nbytes": 0,
+        "tied": 0,
+        "views": 0,
+    }
 
 
 def test_show_numpy_arrays(tmp_path: Path) -> None:

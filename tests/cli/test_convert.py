@@ -83,6 +83,7 @@ def test_show_checkpoint(checkpoint: Path) -> None:
         "96",
         "B",
         "cpu",
+        *["shares", "storage", "with", "lin.weight"],
     ]
 
 

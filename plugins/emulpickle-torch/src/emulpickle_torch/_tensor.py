@@ -47,6 +47,9 @@ class Storage(ShownByRepr):
         nbytes: size in bytes.
         location: the device it was saved from (``"cpu"``, ``"cuda:0"``...).
         byteorder: ``"little"`` or ``"big"``: the order of the stored bytes.
+        base: for a view of another storage (legacy checkpoints), the
+            storage it views (never itself a view), else None.
+        base_offset: where the view starts in ``base``, in bytes.
 
     With ``keep=False`` (bytes inflated from a compressed record) the bytes
     are shared only while something (an array, a view) still uses them, and
@@ -72,6 +75,10 @@ class Storage(ShownByRepr):
         self._keep = keep
         self._buffer: memoryview | None = None
         self._shared: weakref.ref[object] | None = None
+        # A view made by :meth:`slice` (legacy files) knows the storage it
+        # views, so tools can tell that two views share bytes.
+        self.base: Storage | None = None
+        self.base_offset = 0
 
     def __repr__(self) -> str:
         return f"<Storage {self.key!r} {self.nbytes} bytes on {self.location}>"
@@ -128,6 +135,8 @@ class Storage(ShownByRepr):
             lambda: self.buffer()[offset : offset + nbytes],
             keep=self._keep,
         )
+        view.base = self if self.base is None else self.base
+        view.base_offset = self.base_offset + offset
         return view
 
 

@@ -2,8 +2,9 @@
 
 A small, stable API for tools that inspect loaded checkpoints without torch
 (``emulpickle show``, ``json`` and ``convert`` use it once this plugin is
-installed): which objects are tensors, a one-row summary of each, their
-values as nested lists, and the state dict inside a checkpoint.
+installed): which objects are tensors, a one-row summary of each, which
+storage each views (tied weights), their values as nested lists, and the
+state dict inside a checkpoint.
 
 ```py
 from emulpickle_torch import cli_support
@@ -39,12 +40,14 @@ __all__ = [
     "TENSOR_TYPES",
     "PickedStateDict",
     "StateDictError",
+    "StorageSpan",
     "TensorSummary",
     "dense_nbytes",
     "flatten_state",
     "is_tensor",
     "module_state",
     "pick_state_dict",
+    "storage_span",
     "summarize",
     "tensor_array",
     "tensor_data",
@@ -136,6 +139,44 @@ def summarize(obj: Tensor | SparseTensor | NestedTensor) -> TensorSummary:
             buffer.device,
         )
     raise TypeError(f"not a tensor: {type(obj).__name__}")
+
+
+@attrs.frozen(eq=False)
+class StorageSpan:
+    """Which bytes of which storage a dense tensor views.
+
+    Two tensors of one checkpoint with the same ``storage`` share bytes
+    (tied weights, views); with the same ``storage`` *and* ``view`` they are
+    the same data seen the same way (``decoder.weight`` saved as
+    ``embed.weight``).
+
+    Attributes:
+        storage: the storage viewed (the :class:`Storage` a legacy storage
+            view is part of): compare it with ``is``.
+        key: that storage's key in the checkpoint (``data/<key>``).
+        nbytes: that storage's size in bytes (what the file holds for it).
+        view: ``(dtype, byte offset, shape, stride, conj, neg)``: equal
+            views of one storage show the same values.
+    """
+
+    storage: object
+    key: str
+    nbytes: int
+    view: tuple[object, ...]
+
+
+def storage_span(obj: object) -> StorageSpan | None:
+    """The :class:`StorageSpan` of a dense tensor; ``None`` for a tensor
+    without data (``meta``), a sparse or nested one, or anything else."""
+    if not isinstance(obj, Tensor) or obj.storage is None:
+        return None
+    storage = obj.storage
+    offset = obj.storage_offset * obj.itemsize
+    if storage.base is not None:
+        offset += storage.base_offset
+        storage = storage.base
+    view = (obj.dtype, offset, obj.shape, obj.stride, obj.conj, obj.neg)
+    return StorageSpan(storage, storage.key, storage.nbytes, view)
 
 
 def tensor_array(obj: Tensor | SparseTensor | NestedTensor) -> Any:
