@@ -6,6 +6,7 @@ Everything here needs torch at call time (the importing tests skip without it).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import math
 from collections.abc import Iterator
@@ -59,6 +60,9 @@ def assert_same_tree(ours: Any, theirs: Any, where: str = "root") -> None:
         assert ours.requires_grad == theirs.requires_grad, where
         assert ours.device == theirs.device, where
         assert np.array_equal(torch_bits(ours), torch_bits(theirs)), where
+    elif isinstance(theirs, torch.TypedStorage | torch.UntypedStorage):
+        assert ours.dtype == theirs.dtype, where
+        assert bytes(ours.untyped()) == bytes(theirs.untyped()), where
     elif isinstance(theirs, np.ndarray | np.generic):
         assert ours.dtype == theirs.dtype, where
         assert np.shape(ours) == np.shape(theirs), where
@@ -73,8 +77,10 @@ def assert_same_tree(ours: Any, theirs: Any, where: str = "root") -> None:
         assert len(ours) == len(theirs), where
         for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
             assert_same_tree(a, b, f"{where}[{i}]")
-    elif isinstance(theirs, argparse.Namespace):
+    elif isinstance(theirs, argparse.Namespace) or dataclasses.is_dataclass(theirs):
         assert_same_tree(vars(ours), vars(theirs), where)
+    elif isinstance(theirs, torch.nn.Module):
+        assert_same_tree(ours.state_dict(), theirs.state_dict(), where)
     elif isinstance(theirs, float) and math.isnan(theirs):
         assert math.isnan(ours), where
     else:
