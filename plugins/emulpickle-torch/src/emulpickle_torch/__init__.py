@@ -10,6 +10,10 @@ array = weight.numpy()  # zero-copy view of the file
 model = emulpickle_torch.load("whole_model.pt", unknown="generic")  # torch.save(model)
 weights = emulpickle_torch.state_dict(model)  # names as model.state_dict() gives
 emulpickle_torch.convert_checkpoint("model.pt", "model.safetensors")  # or .npz
+
+# With torch installed: real tensors, zero-copy from a copy-on-write map.
+state = emulpickle_torch.load("model.pt", tensors="torch")
+state = emulpickle_torch.torch_load("model.pt", map_location="cpu")  # torch.load's API
 ```
 
 Every global in the checkpoint's pickle is answered by an emulator (the
@@ -29,6 +33,7 @@ from ._convert import (
     convert_checkpoint,
     output_format,
 )
+from ._dropin import torch_load
 from ._dtypes import COMPLEX32, DTYPES, STORAGE_TYPES, DType, StorageType, TorchConstant
 from ._emulators import Device, TensorClass, register
 from ._load import MAGIC_NUMBER, load, torch_registry
@@ -70,5 +75,6 @@ __all__ = [
     "output_format",
     "register",
     "state_dict",
+    "torch_load",
     "torch_registry",
 ]

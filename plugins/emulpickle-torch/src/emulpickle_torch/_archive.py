@@ -63,10 +63,13 @@ class TorchZip:
         except FormatError as exc:
             raise translate(exc) from None
 
-    def check(self, member: ZipMember) -> None:
-        """Validate a record's header, range, method and size without reading it."""
+    def check(self, member: ZipMember) -> tuple[int, int]:
+        """Validate a record's header, range, method and size without reading it.
+
+        Returns where its (possibly compressed) bytes lie in the file.
+        """
         try:
-            self.archive.check(member, max_size=self.max_inflate)
+            return self.archive.check(member, max_size=self.max_inflate)
         except FormatError as exc:
             raise translate(exc) from None
 

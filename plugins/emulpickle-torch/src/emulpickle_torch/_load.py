@@ -7,7 +7,7 @@ import mmap as _mmap
 import os
 import struct
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import emulpickle
 from emulpickle import Limits, Registry, Unpickler, current_limits, default_registry
@@ -22,7 +22,7 @@ from ._tar_load import load_tar
 from ._tensor import Storage, TypedStorage
 from .errors import TorchFormatError, TorchScriptArchiveError
 
-__all__ = ["MAGIC_NUMBER", "load", "torch_registry"]
+__all__ = ["MAGIC_NUMBER", "load", "load_tree", "open_source", "torch_registry"]
 
 #: The first pickle of a legacy (pre-1.6) torch.save file.
 MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
@@ -52,45 +52,63 @@ def _registry_for(registry: Registry | None) -> Registry:
     return extended
 
 
-def _open(file: Any, use_mmap: bool) -> Source:
+def _map(fileno: int, private: bool) -> BufferSource | None:
+    """The whole file mapped: read-only, or copy-on-write (MAP_PRIVATE) for
+    real tensors, which must be writable without ever changing the file."""
+    size = os.fstat(fileno).st_size
+    if size == 0:
+        return None
+    access = _mmap.ACCESS_COPY if private else _mmap.ACCESS_READ
+    mapped = _mmap.mmap(fileno, 0, access=access)
+    return BufferSource(mapped, keep=mapped, private=private)
+
+
+def open_source(file: Any, use_mmap: bool, private: bool = False) -> Source:
+    """A source over ``file``; ``private``: real tensors will view it."""
     if isinstance(file, (bytes, bytearray, memoryview)):
-        return BufferSource(file)
+        return BufferSource(file)  # the caller's bytes: storages are copied
     if isinstance(file, (str, os.PathLike)):
         handle = open(file, "rb")  # noqa: SIM115 - kept open for lazy reads
         try:
-            size = os.fstat(handle.fileno()).st_size
-            if use_mmap and size > 0:
-                mapped = _mmap.mmap(handle.fileno(), 0, access=_mmap.ACCESS_READ)
-                return BufferSource(mapped, keep=mapped)
+            if use_mmap:
+                mapped = _map(handle.fileno(), private)
+                handle.close()  # a map outlives its file descriptor
+                return mapped if mapped is not None else BufferSource(b"")
+            return FileSource(handle, os.fstat(handle.fileno()).st_size)
         except BaseException:
             handle.close()
             raise
-        if not use_mmap:
-            return FileSource(handle, size)
-        handle.close()
-        return BufferSource(b"")
     if isinstance(file, io.BytesIO):
+        # Its buffer is the caller's: real tensors copy their storages.
         return BufferSource(file.getbuffer())
     if use_mmap:
         try:
             fileno = file.fileno()
-            size = os.fstat(fileno).st_size
         except (AttributeError, OSError, io.UnsupportedOperation):
             pass
         else:
-            if size > 0:
-                mapped = _mmap.mmap(fileno, 0, access=_mmap.ACCESS_READ)
-                return BufferSource(mapped, keep=mapped)
+            try:
+                mapped = _map(fileno, private)
+            except (OSError, ValueError):  # a pipe or socket: not mappable
+                mapped = None
+            if mapped is not None:
+                return mapped
     if getattr(file, "seekable", lambda: False)():
         size = file.seek(0, os.SEEK_END)
         return FileSource(file, size)
-    return BufferSource(file.read())
+    data = file.read()
+    if private and use_mmap:
+        # Read once into memory only this load holds: tensors view it.
+        owned = bytearray(data)
+        return BufferSource(owned, private=True)
+    return BufferSource(data)
 
 
 def load(
     file: Any,
     *,
     mmap: bool = True,
+    tensors: Literal["emulated", "torch"] = "emulated",
     registry: Registry | None = None,
     unknown: emulpickle.Unknown = "error",
     max_inflate: int = 1 << 32,
@@ -105,6 +123,13 @@ def load(
         file: a path, a binary file object or a bytes-like object.
         mmap: memory-map the file, so tensors view it without copying (with
             ``mmap=False`` each storage is read from the file when first used).
+        tensors: ``"emulated"`` (the default) gives inert
+            :class:`emulpickle_torch.Tensor` s and needs no torch;
+            ``"torch"`` gives real ``torch.Tensor`` / ``nn.Parameter`` (and
+            sparse, quantized, nested, meta tensors) on the CPU, viewing a
+            copy-on-write map of the file (writable; writes never reach the
+            file). Needs torch; see :func:`emulpickle_torch.torch_load` for
+            ``map_location``.
         registry: the registry answering globals; the torch emulators are
             added when it lacks them. Default: :func:`torch_registry`.
         unknown: ``"error"`` refuses unknown globals; ``"generic"`` makes
@@ -117,16 +142,44 @@ def load(
             records after ``load`` returns included (``max_inflated_bytes``).
 
     Returns:
-        The saved object; tensors are :class:`emulpickle_torch.Tensor`.
+        The saved object; tensors are :class:`emulpickle_torch.Tensor`
+        (``torch.Tensor`` with ``tensors="torch"``).
 
     Raises:
+        ImportError: ``tensors="torch"`` without torch installed.
         TorchScriptArchiveError: the file is a ``torch.jit.save`` archive.
         TorchFormatError: the container is malformed or hostile (e.g. a
             record listed twice, or records overlapping: a zip bomb).
         emulpickle.LimitExceededError: the container exceeds ``limits``.
         emulpickle.UnpicklingError: the pickle is (ForbiddenGlobalError, ...).
     """
-    source = _open(file, mmap)
+    if tensors == "torch":
+        from ._real import to_torch
+
+        return to_torch(
+            file,
+            mmap=mmap,
+            registry=registry,
+            unknown=unknown,
+            max_inflate=max_inflate,
+            **options,
+        )
+    if tensors != "emulated":
+        raise ValueError(
+            'tensors must be "emulated" or "torch", not '
+            f"{emulpickle.bounded_repr(tensors)}"
+        )
+    return load_tree(open_source(file, mmap), registry, unknown, max_inflate, options)
+
+
+def load_tree(
+    source: Source,
+    registry: Registry | None,
+    unknown: emulpickle.Unknown,
+    max_inflate: int,
+    options: dict[str, Any],
+) -> Any:
+    """The emulated object a ``torch.save`` file holds, read from ``source``."""
     if source.size == 0:
         raise TorchFormatError("empty file")
     options = dict(options, registry=_registry_for(registry), unknown=unknown)
@@ -214,14 +267,17 @@ def _load_zip(reader: TorchZip, options: dict[str, Any]) -> Any:
                     f"record {name!r} holds {entry.size} bytes but the pickle "
                     f"declares {numel} elements ({nbytes} bytes)"
                 )
-            reader.check(entry)  # header, range and size checked; data not read
+            # Header, range and size checked; data not read.
+            start, _ = reader.check(entry)
+            stored = reader.is_stored(entry)
             storage = Storage(
                 key,
                 nbytes,
                 location,
                 byteorder,
                 reader_for(entry),
-                keep=reader.is_stored(entry),  # inflated bytes: only while used
+                keep=stored,  # inflated bytes: only while used
+                file_offset=start if stored else None,
             )
             storages[key] = storage
         elif storage.nbytes != nbytes:
@@ -314,6 +370,6 @@ def _load_stream(source: Source, options: dict[str, Any]) -> Any:
             )
         start = position + 8
         source.check(start, storage.nbytes, f"storage {key!r}")
-        storage.bind(source.reader(start, storage.nbytes))
+        storage.bind(source.reader(start, storage.nbytes), start)
         position = start + storage.nbytes
     return result

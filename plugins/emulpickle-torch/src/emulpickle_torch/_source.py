@@ -13,9 +13,18 @@ __all__ = ["BufferSource", "FileSource", "Source", "SourceFile"]
 
 
 class Source:
-    """Random access to the bytes of a checkpoint."""
+    """Random access to the bytes of a checkpoint.
+
+    Attributes:
+        size: the number of bytes.
+        private: a writable buffer of the whole file that only this load
+            sees (a copy-on-write map, or bytes read into a bytearray), when
+            the file was opened for real tensors; they view it without a copy.
+            None otherwise.
+    """
 
     size: int = 0
+    private: Any = None
 
     def read(self, offset: int, length: int) -> memoryview:
         """``length`` bytes at ``offset``; refuses ranges outside the source."""
@@ -41,8 +50,10 @@ class Source:
 class BufferSource(Source):
     """A bytes-like object or memory map; reads are zero-copy slices."""
 
-    def __init__(self, buffer: Any, keep: object = None) -> None:
+    def __init__(self, buffer: Any, keep: object = None, private: bool = False) -> None:
         view = memoryview(buffer)
+        if private:
+            self.private = buffer
         if view.ndim != 1 or view.itemsize != 1:
             view = view.cast("B")
         self._view = view
@@ -95,6 +106,10 @@ class SourceFile(io.RawIOBase):
         self.size = source.size - start if size is None else size
         source.check(start, self.size, "file window")
         self._pos = 0
+
+    def absolute(self, offset: int) -> int:
+        """The source offset of ``offset`` in this window."""
+        return self._start + offset
 
     def reader(self, offset: int, length: int) -> Callable[[], memoryview]:
         """Like :meth:`Source.reader`, at an offset into this window."""

@@ -145,7 +145,14 @@ def _read_storages(
             )
         nbytes = numel * itemsize
         reader = stream.reader(start, nbytes)
-        storage = Storage(str(key), nbytes, location, "little", reader)
+        storage = Storage(
+            str(key),
+            nbytes,
+            location,
+            "little",
+            reader,
+            file_offset=stream.absolute(start),
+        )
         objects[key] = TypedStorage(storage, storage_type.dtype, storage_type.untyped)
         stream.seek(start + nbytes)
     views = Unpickler(stream, **options).load()

@@ -50,6 +50,9 @@ class Storage(ShownByRepr):
         base: for a view of another storage (legacy checkpoints), the
             storage it views (never itself a view), else None.
         base_offset: where the view starts in ``base``, in bytes.
+        file_offset: where the bytes lie in the checkpoint file when they
+            are stored there as they are (not compressed), else None: real
+            tensors (``tensors="torch"``) map them from there.
 
     With ``keep=False`` (bytes inflated from a compressed record) the bytes
     are shared only while something (an array, a view) still uses them, and
@@ -66,8 +69,10 @@ class Storage(ShownByRepr):
         reader: Callable[[], memoryview] | None,
         *,
         keep: bool = True,
+        file_offset: int | None = None,
     ) -> None:
         self.key = key
+        self.file_offset = file_offset
         self.nbytes = nbytes
         self.location = location
         self.byteorder = byteorder
@@ -83,9 +88,12 @@ class Storage(ShownByRepr):
     def __repr__(self) -> str:
         return f"<Storage {self.key!r} {self.nbytes} bytes on {self.location}>"
 
-    def bind(self, reader: Callable[[], memoryview]) -> None:
+    def bind(
+        self, reader: Callable[[], memoryview], file_offset: int | None = None
+    ) -> None:
         """Say where the bytes are (legacy files know it only at the end)."""
         self._reader = reader
+        self.file_offset = file_offset
 
     def buffer(self) -> memoryview:
         """The stored bytes, in file byte order (zero-copy when memory-mapped)."""
