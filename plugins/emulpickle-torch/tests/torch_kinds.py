@@ -27,6 +27,8 @@ import numpy as np
 from torch_ckpt_helpers import p_call, p_global, p_str, pickle_of, tar_checkpoint
 from torch_tar_fixture import members
 
+import emulpickle
+
 #: The loaders, as the table's columns name them.
 LOADERS = (
     "`torch.load(f, weights_only=True)`",
@@ -158,9 +160,12 @@ def dropin_reason(error: BaseException) -> str:
 
 def attempt(load: Callable[[], Any], reason: Callable[[BaseException], str]) -> str:
     try:
-        load()
+        result = load()
     except Exception as error:  # every refusal is an outcome to report
         return f"refuses: {reason(error)}"
+    values = list(result.values()) if isinstance(result, dict) else [result]
+    if any(isinstance(value, emulpickle.GenericObject) for value in values):
+        return "loads (inert `GenericObject`)"  # unknown="generic": nothing ran
     return "loads"
 
 
