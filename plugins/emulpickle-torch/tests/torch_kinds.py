@@ -85,7 +85,9 @@ def _save(obj: Callable[[], Any], **options: Any) -> Callable[[Path], None]:
 def _torchscript(path: Path) -> None:
     import torch
 
-    torch.jit.save(torch.jit.script(_model()), str(path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit in 2.13
+        torch.jit.save(torch.jit.script(_model()), str(path))
 
 
 def _tar(path: Path) -> None:
