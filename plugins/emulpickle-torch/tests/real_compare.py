@@ -18,6 +18,12 @@ def assert_same(ours: Any, theirs: Any, where: str = "root", ptrs: Any = None) -
 
     assert type(ours) is type(theirs), (where, type(ours), type(theirs))
     if isinstance(theirs, torch.Tensor):
+        assert ours.is_nested == theirs.is_nested, where
+        if theirs.is_nested:
+            assert ours.requires_grad == theirs.requires_grad, where
+            for a, b in zip(ours.unbind(), theirs.unbind(), strict=True):
+                assert_same(a, b, where + "[nested]")
+            return
         assert ours.dtype == theirs.dtype, where
         assert ours.layout == theirs.layout, where
         assert ours.shape == theirs.shape, where
@@ -29,10 +35,6 @@ def assert_same(ours: Any, theirs: Any, where: str = "root", ptrs: Any = None) -
                 assert ours.is_coalesced() == theirs.is_coalesced(), where
             dense_ours, dense_theirs = ours.to_dense(), theirs.to_dense()
             assert torch.equal(dense_ours, dense_theirs), where
-            return
-        if theirs.is_nested:
-            for a, b in zip(ours.unbind(), theirs.unbind(), strict=True):
-                assert_same(a, b, where + "[nested]")
             return
         assert ours.stride() == theirs.stride(), where
         assert ours.storage_offset() == theirs.storage_offset(), where

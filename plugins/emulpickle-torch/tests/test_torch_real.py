@@ -188,9 +188,7 @@ def _digest(path: Path) -> str:
 @pytest.mark.parametrize("legacy", [False, True])
 @pytest.mark.parametrize("how", ["drop-in", "load"])
 def test_writable_and_file_untouched(tmp_path: Path, legacy: bool, how: str) -> None:
-    path = _save(
-        _views(), tmp_path / "w.pt", _use_new_zipfile_serialization=not legacy
-    )
+    path = _save(_views(), tmp_path / "w.pt", _use_new_zipfile_serialization=not legacy)
     before = _digest(path)
     state = et.torch_load(path) if how == "drop-in" else et.load(path, tensors="torch")
     for value in state.values():
@@ -221,7 +219,8 @@ def test_misaligned_legacy_storage_is_copied(tmp_path: Path) -> None:
     state = {"x": torch.arange(5, dtype=torch.float64)}
     for pad in range(8):
         state["pad"] = "p" * pad
-        path = _save(state, tmp_path / f"m{pad}.pt", _use_new_zipfile_serialization=False)
+        path = tmp_path / f"m{pad}.pt"
+        _save(state, path, _use_new_zipfile_serialization=False)
         loaded = et.torch_load(path)
         assert loaded["x"].data_ptr() % 8 == 0
         assert torch.equal(loaded["x"], state["x"])
@@ -334,7 +333,7 @@ def test_what_torch_refuses(tmp_path: Path) -> None:
         "weights": torch.ones(3),
     }
     path = _save(obj, tmp_path / "np.pt")
-    with pytest.raises(Exception, match="(?i)weights only load failed"):
+    with pytest.raises(Exception, match=r"(?i)weights only load failed"):
         torch.load(path, weights_only=True)
     ours = et.torch_load(path)
     assert type(ours["array"]) is np.ndarray
@@ -380,7 +379,8 @@ def test_kwargs(tmp_path: Path) -> None:
     path = _save({"x": torch.ones(1)}, tmp_path / "k.pt")
     assert et.torch_load(path, pickle_module=pickle)["x"].item() == 1.0
     assert et.torch_load(path, encoding="latin1")["x"].item() == 1.0
-    assert et.torch_load(path, pickle_load_args={"encoding": "bytes"})["x"].item() == 1.0
+    args = {"encoding": "bytes"}
+    assert et.torch_load(path, pickle_load_args=args)["x"].item() == 1.0
     with pytest.raises(TypeError, match="pickle module"):
         et.torch_load(path, pickle_module=object())
     with pytest.raises(TypeError, match="unsupported keyword"):

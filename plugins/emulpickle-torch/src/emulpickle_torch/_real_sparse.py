@@ -5,7 +5,8 @@ torch's sparse constructors index memory with the indices they are given;
 every shape, dtype and index bound is checked on the plain index tensors
 before a sparse constructor runs, and torch's own invariant check
 (``check_invariants=True``) runs as well, for the finer rules (sorted,
-unique plain indices per row).
+unique plain indices per row). Meta tensors (``map_location="meta"``) have
+no indices to check and no memory to index: only their shapes are checked.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def build_sparse(builder: TorchBuilder, sparse: SparseTensor) -> Any:
             values,
             size,
             is_coalesced=sparse.is_coalesced,
-            check_invariants=True,
+            check_invariants=_has_data(indices),
         )
     assert sparse.compressed_indices is not None and sparse.plain_indices is not None
     compressed = builder.convert(sparse.compressed_indices)
@@ -71,7 +72,7 @@ def build_sparse(builder: TorchBuilder, sparse: SparseTensor) -> Any:
         values,
         size,
         layout=getattr(builder.torch, sparse.layout),
-        check_invariants=True,
+        check_invariants=_has_data(compressed, plain),
     )
 
 
