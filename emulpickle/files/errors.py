@@ -34,7 +34,8 @@ class FileFormatError(UnpicklingError):
 
 class NotYetReadableError(FileFormatError):
     """A format emulpickle recognises but does not read yet (joblib files
-    with arrays: ``format == "joblib"``); ``emulpickle scan`` reads them."""
+    written by joblib < 0.10: ``format == "joblib"``); ``emulpickle scan``
+    reads them."""
 
 
 class PluginRequiredError(FileFormatError):

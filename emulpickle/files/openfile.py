@@ -16,6 +16,7 @@ from ..limits import Limits
 from ..machine.context import current_limits
 from .errors import FileFormatError
 from .identify import refuse_kind
+from .joblib import NOT_JOBLIB, load_joblib, names_wrapper
 from .loaders import (
     check_torch_tar,
     format_error,
@@ -38,6 +39,7 @@ FORMATS = (
     "torch-tar",
     "npy",
     "npz",
+    "joblib",
 )
 #: The compressed wrappers it opens (:attr:`OpenedFile.compression`).
 COMPRESSIONS = ("gzip", "bz2", "xz", "lzma", "zstd", "zlib")
@@ -61,7 +63,11 @@ class OpenedFile(FrozenValue):
               memory-mapped read-only when read from a path; an object
               array's pickle loaded by emulpickle);
             * ``"npz"``: a ``.npz`` archive; ``value`` is a dict, member
-              name (without ``.npy``) -> array.
+              name (without ``.npy``) -> array;
+            * ``"joblib"``: a ``joblib.dump`` file with arrays in its
+              stream; ``value`` is the object, its arrays real numpy arrays
+              (viewed read-only in a memory map when the file is on disk,
+              uncompressed and the array aligned; copies otherwise).
         value: the loaded object.
         compression: the wrapper it was decompressed from: ``"gzip"``,
             ``"bz2"``, ``"xz"``, ``"lzma"``, ``"zstd"``, ``"zlib"``
@@ -129,7 +135,6 @@ def open_file(file: Any, /, **options: Any) -> OpenedFile:
         FileFormatError: the file is not something this loads (text, a
             safetensors file, a 7z archive, an empty file, random bytes...);
             the message says what it is, ``.format`` names it.
-        NotYetReadableError: a joblib file with arrays in it.
         PluginRequiredError: a torch checkpoint without the torch plugin
             (or arrays without numpy); ``.install`` says how to install it.
         LimitExceededError: decompression or an archive beyond ``limits``.
@@ -180,6 +185,10 @@ def _open(
                 check_torch_tar(data, limits)
             kind = "torch-tar"
         return found(kind, load_torch(src, kind, options))
+    if names_wrapper(src):
+        value = load_joblib(src, options, limits)
+        if value is not NOT_JOBLIB:
+            return found("joblib", value)
     values = load_pickles(src, options)
     if len(values) == 1:
         return found("pickle", values[0])

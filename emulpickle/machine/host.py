@@ -12,10 +12,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-__all__ = ["Handler", "Host", "StateSetter"]
+__all__ = ["Handler", "Host", "Replacement", "StateSetter"]
 
-#: ``setter(instance, state)``: applies a BUILD state to an instance.
-StateSetter = Callable[[Any, Any], None]
+#: ``setter(instance, state)``: applies a BUILD state to an instance. What
+#: it returns is ignored, except a :class:`Replacement`.
+StateSetter = Callable[[Any, Any], object]
+
+
+class Replacement:
+    """What a state setter returns to put ``value`` on the stack in place of
+    the instance BUILD set (the memo keeps the instance).
+
+    ``joblib.load`` does this: the BUILD of its array wrapper leaves the
+    array read from the stream where the wrapper was.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
 
 
 class Handler(Protocol):

@@ -34,7 +34,7 @@ from ..errors import (
 from ..limits import Limits
 from . import semantics
 from .hashkeys import HASH_MODULUS, NESTED_KINDS, UNCOUNTED_KINDS, HashKeyChecker
-from .host import Handler, Host, StateSetter
+from .host import Handler, Host, Replacement, StateSetter
 from .opcodes import (
     ADDITEMS,
     APPEND,
@@ -811,7 +811,9 @@ class Machine:
                         pos += 1
                 elif op == BUILD:
                     obj = stack.pop()
-                    self._build(stack[-1], obj)
+                    obj = self._build(stack[-1], obj)
+                    if obj is not None:
+                        stack[-1] = obj
                     pos += 1
                 elif op == STACK_GLOBAL:
                     obj = stack.pop()
@@ -1252,7 +1254,9 @@ class Machine:
         self._handlers[key] = (obj, handler)
         return handler
 
-    def _build(self, inst: object, state: object) -> None:
+    def _build(self, inst: object, state: object) -> object:
+        """BUILD; returns what replaces ``inst`` on the stack (a state
+        setter's :class:`Replacement`), else None."""
         self._check_not_global(inst, "py_setstate")
         try:
             cls = type(inst)
@@ -1267,9 +1271,12 @@ class Machine:
                 self._last_class = cls
                 self._last_setter = setter
             if setter is not None:
-                setter(inst, state)
+                done = setter(inst, state)
+                if isinstance(done, Replacement):
+                    return done.value
             else:
                 semantics.build(inst, state)
+            return None
         except RecursionError:
             raise
         except Exception as exc:

@@ -107,7 +107,7 @@ from .walk import (
 )
 from .walk import walk as plain_walk
 
-__all__ = ["walk"]
+__all__ = ["ArrayData", "walk"]
 
 _INT64_MAX = (1 << 63) - 1
 _C_INT_MIN, _C_INT_MAX = -(1 << 31), (1 << 31) - 1
@@ -139,6 +139,26 @@ _LOST = (
     "a joblib array wrapper reaches code the scanner does not follow, "
     "so where its array data lies is unknown"
 )
+
+
+class ArrayData:
+    """Where one array's data lies in a joblib stream (offsets in it).
+
+    Attributes:
+        cut: where the bytes that are not pickle opcodes start (the padding
+            length byte, when the array is aligned).
+        start: where the array's own bytes (or its nested pickle) start.
+        end: where they end: the pickle resumes there.
+        objects: True when they are a nested pickle (a dtype holding objects).
+    """
+
+    __slots__ = ("cut", "end", "objects", "start")
+
+    def __init__(self, cut: int, start: int, end: int, objects: bool) -> None:
+        self.cut = cut
+        self.start = start
+        self.end = end
+        self.objects = objects
 
 
 class _Opaque:
@@ -322,10 +342,17 @@ def _count(shape: object, start: int) -> int:
 class _Walk:
     """One pickle as joblib's unpickler reads it."""
 
-    def __init__(self, data: Any, end: int, refs: Refs) -> None:
+    def __init__(
+        self,
+        data: Any,
+        end: int,
+        refs: Refs,
+        arrays: list[ArrayData] | None = None,
+    ) -> None:
         self.data = data
         self.end = end
         self.refs = refs
+        self.arrays = arrays
         self.stack: list[object] = []
         self.marks: list[int] = []
         self.memo: list[object] = []
@@ -715,20 +742,28 @@ class _Walk:
                 # file instead of reading a pickle (joblib never writes this).
                 raise Broken("joblib array: objects marked for memory-mapping", start)
             try:
-                return plain_walk(self.data, pos, self.end, self.refs, nested=True)
+                after = plain_walk(self.data, pos, self.end, self.refs, nested=True)
             except Broken as exc:
                 raise Broken(f"object array pickle: {exc.reason}", exc.offset) from None
+            self._found(ArrayData(pos, pos, after, True))
+            return after
         align = attrs.get("numpy_array_alignment_bytes")
         if align is OPAQUE:
             raise Broken("joblib array: unknown alignment", start)
+        cut = pos
         if align is not None:  # a padding length byte, then the padding
             if pos >= self.end:
                 raise Broken("joblib array data runs past the end of the data", start)
             pos += 1 + self.data[pos]
-        pos += count * itemsize
-        if pos > self.end:
+        after = pos + count * itemsize
+        if after > self.end:
             raise Broken("joblib array data runs past the end of the data", start)
-        return pos
+        self._found(ArrayData(cut, pos, after, False))
+        return after
+
+    def _found(self, array: ArrayData) -> None:
+        if self.arrays is not None:
+            self.arrays.append(array)
 
 
 def _set_state(wrapper: _Wrapper, state: object, start: int) -> None:
@@ -818,10 +853,15 @@ _MAKERS: dict[str, int | None] = {
 }
 
 
-def walk(data: Any, pos: int, end: int, refs: Refs) -> int:
+def walk(
+    data: Any, pos: int, end: int, refs: Refs, arrays: list[ArrayData] | None = None
+) -> int:
     """Walk one pickle in ``data[pos:end]`` as ``joblib.load`` reads it.
 
     Records globals into ``refs`` (nested object-array pickles included) and
-    returns the offset after STOP; raises :class:`Broken`.
+    returns the offset after STOP; raises :class:`Broken`. When ``arrays``
+    is a list, each array's data found in the stream is appended to it, in
+    stream order (what :mod:`emulpickle.files.joblib` cuts out to load the
+    pickle around it).
     """
-    return _Walk(data, end, refs).run(pos)
+    return _Walk(data, end, refs, arrays).run(pos)
