@@ -14,9 +14,10 @@ import hashlib
 import io
 import os
 import stat
+import time
 from typing import Any
 
-from .hashing import HashCache, default_cache, sha256_bytes
+from .hashing import RACY_SECONDS, default_cache, sha256_bytes
 
 __all__ = ["Source", "from_bytes", "from_path", "from_stream", "path_of"]
 
@@ -77,26 +78,30 @@ def _hash_fd(fd: int) -> str:
         offset += len(chunk)
 
 
-def _same_file(path: str, st: os.stat_result) -> bool:
-    try:
-        other = os.stat(path)
-    except OSError:
-        return False
-    return (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino)
+def _hash_open_file(fd: int) -> str:
+    """The whole file's sha256, from the verified-hash cache when it knows it.
 
-
-def _hash_open_file(fd: int, path: str | None) -> str:
-    """The whole file's sha256, from the cache when the path is this file."""
-    st = os.fstat(fd)
-    cache: HashCache | None = default_cache() if path is not None else None
-    same = path is not None and _same_file(path, st)
-    if cache is not None and path is not None and same:
-        cached = cache.lookup(path)
-        if cached is not None:
-            return cached
+    Keyed by the open file's ``fstat`` (not its path's: a path may name
+    another file by now); stored only if the file did not change while it was
+    read nor just before (the rule :func:`~.hashing.sha256_file` follows).
+    """
+    started = time.time_ns()
+    cache = default_cache()
+    before = os.fstat(fd)
+    if cache is not None:
+        known = cache.lookup_stat(before)
+        if known is not None:
+            return known
     sha = _hash_fd(fd)
-    if cache is not None and path is not None and same:
-        cache.store(path, sha)
+    after = os.fstat(fd)
+    unchanged = (before.st_size, before.st_mtime_ns, before.st_ctime_ns) == (
+        after.st_size,
+        after.st_mtime_ns,
+        after.st_ctime_ns,
+    )
+    settled = after.st_mtime_ns <= started - int(RACY_SECONDS * 1e9)
+    if cache is not None and unchanged and settled:
+        cache.store_stat(after, sha)
     return sha
 
 
@@ -122,7 +127,7 @@ def from_stream(file: Any, read: Any = None) -> Source:
     path = path_of(file)
     fd = _regular_fd(file) if file is not None else None
     if fd is not None:
-        return Source(_hash_open_file(fd, path), path)
+        return Source(_hash_open_file(fd), path)
     start: int | None = None
     try:
         if file is not None and file.seekable():
@@ -147,7 +152,7 @@ def from_path(path: str | os.PathLike[str]) -> tuple[Source, io.BufferedReader]:
     """Open ``path`` and hash what was opened (the caller closes the file)."""
     handle = open(path, "rb")  # noqa: SIM115 - returned to the caller
     try:
-        sha = _hash_open_file(handle.fileno(), os.fsdecode(path))
+        sha = _hash_open_file(handle.fileno())
     except BaseException:
         handle.close()
         raise

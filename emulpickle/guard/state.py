@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from typing import Literal
 
 from ..errors import PickleNotAllowedError
-from .manifest import Manifest
+from .manifest import Manifest, normalize_sha256
 
 __all__ = [
     "MODES",
@@ -148,15 +148,6 @@ def report(message: str, *, sha256: str | None, path: str | None) -> None:
     warnings.warn(text, PickleAuditWarning, stacklevel=4)
 
 
-def _normalise(sha: str) -> str:
-    text = sha.strip().lower()
-    if text.startswith("sha256:"):
-        text = text[len("sha256:") :]
-    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
-        raise ValueError(f"not a sha256: {sha!r} (expected 'sha256:<64 hex digits>')")
-    return text
-
-
 @contextlib.contextmanager
 def allow_pickles(token: object, only: Iterable[str]) -> Iterator[None]:
     """Let exactly the pickles with these hashes load inside the block.
@@ -169,14 +160,14 @@ def allow_pickles(token: object, only: Iterable[str]) -> Iterator[None]:
 
     Raises:
         PermissionError: ``token`` is not the guard's token.
-        ValueError: an entry of ``only`` is not a sha256.
+        ManifestError: an entry of ``only`` is not a sha256 (a ValueError).
     """
     guard = _GUARD
     if guard is None or not guard.token_issued or token is not guard.token:
         raise PermissionError(
             "allow_pickles() needs the token emulpickle.no_pickles() returned"
         )
-    hashes = frozenset(_normalise(sha) for sha in only)
+    hashes = frozenset(normalize_sha256(sha) for sha in only)
     reset = _ALLOWED.set(_ALLOWED.get() | hashes)
     try:
         yield
