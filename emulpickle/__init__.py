@@ -72,8 +72,6 @@ _FILES = (
     "FileFormatError",
     "NotYetReadableError",
     "OpenedFile",
-    "PickleAuditWarning",
-    "PickleNotAllowedError",
     "PluginRequiredError",
     "open_file",
 )
@@ -111,6 +109,8 @@ __all__ = [
     "Limits",
     "NotYetReadableError",
     "OpenedFile",
+    "PickleAuditWarning",
+    "PickleNotAllowedError",
     "PluginNotFoundError",
     "PluginRequiredError",
     "PyAppendable",
