@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -55,10 +56,19 @@ def test_a_bad_value_stops_the_interpreter(tmp_path: Path, value: str) -> None:
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """This tree built as a (pure Python) wheel."""
     out = tmp_path_factory.mktemp("wheel")
-    build = tmp_path_factory.mktemp("build")
+    # A copy of the sources: building in the checkout would leave build/.
+    build = tmp_path_factory.mktemp("build") / "src"
+    build.mkdir()
+    for name in ("setup.py", "pyproject.toml", "README.md"):
+        shutil.copy(REPO_ROOT / name, build / name)
+    shutil.copytree(
+        REPO_ROOT / "emulpickle",
+        build / "emulpickle",
+        ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.stamp"),
+    )
     env = dict(os.environ, EMULPICKLE_NO_COMPILE="1")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(REPO_ROOT), "--no-deps",
+        [sys.executable, "-m", "pip", "wheel", str(build), "--no-deps",
          "--no-build-isolation", "-q", "-w", str(out)],
         check=True,
         env=env,
