@@ -212,3 +212,30 @@ def test_canary_control(tmp_path: Path) -> None:
     """Without the guard, EVIL does create the canary (the suite can fail)."""
     outcomes, _, canary = run_child(tmp_path, SETUP + "outcome('evil', lambda: pickle.loads(EVIL))\n")
     assert outcomes["evil"] == "LOADED" and canary
+
+
+#: Routes the patches see (not only the backstop): there, unpinned data is
+#: refused even when it names no global at all.
+PATCHED = [
+    "loads",
+    "load-bytesio",
+    "load-file",
+    "Unpickler",
+    "_pickle-loads",
+    "py-_loads",
+    "py-_Unpickler-captured",
+    "py-subclass-defined-before",
+    "multiprocessing-before",
+    "reload-loads",
+]
+
+
+@pytest.mark.parametrize("name", PATCHED)
+def test_unpinned_data_without_globals_is_refused_too(name: str, tmp_path: Path) -> None:
+    route = ROUTES[name]
+    assert route.good is not None
+    script = _script(route._replace(evil=route.good)).replace(
+        "pin('m.lock', GOOD)", "pin('m.lock', b'')"
+    )
+    outcomes, process, _ = run_child(tmp_path, script)
+    assert outcomes.get("evil") == "PickleNotAllowedError", process.stderr[-2000:]
