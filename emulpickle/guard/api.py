@@ -18,7 +18,9 @@ __all__ = ["install_guard", "no_pickles"]
 _LOCK = threading.Lock()
 
 
-def _config(manifest: str | os.PathLike[str] | Manifest | None) -> tuple[Manifest, str | None]:
+def _config(
+    manifest: str | os.PathLike[str] | Manifest | None,
+) -> tuple[Manifest, str | None]:
     if manifest is None:
         return Manifest(), None
     if isinstance(manifest, Manifest):

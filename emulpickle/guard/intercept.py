@@ -102,7 +102,7 @@ def guarded_load(
     return _GuardedUnpickler_load(file, options, _REAL_LOAD, "pickle.load")
 
 
-def _GuardedUnpickler_load(  # noqa: N802 - shared by load() and Unpickler.load()
+def _GuardedUnpickler_load(
     file: Any, options: dict[str, Any], real: Callable[..., Any], what: str
 ) -> Any:
     source = sources.from_stream(file)
@@ -414,7 +414,7 @@ class _PatchAfterImport:
             patch(module)
 
         try:
-            loader.exec_module = exec_module
+            setattr(loader, "exec_module", exec_module)  # noqa: B010 - an instance's
         except (AttributeError, TypeError):
             return None
         return spec
@@ -432,7 +432,7 @@ def install() -> None:
     for module in (pickle, _pickle):
         module.load = guarded_load  # type: ignore[attr-defined]
         module.loads = guarded_loads  # type: ignore[attr-defined]
-        module.Unpickler = GuardedUnpickler  # type: ignore[attr-defined,misc]
+        module.Unpickler = GuardedUnpickler  # type: ignore[attr-defined]
     pickle._Unpickler.load = _guarded_py_load  # type: ignore[method-assign]
     for name, patch in _LIBRARIES.items():
         if name in sys.modules:

@@ -10,6 +10,7 @@ loaded is exactly what was hashed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -163,7 +164,5 @@ def reposition(file: Any, source: Source, consumed: int) -> None:
     """Leave ``file`` just after the pickle loaded from ``source``'s buffer."""
     if source.start is None:
         return
-    try:
+    with contextlib.suppress(AttributeError, OSError, ValueError):
         file.seek(source.start + consumed)
-    except (AttributeError, OSError, ValueError):
-        pass

@@ -130,9 +130,7 @@ def decide(sha256: str, path: str | None, what: str) -> Action:
     if sha256 in _ALLOWED.get():
         return "pickle"
     if guard.mode == "strict":
-        raise PickleNotAllowedError(
-            sha256, path=path, manifest=guard.manifest_path
-        )
+        raise PickleNotAllowedError(sha256, path=path, manifest=guard.manifest_path)
     if guard.mode == "emulate":
         return "emulate"
     report(f"{what} loaded unpinned pickle", sha256=sha256, path=path)

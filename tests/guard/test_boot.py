@@ -37,7 +37,10 @@ def test_boot_module_installs_the_guard_from_the_variable(tmp_path: Path) -> Non
 
 
 def test_boot_module_does_nothing_without_the_variable(tmp_path: Path) -> None:
-    code = "import emulpickle._guard_boot, sys\nprint('guard=' + str('emulpickle.guard' in sys.modules))\n"
+    code = (
+        "import emulpickle._guard_boot, sys\n"
+        "print('guard=' + str('emulpickle.guard' in sys.modules))\n"
+    )
     outcomes, _, _ = run_child(tmp_path, code)
     assert outcomes["guard"] == "False"
 
@@ -49,7 +52,9 @@ def test_a_bad_value_stops_the_interpreter(tmp_path: Path, value: str) -> None:
     outcomes, process, _ = run_child(tmp_path, code, EMULPICKLE_GUARD=value)
     assert process.returncode == 2
     assert "ran" not in outcomes
-    assert "EMULPICKLE_GUARD" in process.stderr and "refusing to start" in process.stderr
+    assert (
+        "EMULPICKLE_GUARD" in process.stderr and "refusing to start" in process.stderr
+    )
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +73,18 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     env = dict(os.environ, EMULPICKLE_NO_COMPILE="1")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(build), "--no-deps",
-         "--no-build-isolation", "-q", "-w", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(build),
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+        ],
         check=True,
         env=env,
         cwd=build,
@@ -99,8 +114,14 @@ def test_pth_activates_the_guard_in_a_fresh_venv(wheel: Path, tmp_path: Path) ->
     )
     python = venv / "bin" / "python"
     purelib = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
+        [
+            str(python),
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     with zipfile.ZipFile(wheel) as z:  # what pip install does with a pure wheel
         z.extractall(purelib)
@@ -120,7 +141,10 @@ def test_pth_activates_the_guard_in_a_fresh_venv(wheel: Path, tmp_path: Path) ->
     env.pop("PYTHONPATH")
     result = subprocess.run(
         [str(python), "-c", code, str(tmp_path / "evil.pkl")],
-        capture_output=True, text=True, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert "guarded=True" in result.stdout, result.stderr[-2000:]
     assert "PickleNotAllowedError" in result.stderr
@@ -129,6 +153,10 @@ def test_pth_activates_the_guard_in_a_fresh_venv(wheel: Path, tmp_path: Path) ->
     env.pop("EMULPICKLE_GUARD")
     result = subprocess.run(
         [str(python), "-c", "import sys; print('emulpickle' in sys.modules)"],
-        capture_output=True, text=True, env=env, timeout=120, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
     )
     assert result.stdout.strip() == "False"

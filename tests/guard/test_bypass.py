@@ -59,7 +59,9 @@ ROUTES = {
     ),
     "py-_loads": Route("", "pickle._loads(EVIL)", "pickle._loads(GOOD)"),
     "py-_load": Route(
-        "", "pickle._load(open('evil.pkl', 'rb'))", "pickle._load(open('good.pkl', 'rb'))"
+        "",
+        "pickle._load(open('evil.pkl', 'rb'))",
+        "pickle._load(open('good.pkl', 'rb'))",
     ),
     "py-_Unpickler-captured": Route(
         "PU = pickle._Unpickler",
@@ -77,7 +79,9 @@ ROUTES = {
         "type('Fresh', (pickle._Unpickler,), {})(io.BytesIO(GOOD)).load()",
     ),
     "captured-loads": Route(
-        "from pickle import loads as early_loads", "early_loads(EVIL)", "early_loads(GOOD)"
+        "from pickle import loads as early_loads",
+        "early_loads(EVIL)",
+        "early_loads(GOOD)",
     ),
     "captured-Unpickler": Route(
         "from pickle import Unpickler as EarlyUnpickler",
@@ -210,7 +214,9 @@ def test_file_swapped_after_open_loads_what_was_hashed(tmp_path: Path) -> None:
 
 def test_canary_control(tmp_path: Path) -> None:
     """Without the guard, EVIL does create the canary (the suite can fail)."""
-    outcomes, _, canary = run_child(tmp_path, SETUP + "outcome('evil', lambda: pickle.loads(EVIL))\n")
+    outcomes, _, canary = run_child(
+        tmp_path, SETUP + "outcome('evil', lambda: pickle.loads(EVIL))\n"
+    )
     assert outcomes["evil"] == "LOADED" and canary
 
 
@@ -231,7 +237,9 @@ PATCHED = [
 
 
 @pytest.mark.parametrize("name", PATCHED)
-def test_unpinned_data_without_globals_is_refused_too(name: str, tmp_path: Path) -> None:
+def test_unpinned_data_without_globals_is_refused_too(
+    name: str, tmp_path: Path
+) -> None:
     route = ROUTES[name]
     assert route.good is not None
     script = _script(route._replace(evil=route.good)).replace(

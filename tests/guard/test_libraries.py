@@ -131,10 +131,12 @@ def test_torch_load(tmp_path: Path, weights_only: bool, when: str) -> None:
         setup
         + install
         + ("import torch\n" if when == "after" else "")
-        + f"outcome('evil', lambda: torch.load('evil.pt', weights_only={weights_only}))\n"
-        + f"v = outcome('good', lambda: torch.load('good.pt', weights_only={weights_only}))\n"
+        + f"W = {weights_only}\n"
+        + "outcome('evil', lambda: torch.load('evil.pt', weights_only=W))\n"
+        + "v = outcome('good', lambda: torch.load('good.pt', weights_only=W))\n"
         + "print('value=' + str(v['t'].tolist()))\n"
-        + "outcome('bytesio', lambda: torch.load(io.BytesIO(open('evil.pt', 'rb').read())))\n"
+        + "B = io.BytesIO(open('evil.pt', 'rb').read())\n"
+        + "outcome('bytesio', lambda: torch.load(B))\n"
     )
     outcomes, process, canary = run_child(tmp_path, code, limit_memory=False)
     assert not canary

@@ -23,11 +23,14 @@ def test_emulate_loads_data_and_never_runs_code(tmp_path: Path) -> None:
         "import emulpickle\n"
         "emulpickle.guard(mode='emulate')\n"
         "v = outcome('arr', lambda: pickle.loads(ARR))\n"
-        "print('value=' + type(v['a']).__name__ + str(v['a'].tolist()) + str(dict(v['d'])))\n"
-        "for name, fn in [('loads', lambda: pickle.loads(EVIL)),\n"
-        "                 ('load', lambda: pickle.load(io.BytesIO(EVIL))),\n"
-        "                 ('Unpickler', lambda: pickle.Unpickler(io.BytesIO(EVIL)).load()),\n"
-        "                 ('_loads', lambda: pickle._loads(EVIL))]:\n"
+        "a, d = v['a'], v['d']\n"
+        "print('value=' + type(a).__name__ + str(a.tolist()) + str(dict(d)))\n"
+        "for name, fn in [\n"
+        "    ('loads', lambda: pickle.loads(EVIL)),\n"
+        "    ('load', lambda: pickle.load(io.BytesIO(EVIL))),\n"
+        "    ('Unpickler', lambda: pickle.Unpickler(io.BytesIO(EVIL)).load()),\n"
+        "    ('_loads', lambda: pickle._loads(EVIL)),\n"
+        "]:\n"
         "    outcome(name, fn)\n"
         "from pickle import loads as late\n"
         "v = outcome('good', lambda: pickle._Unpickler(io.BytesIO(GOOD)).load())\n"
@@ -59,8 +62,10 @@ def test_audit_loads_and_reports_each_unpinned_load(tmp_path: Path) -> None:
         "import collections, logging, warnings\n"
         "OTHER = pickle.dumps(collections.OrderedDict(a=1))\n"
         "records = []\n"
-        "logging.getLogger('emulpickle.guard').addHandler(\n"
-        "    type('H', (logging.Handler,), {'emit': lambda s, r: records.append(r)})())\n"
+        "class H(logging.Handler):\n"
+        "    def emit(self, record):\n"
+        "        records.append(record)\n"
+        "logging.getLogger('emulpickle.guard').addHandler(H())\n"
         "import emulpickle\n"
         "emulpickle.guard(manifest=pin('m.lock', GOOD), mode='audit')\n"
         "with warnings.catch_warnings(record=True) as caught:\n"
@@ -72,11 +77,12 @@ def test_audit_loads_and_reports_each_unpinned_load(tmp_path: Path) -> None:
         "    with open('o.pkl', 'rb') as f:\n"
         "        outcome('file', lambda: pickle.load(f))\n"
         "print('warnings=' + ','.join(type(w.message).__name__ for w in caught))\n"
-        "print('category=' + str(caught[0].category is emulpickle.PickleAuditWarning))\n"
+        "W = emulpickle.PickleAuditWarning\n"
+        "print('category=' + str(caught[0].category is W))\n"
         "print('records=' + str(len(records)))\n"
         "print('sha=' + str(records[0].sha256 == sha(OTHER)))\n"
     )
-    outcomes, process, canary = run_child(tmp_path, code)
+    outcomes, process, _ = run_child(tmp_path, code)
     assert outcomes["pinned"] == "LOADED", process.stderr[-2000:]
     assert outcomes["other"] == "LOADED"
     assert outcomes["file"] == "UnpicklingError"  # not a pickle: loaded as before
@@ -110,8 +116,9 @@ def test_allow_pickles_is_scoped_and_needs_the_token(tmp_path: Path) -> None:
         "token = emulpickle.no_pickles()\n"
         "outcome('before', lambda: pickle.loads(GOOD))\n"
         "outcome('second_token', emulpickle.no_pickles)\n"
-        "outcome('wrong_token', lambda: emulpickle.allow_pickles(object(), only=[]).__enter__())\n"
-        "outcome('bad_hash', lambda: emulpickle.allow_pickles(token, only=['nope']).__enter__())\n"
+        "allow = emulpickle.allow_pickles\n"
+        "outcome('wrong_token', lambda: allow(object(), only=[]).__enter__())\n"
+        "outcome('bad_hash', lambda: allow(token, only=['nope']).__enter__())\n"
         "seen = {}\n"
         "def other_thread():\n"
         "    try:\n"
@@ -146,8 +153,10 @@ def test_installing_twice(tmp_path: Path) -> None:
         "import emulpickle\n"
         "pin('m.lock', GOOD)\n"
         "g = emulpickle.guard(manifest='m.lock', mode='strict')\n"
-        "print('same=' + str(emulpickle.guard(manifest='m.lock', mode='strict') is g))\n"
-        "outcome('other_mode', lambda: emulpickle.guard(manifest='m.lock', mode='audit'))\n"
+        "again = emulpickle.guard(manifest='m.lock', mode='strict')\n"
+        "print('same=' + str(again is g))\n"
+        "G = emulpickle.guard\n"
+        "outcome('other_mode', lambda: G(manifest='m.lock', mode='audit'))\n"
         "outcome('bad_mode', lambda: emulpickle.guard(mode='lenient'))\n"
         "print('token=' + str(emulpickle.no_pickles() is not None))\n"
         "outcome('pinned', lambda: pickle.loads(GOOD))\n"
@@ -162,7 +171,8 @@ def test_installing_twice(tmp_path: Path) -> None:
 
 def test_bad_mode_before_install(tmp_path: Path) -> None:
     outcomes, _, _ = run_child(
-        tmp_path, "import emulpickle\noutcome('m', lambda: emulpickle.guard(mode='x'))\n"
+        tmp_path,
+        "import emulpickle\noutcome('m', lambda: emulpickle.guard(mode='x'))\n",
     )
     assert outcomes["m"] == "ValueError"
 
