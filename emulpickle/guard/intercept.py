@@ -9,9 +9,10 @@ Installed once per process by :func:`install`:
   unpickler, ``pickle._load``/``_loads`` and every subclass defined before
   the guard (joblib's, pandas') go through it;
 * ``torch.load`` (whose weights-only unpickler never calls ``pickle``), and
-  at library level ``joblib.load``, ``pandas.read_pickle`` and
-  ``multiprocessing``'s ``ForkingPickler.loads``, patched now if imported,
-  else right after their import (a :data:`sys.meta_path` hook);
+  at library level ``joblib.load``, ``pandas.read_pickle``, ``numpy.load``
+  (and its ``NpzFile`` members) and ``multiprocessing``'s
+  ``ForkingPickler.loads``, patched now if imported, else right after their
+  import (a :data:`sys.meta_path` hook);
 * a :func:`sys.addaudithook` hook on ``pickle.find_class`` (raised by both
   pickle implementations whenever a pickle names a global) as the backstop:
   outside a load the guard verified, strict and emulate modes refuse the
@@ -311,13 +312,19 @@ def _guard_torch_load(real: Callable[..., Any]) -> Callable[..., Any]:
     return load
 
 
+#: Set on an ``NpzFile`` that numpy.load opened from a pinned file: its
+#: members load as part of that verified load.
+_VERIFIED_NPZ = "_emulpickle_guard_verified"
+
+
 def _guard_container_load(real: Callable[..., Any], name: str) -> Callable[..., Any]:
-    """A library loader of whole files (``joblib.load``, ``pandas.read_pickle``).
+    """A library loader of whole files (``joblib.load``, ``pandas.read_pickle``,
+    ``numpy.load``).
 
     A file pinned as a whole loads as one verified load (its pickles may be
-    compressed or split, so they hash to nothing pinned on their own); any
-    other file loads as before, its pickles checked one by one as they are
-    unpickled.
+    compressed or inside members, so they hash to nothing pinned on their
+    own); any other file loads as before, its pickles checked one by one as
+    they are unpickled.
     """
 
     @functools.wraps(real)
@@ -332,11 +339,28 @@ def _guard_container_load(real: Callable[..., Any], name: str) -> Callable[..., 
             entry = guard.manifest.get(source.sha256)
             if entry is not None and entry.trust != "emulate":
                 with verified():
-                    return real(*args, **kwargs)
+                    result = real(*args, **kwargs)
+                if hasattr(type(result), "__emulpickle_npz__"):
+                    setattr(result, _VERIFIED_NPZ, True)
+                return result
         return real(*args, **kwargs)
 
     load.__emulpickle_guarded__ = True  # type: ignore[attr-defined]
     return load
+
+
+def _guard_npz_getitem(real: Callable[..., Any]) -> Callable[..., Any]:
+    """``NpzFile.__getitem__``: members unpickle after numpy.load returned."""
+
+    @functools.wraps(real)
+    def getitem(self: Any, key: Any) -> Any:
+        if getattr(self, _VERIFIED_NPZ, False):
+            with verified():
+                return real(self, key)
+        return real(self, key)
+
+    getitem.__emulpickle_guarded__ = True  # type: ignore[attr-defined]
+    return getitem
 
 
 def _patch(owner: Any, attr: str, make: Callable[[Any], Any]) -> None:
@@ -373,6 +397,15 @@ def _patch_pandas(pandas: Any) -> None:
         _patch(io_pickle, "read_pickle", make)
 
 
+def _patch_numpy(numpy: Any) -> None:
+    _patch(numpy, "load", lambda real: _guard_container_load(real, "file"))
+    npz = getattr(getattr(numpy, "lib", None), "npyio", None)
+    npz_file = getattr(npz, "NpzFile", None)
+    if npz_file is not None:
+        _patch(npz_file, "__getitem__", _guard_npz_getitem)
+        npz_file.__emulpickle_npz__ = True
+
+
 def _patch_multiprocessing(reduction: Any) -> None:
     # ForkingPickler.loads is pickle.loads, captured when the module ran.
     forking = getattr(reduction, "ForkingPickler", None)
@@ -384,6 +417,7 @@ def _patch_multiprocessing(reduction: Any) -> None:
 _LIBRARIES: dict[str, Callable[[Any], None]] = {
     "torch": _patch_torch,
     "joblib": _patch_joblib,
+    "numpy": _patch_numpy,
     "pandas": _patch_pandas,
     "multiprocessing.reduction": _patch_multiprocessing,
 }

@@ -43,6 +43,30 @@ def test_numpy_load_allow_pickle(tmp_path: Path) -> None:
     assert outcomes["value"] == "[{'a': 1}, [2]]"
 
 
+def test_numpy_npz_pinned_as_a_whole(tmp_path: Path) -> None:
+    """An .npz is pinned by its own hash; its object members then load (they
+    unpickle lazily, after numpy.load returned); an unpinned one is refused."""
+    pytest.importorskip("numpy")
+    code = NPY_EVIL + (
+        "np.savez('good.npz', o=np.array([{'a': 1}], dtype=object))\n"
+        "import zipfile\n"
+        "with zipfile.ZipFile('evil.npz', 'w') as z:\n"
+        "    z.writestr('o.npy', open('evil.npy', 'rb').read())\n"
+        "import emulpickle\n"
+        "emulpickle.guard(manifest=pin('m.lock', open('good.npz', 'rb').read()))\n"
+        "good = np.load('good.npz', allow_pickle=True)\n"
+        "v = outcome('good', lambda: good['o'])\n"
+        "print('value=' + repr(v.tolist()))\n"
+        "evil = np.load('evil.npz', allow_pickle=True)\n"
+        "outcome('evil', lambda: evil['o'])\n"
+    )
+    outcomes, process, canary = run_child(tmp_path, code)
+    assert not canary
+    assert outcomes["good"] == "LOADED", process.stderr[-2000:]
+    assert outcomes["value"] == "[{'a': 1}]"
+    assert outcomes["evil"] == "PickleNotAllowedError"
+
+
 JOBLIB = """\
 import joblib, numpy as np
 joblib.dump({"w": np.arange(5.0)}, "good.joblib", compress=3)
