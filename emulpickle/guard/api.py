@@ -98,7 +98,7 @@ def no_pickles() -> object:
         installed = current()
     guard = installed if installed is not None else install_guard(None, "strict")
     with _LOCK:
-        if guard.token_issued:
+        if guard._token_issued:
             raise RuntimeError("emulpickle.no_pickles() hands out its token once")
-        guard.token_issued = True
-        return guard.token
+        guard._token_issued = True
+        return guard._token

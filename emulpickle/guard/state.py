@@ -68,8 +68,8 @@ class Guard:
         self.manifest = manifest
         self.manifest_path = manifest_path
         # Handed out once, by the first no_pickles() call.
-        self.token: object = object()
-        self.token_issued = False
+        self._token: object = object()
+        self._token_issued = False
 
     def __repr__(self) -> str:
         return (
@@ -161,7 +161,7 @@ def allow_pickles(token: object, only: Iterable[str]) -> Iterator[None]:
         ManifestError: an entry of ``only`` is not a sha256 (a ValueError).
     """
     guard = _GUARD
-    if guard is None or not guard.token_issued or token is not guard.token:
+    if guard is None or not guard._token_issued or token is not guard._token:
         raise PermissionError(
             "allow_pickles() needs the token emulpickle.no_pickles() returned"
         )
