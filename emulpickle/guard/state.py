@@ -104,14 +104,19 @@ def inside_verified() -> bool:
     return _VERIFIED.get()
 
 
-@contextlib.contextmanager
-def verified() -> Iterator[None]:
-    """Mark the block as a verified load: nested loads and globals pass."""
-    reset = _VERIFIED.set(True)
-    try:
-        yield
-    finally:
-        _VERIFIED.reset(reset)
+class verified:  # lower case: used like a function, ``with verified():``
+    """Mark the block as a verified load: nested loads and globals pass.
+
+    A class, not a generator context manager: it runs on every guarded load.
+    """
+
+    __slots__ = ("_reset",)
+
+    def __enter__(self) -> None:
+        self._reset = _VERIFIED.set(True)
+
+    def __exit__(self, *exc: object) -> None:
+        _VERIFIED.reset(self._reset)
 
 
 def decide(sha256: str, path: str | None, what: str) -> Action:
@@ -124,7 +129,11 @@ def decide(sha256: str, path: str | None, what: str) -> Action:
     guard = _GUARD
     if guard is None:
         return "pickle"
-    entry = guard.manifest.get(sha256)
+    manifest = guard.manifest
+    # ``sha256`` is normalised already: look it up without normalising again
+    # (Manifest.get's parsing is most of a small load's overhead).
+    entries = getattr(manifest, "_entries", None)
+    entry = entries.get(sha256) if isinstance(entries, dict) else manifest.get(sha256)
     if entry is not None:
         return "emulate" if entry.trust == "emulate" else "pickle"
     if sha256 in _ALLOWED.get():
