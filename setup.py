@@ -25,9 +25,12 @@ import os
 import sys
 import tempfile
 import zlib
+from typing import Any
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+from setuptools.command.build_py import build_py
+from setuptools.command.editable_wheel import editable_wheel
 
 PACKAGE = "emulpickle"
 # The modules compiled, all in one build, relative to the package
@@ -185,10 +188,68 @@ def _beside(directory: str, module: str, suffix: str) -> str:
     return os.path.join(directory, *module.split(".")) + suffix
 
 
+#: The start-up hook (``docs/guard.md``): site.py runs this line of every
+#: ``.pth`` file in site-packages when an interpreter starts. It imports
+#: emulpickle only when EMULPICKLE_GUARD is set, so other interpreters pay
+#: one environment lookup.
+GUARD_PTH = "emulpickle_guard.pth"
+GUARD_PTH_LINE = (
+    'import os; os.environ.get("EMULPICKLE_GUARD") '
+    'and __import__("emulpickle._guard_boot")\n'
+)
+
+
+class BuildPyWithPth(build_py):
+    """build_py that also puts the guard's ``.pth`` at the root of the build
+    (the wheel's purelib, i.e. site-packages), where site.py finds it."""
+
+    def run(self) -> None:
+        super().run()
+        target = os.path.join(self.build_lib, GUARD_PTH)
+        self.mkpath(self.build_lib)
+        with open(target, "w") as f:
+            f.write(GUARD_PTH_LINE)
+
+    def get_outputs(self, include_bytecode: bool = True) -> list[str]:
+        outputs = list(super().get_outputs(include_bytecode))
+        return [*outputs, os.path.join(self.build_lib, GUARD_PTH)]
+
+
+class _WithPth:
+    """An editable wheel's strategy, plus the guard's ``.pth`` file."""
+
+    def __init__(self, strategy: Any) -> None:
+        self.strategy = strategy
+
+    def __enter__(self) -> Any:
+        return self.strategy.__enter__()
+
+    def __exit__(self, *exc: object) -> Any:
+        return self.strategy.__exit__(*exc)
+
+    def __call__(self, wheel: Any, files: Any, mapping: Any) -> None:
+        self.strategy(wheel, files, mapping)
+        wheel.writestr(GUARD_PTH, GUARD_PTH_LINE)
+
+
+class EditableWheelWithPth(editable_wheel):
+    """``pip install -e .`` builds a wheel of its own .pth and a finder, not
+    of build_py's outputs; this adds the guard's .pth to it. It hooks a
+    private method of setuptools: if that changes, an editable install goes
+    on without the .pth (docs/guard.md says how to add it by hand)."""
+
+    def _select_strategy(self, *args: Any, **kwargs: Any) -> Any:
+        return _WithPth(super()._select_strategy(*args, **kwargs))  # type: ignore[misc]
+
+
 PLACEHOLDER = Extension(VM_MODULE, sources=[])
 METADATA_COMMANDS = {"egg_info", "dist_info", "sdist", "check"}
 
 setup(
     ext_modules=[PLACEHOLDER] if compile_requested() else [],
-    cmdclass={"build_ext": OptionalBuildExt},
+    cmdclass={
+        "build_ext": OptionalBuildExt,
+        "build_py": BuildPyWithPth,
+        "editable_wheel": EditableWheelWithPth,
+    },
 )

@@ -28,6 +28,7 @@ from .errors import (
     EmulationError,
     ForbiddenGlobalError,
     LimitExceededError,
+    PickleNotAllowedError,
     TruncatedError,
     UnpicklingError,
     UnsupportedProtocolError,
@@ -60,6 +61,8 @@ if TYPE_CHECKING:
         PluginRequiredError,
         open_file,
     )
+    from .guard import PickleAuditWarning, allow_pickles, no_pickles
+    from .guard import install_guard as guard
 
 __version__ = "0.1.0"
 
@@ -74,11 +77,22 @@ _FILES = (
 )
 
 
+#: Names of :mod:`emulpickle.guard`, imported when first used (``import
+#: emulpickle`` must not install patches or import the guard's modules).
+_GUARD = ("PickleAuditWarning", "allow_pickles", "no_pickles")
+
+
 def __getattr__(name: str) -> Any:
     if name in _FILES:
         from . import files
 
         return getattr(files, name)
+    if name in _GUARD or name == "guard":
+        # ``guard`` is the package itself: it is callable (installs the guard).
+        import importlib
+
+        module = importlib.import_module(".guard", __name__)
+        return module if name == "guard" else getattr(module, name)
     raise AttributeError(f"module 'emulpickle' has no attribute {name!r}")
 
 
@@ -95,6 +109,8 @@ __all__ = [
     "Limits",
     "NotYetReadableError",
     "OpenedFile",
+    "PickleAuditWarning",
+    "PickleNotAllowedError",
     "PluginNotFoundError",
     "PluginRequiredError",
     "PyAppendable",
@@ -115,14 +131,17 @@ __all__ = [
     "UnsupportedProtocolError",
     "__compiled__",
     "__version__",
+    "allow_pickles",
     "bounded_repr",
     "call",
     "check_hash_keys",
     "current_limits",
     "default_registry",
     "generic_getattr",
+    "guard",
     "load",
     "loads",
+    "no_pickles",
     "open_file",
     "protocol_method",
     "render_text",

@@ -8,6 +8,7 @@ so existing ``except pickle.UnpicklingError`` handlers keep working.
 from __future__ import annotations
 
 import pickle
+import shlex
 
 from ._render import bounded_repr
 
@@ -15,6 +16,7 @@ __all__ = [
     "EmulationError",
     "ForbiddenGlobalError",
     "LimitExceededError",
+    "PickleNotAllowedError",
     "TruncatedError",
     "UnpicklingError",
     "UnsupportedProtocolError",
@@ -182,3 +184,46 @@ class UnsupportedProtocolError(UnpicklingError, ValueError):
 
 class EmulationError(UnpicklingError):
     """An emulator rejected the arguments or state the pickle gave it."""
+
+
+#: The command a PickleNotAllowedError message suggests (file, manifest).
+PIN_COMMAND = "emulpickle manifest add {path} -m {manifest}"
+
+
+class PickleNotAllowedError(UnpicklingError):
+    """The process-wide guard refused to unpickle data nobody pinned.
+
+    Raised by :func:`emulpickle.guard` in ``"strict"`` mode (and by
+    :func:`emulpickle.no_pickles`) for a pickle whose sha256 is not in the
+    manifest, and by the guard's audit-hook backstop when an unpickler the
+    guard never saw resolves a global.
+
+    Attributes:
+        sha256: lowercase hex digest of the bytes refused (None when the
+            backstop refused a global and the bytes are unknown).
+        path: the file the pickle came from, when known.
+        manifest: the manifest the guard checks, when it has a file.
+    """
+
+    def __init__(
+        self,
+        sha256: str | None,
+        *,
+        path: str | None = None,
+        manifest: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self.sha256 = sha256
+        self.path = path
+        self.manifest = manifest
+        what = "pickle data" if path is None else f"pickle file {bounded_repr(path)}"
+        if reason is None:
+            digest = f"sha256:{sha256}" if sha256 else "sha256 unknown"
+            reason = f"{what} ({digest}) is not pinned in the guard's manifest"
+        # The path and manifest are the caller's, not the pickle's: shown
+        # quoted for a shell, so the command can be pasted as it is.
+        command = PIN_COMMAND.format(
+            path="PATH" if path is None else shlex.quote(path),
+            manifest="MANIFEST" if manifest is None else shlex.quote(manifest),
+        )
+        super().__init__(f"{reason}; once a person has reviewed it, pin it: {command}")

@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 #: The subcommands, each run by ``emulpickle.cli.<name>.run(args)``.
-COMMANDS = ("show", "dis", "json", "scan", "convert", "completion")
+COMMANDS = ("show", "dis", "json", "scan", "convert", "completion", "manifest")
 MAX_LINES = 200
 #: ``json --with-data`` refuses more tensor/array data than this by default.
 JSON_MAX_BYTES = 64 << 20
@@ -364,5 +364,63 @@ examples:
     )
     completion.add_argument(
         "shell", metavar="SHELL", choices=SHELLS, help="bash, zsh or fish"
+    )
+    manifest = _command(
+        sub,
+        "manifest",
+        [debug],
+        help="pin pickle files by sha256 in a lock file, or check them against it",
+        description=(
+            "freeze: write MANIFEST pinning, by sha256, every pickle-bearing file "
+            "at or under PATH (raw and stacked pickles, torch checkpoints, .npy "
+            "of objects, .npz, joblib files, compressed pickles: recognised by "
+            "their contents; a container is pinned by its own hash). Directories "
+            "are walked recursively; symlinks inside them are not followed. "
+            "check: list the pickle files under PATH that MANIFEST does not pin "
+            "(exit status 1 if any). add: pin more files. remove: unpin files, "
+            "by PATH or sha256:HEX. Paths are stored relative to the manifest's "
+            "directory. Hashes are cached per user (set EMULPICKLE_NO_HASH_CACHE=1 "
+            "to always hash)."
+        ),
+        epilog="""\
+examples:
+  emulpickle manifest freeze models/ data/ -o pickles.lock
+  emulpickle manifest check models/ data/ -m pickles.lock
+  emulpickle manifest add new-model.pt --note "reviewed by ann" -m pickles.lock
+  emulpickle manifest remove old-model.pt -m pickles.lock
+
+exit status: 0 done (check: all pinned), 1 check: some file is not pinned
+(remove: an argument matched nothing), 2 unreadable manifest or file.
+""",
+    )
+    manifest.add_argument(
+        "action",
+        metavar="ACTION",
+        choices=("freeze", "check", "add", "remove"),
+        help="freeze, check, add or remove",
+    )
+    manifest.add_argument(
+        "paths",
+        metavar="PATH",
+        nargs="+",
+        help="files or directories (remove: also sha256:HEX)",
+    )
+    manifest.add_argument(
+        "-m",
+        "-o",
+        "--manifest",
+        "--output",
+        dest="manifest",
+        metavar="FILE",
+        help="the manifest (default: pickles.lock)",
+    )
+    manifest.add_argument(
+        "--note", metavar="TEXT", help="freeze/add: a note on each entry"
+    )
+    manifest.add_argument(
+        "--trust",
+        choices=("pickle", "emulate"),
+        help="freeze/add: load these with the real pickle (reviewed) or "
+        "only through emulpickle",
     )
     return parser

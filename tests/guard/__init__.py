@@ -1,0 +1,1 @@
+"""Tests of emulpickle.guard: manifests and hashing."""
