@@ -199,7 +199,11 @@ def _add(args: argparse.Namespace) -> int:
     for f in found:
         old = manifest.get(f.sha256)
         new += old is None
-        manifest.add(_entry(f, args, old))
+        entry = _entry(f, args, old)
+        # The file's earlier contents, pinned at the same path, are replaced.
+        for stale in [e for e in manifest if e.path == entry.path]:
+            manifest.remove(stale.sha256)
+        manifest.add(entry)
         print(f"pinned {_stored_path(f.path, args.manifest)}  sha256:{f.sha256}")
     manifest.save(args.manifest)
     print(

@@ -93,6 +93,10 @@ def test_freeze_check_modify(
         f"changed: {files['p0']} (pickle, sha256:{hashing.sha256_file(files['p0'])})"
     ]
     assert "1 of" in err and "manifest add PATH" in err
+    # Adding the new version replaces the old one's entry.
+    assert main(["manifest", "add", str(files["p0"]), "-m", str(lock)]) == 0
+    assert main(["manifest", "check", str(root), "-m", str(lock)]) == 0
+    assert len(json.loads(lock.read_text())["pickles"]) == len(files)
 
 
 def test_freeze_is_deterministic(tmp_path: Path) -> None:
