@@ -60,6 +60,11 @@ def test_a_bad_value_stops_the_interpreter(tmp_path: Path, value: str) -> None:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """This tree built as a (pure Python) wheel."""
+    # The build runs without isolation (no network needed), so it needs the
+    # build backend in this environment: the dev install has it; a bare test
+    # venv (CI's job without torch) may not.
+    for backend in ("setuptools", "wheel"):
+        pytest.importorskip(backend, reason="the build backend is not installed")
     out = tmp_path_factory.mktemp("wheel")
     # A copy of the sources: building in the checkout would leave build/.
     build = tmp_path_factory.mktemp("build") / "src"
