@@ -47,6 +47,7 @@ __all__ = [
     "default_cache",
     "default_cache_path",
     "sha256_bytes",
+    "sha256_fd",
     "sha256_file",
 ]
 
@@ -87,24 +88,34 @@ def sha256_file(path: str | os.PathLike[str], *, cache: HashCache | None = None)
     state is returned without reading, and a newly computed one is stored
     (unless the file changed while it was read, or just before).
     """
-    started = time.time_ns()
     with open(path, "rb") as f:
         # The key is the opened file's, not the path's: the path may be
         # swapped for another file between a stat and the open.
-        before = os.fstat(f.fileno())
-        if cache is not None:
-            known = cache.lookup_stat(before)
-            if known is not None:
-                return known
-        digest = hashlib.sha256()
-        buffer = bytearray(_CHUNK)
-        view = memoryview(buffer)
-        while True:
-            n = f.readinto(buffer)
-            if not n:
-                break
-            digest.update(view[:n])
-        after = os.fstat(f.fileno())
+        return sha256_fd(f.fileno(), cache=cache)
+
+
+def sha256_fd(fd: int, *, cache: HashCache | None = None) -> str:
+    """The sha256 of the whole regular file open as ``fd``; raises OSError.
+
+    The file position is left untouched (the bytes are read with
+    ``os.pread``), so a loader can go on reading the same descriptor. The
+    cache rule is :func:`sha256_file`'s, keyed by the descriptor's ``fstat``.
+    """
+    started = time.time_ns()
+    before = os.fstat(fd)
+    if cache is not None:
+        known = cache.lookup_stat(before)
+        if known is not None:
+            return known
+    digest = hashlib.sha256()
+    offset = 0
+    while True:
+        chunk = os.pread(fd, _CHUNK, offset)
+        if not chunk:
+            break
+        digest.update(chunk)
+        offset += len(chunk)
+    after = os.fstat(fd)
     result = digest.hexdigest()
     if cache is not None and _key(before) == _key(after) and not _racy(after, started):
         cache.store_stat(after, result)

@@ -256,6 +256,11 @@ class Manifest:
 
     def get(self, sha256: str) -> Entry | None:
         """The entry pinning ``sha256`` (``"<hex>"`` or ``"sha256:<hex>"``), or None."""
+        # Hashes the guard computes are already the stored form: one dict
+        # lookup on its hot path, normalising only what misses.
+        found = self._entries.get(sha256)
+        if found is not None:
+            return found
         key = _lookup_key(sha256)
         return None if key is None else self._entries.get(key)
 

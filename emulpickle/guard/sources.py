@@ -11,14 +11,12 @@ loaded is exactly what was hashed.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import os
 import stat
-import time
 from typing import Any
 
-from .hashing import RACY_SECONDS, default_cache, sha256_bytes
+from .hashing import default_cache, sha256_bytes, sha256_fd
 
 __all__ = ["Source", "from_bytes", "from_path", "from_stream", "path_of"]
 
@@ -67,43 +65,13 @@ def from_bytes(data: Any) -> Source:
     return Source(sha256_bytes(data), None)
 
 
-def _hash_fd(fd: int) -> str:
-    """sha256 of the whole regular file open as ``fd`` (position untouched)."""
-    digest = hashlib.sha256()
-    offset = 0
-    while True:
-        chunk = os.pread(fd, _CHUNK, offset)
-        if not chunk:
-            return digest.hexdigest()
-        digest.update(chunk)
-        offset += len(chunk)
-
-
 def _hash_open_file(fd: int) -> str:
     """The whole file's sha256, from the verified-hash cache when it knows it.
 
     Keyed by the open file's ``fstat`` (not its path's: a path may name
-    another file by now); stored only if the file did not change while it was
-    read nor just before (the rule :func:`~.hashing.sha256_file` follows).
+    another file by now); the position is untouched for the loader.
     """
-    started = time.time_ns()
-    cache = default_cache()
-    before = os.fstat(fd)
-    if cache is not None:
-        known = cache.lookup_stat(before)
-        if known is not None:
-            return known
-    sha = _hash_fd(fd)
-    after = os.fstat(fd)
-    unchanged = (before.st_size, before.st_mtime_ns, before.st_ctime_ns) == (
-        after.st_size,
-        after.st_mtime_ns,
-        after.st_ctime_ns,
-    )
-    settled = after.st_mtime_ns <= started - int(RACY_SECONDS * 1e9)
-    if cache is not None and unchanged and settled:
-        cache.store_stat(after, sha)
-    return sha
+    return sha256_fd(fd, cache=default_cache())
 
 
 def _regular_fd(file: Any) -> int | None:

@@ -130,10 +130,7 @@ def decide(sha256: str, path: str | None, what: str) -> Action:
     if guard is None:
         return "pickle"
     manifest = guard.manifest
-    # ``sha256`` is normalised already: look it up without normalising again
-    # (Manifest.get's parsing is most of a small load's overhead).
-    entries = getattr(manifest, "_entries", None)
-    entry = entries.get(sha256) if isinstance(entries, dict) else manifest.get(sha256)
+    entry = manifest.get(sha256)  # one dict lookup for a normalised hash
     if entry is not None:
         return "emulate" if entry.trust == "emulate" else "pickle"
     if sha256 in _ALLOWED.get():
