@@ -31,10 +31,6 @@ _REFUSED = {
         "library, which runs nothing from the file)"
     ),
     "7z": "a 7z archive (extract it first, then open what it holds)",
-    "lz4": (
-        "an lz4-compressed file (joblib); lz4 is not read "
-        "(decompress it first, e.g. with the lz4 tool)"
-    ),
 }
 
 #: Other well-known formats, by their first bytes, to name in an error.

@@ -18,13 +18,15 @@ so an array never claims more bytes than the file holds), and returns
 wrapper outside this load has no array reader and is refused.
 
 Arrays are real :class:`numpy.ndarray` objects: from a file on disk, aligned
-plain data is viewed in place, read-only, in a memory map (as
-``joblib.load(mmap_mode="r")`` gives it); otherwise (a compressed file,
-bytes in memory) the data is copied, within ``Limits.max_emulator_alloc``.
+plain data in this machine's byte order is viewed in place, read-only, in a
+memory map (as ``joblib.load(mmap_mode="r")`` gives it); otherwise the data
+is copied: from a compressed file, as large as the inflated stream holds
+(the inflation limits bound it already); from bytes in memory or unaligned,
+within ``Limits.max_emulator_alloc``. An array in the other byte order
+comes out in this machine's, values kept, as ``joblib.load`` swaps it.
 Object arrays are their nested pickle loaded by emulpickle with the same
 options. joblib's format before 0.10 (``NDArrayWrapper`` and sibling
-``.npy`` files) is not read here: such a pickle loads as the plain pickle
-it is.
+``.npy`` files) is read by :mod:`emulpickle.files.joblib_compat`.
 """
 
 from __future__ import annotations
@@ -45,7 +47,15 @@ from .errors import PluginRequiredError
 from .plugins import install_command
 from .source import Input
 
-__all__ = ["WRAPPER", "load_joblib", "names_wrapper"]
+__all__ = [
+    "WRAPPER",
+    "foreign_byte_order",
+    "load_joblib",
+    "names_wrapper",
+    "native",
+    "numpy_module",
+    "plain_ndarray",
+]
 
 #: The global ``joblib.dump`` names for each array.
 WRAPPER = ("joblib.numpy_pickle", "NumpyArrayWrapper")
@@ -105,20 +115,20 @@ class _Arrays:
         options: dict[str, Any],
         limits: Limits,
         in_place: bool,
+        inflated: bool,
     ) -> None:
         self.view = memoryview(data)
+        self.inflated = inflated
         self.arrays = arrays
         self.options = options
         self.limits = limits
         self.in_place = in_place
         self.taken = 0
-        registry: Registry = options["registry"]
-        plain = registry.resolve("numpy", "ndarray")
-        self.ndarray = _NOT_FOUND if plain is None else plain.value
+        self.ndarray = plain_ndarray(options["registry"])
 
     def build(self, wrapper: object, state: object) -> Replacement:
         """BUILD of a wrapper: the array it stands for, from the stream."""
-        np = _numpy()
+        np = numpy_module()
         if type(state) is not dict or not _ATTRIBUTES.issuperset(state):
             raise EmulationError(
                 f"a joblib array wrapper with state {bounded_repr(state)}"
@@ -162,14 +172,19 @@ class _Arrays:
             )
         data = self.view[where.start : where.end]
         array = np.frombuffer(data, dtype=dtype, count=count)
-        if not (self.in_place and where.start % max(dtype.alignment, 1) == 0):
-            if nbytes > self.limits.max_emulator_alloc:
+        swap = foreign_byte_order(dtype)
+        if swap or not (self.in_place and where.start % max(dtype.alignment, 1) == 0):
+            # A decompressed stream's bytes were bounded by the inflation
+            # limits already, and the copy is exactly as large (the sizes
+            # agree above): only other copies count against
+            # max_emulator_alloc.
+            if not self.inflated and nbytes > self.limits.max_emulator_alloc:
                 raise LimitExceededError(
                     f"a joblib array of {nbytes} bytes (more than "
                     f"max_emulator_alloc={self.limits.max_emulator_alloc})",
                     limit="max_emulator_alloc",
                 )
-            array = array.copy()
+            array = native(array) if swap else array.copy()
         if order == "F":
             return Replacement(array.reshape(shape[::-1]).transpose())
         return Replacement(array.reshape(shape))
@@ -194,6 +209,36 @@ class _Arrays:
 _NOT_FOUND = object()
 
 
+def plain_ndarray(registry: Registry) -> object:
+    """What ``registry`` answers ``numpy.ndarray`` with (the class a
+    wrapper's ``subclass`` must be), or a sentinel nothing is."""
+    plain = registry.resolve("numpy", "ndarray")
+    return _NOT_FOUND if plain is None else plain.value
+
+
+def foreign_byte_order(dtype: Any) -> bool:
+    """Whether ``joblib.load`` swaps an array of ``dtype`` to this machine's
+    byte order: its order is the other one, or it is a record whose fields
+    all are (joblib's rule; a record with mixed orders stays as it is)."""
+    import sys
+
+    other = ">" if sys.byteorder == "little" else "<"
+    if dtype.byteorder == other:
+        return True
+    fields = dtype.fields
+    return bool(
+        dtype.byteorder == "|"
+        and fields
+        and all(field[0].byteorder == other for field in fields.values())
+    )
+
+
+def native(array: Any) -> Any:
+    """A copy of ``array`` in this machine's byte order, values kept (as
+    ``joblib.load`` gives a foreign-order array)."""
+    return array.byteswap().view(array.dtype.newbyteorder("="))
+
+
 def _shape(value: object) -> tuple[int, ...]:
     if (
         type(value) is not tuple
@@ -204,7 +249,8 @@ def _shape(value: object) -> tuple[int, ...]:
     return value
 
 
-def _numpy() -> Any:
+def numpy_module() -> Any:
+    """numpy, or PluginRequiredError naming the plugin that installs it."""
     try:
         import numpy
     except ImportError:
@@ -218,7 +264,9 @@ def _numpy() -> Any:
     return numpy
 
 
-def load_joblib(src: Input, options: dict[str, Any], limits: Limits) -> object:
+def load_joblib(
+    src: Input, options: dict[str, Any], limits: Limits, *, inflated: bool = False
+) -> object:
     """The object a joblib stream holds, its arrays in place, or
     :data:`NOT_JOBLIB` when it holds no joblib array data (a plain pickle:
     the caller loads it as one).
@@ -227,8 +275,10 @@ def load_joblib(src: Input, options: dict[str, Any], limits: Limits) -> object:
         UnpicklingError: the stream cannot be followed (an array runs past
             the end of the data, a wrapper state the walker cannot follow),
             the pickle fails, or an array's header and data disagree
-            (:class:`~emulpickle.LimitExceededError` beyond
-            ``max_emulator_alloc``); PluginRequiredError without numpy.
+            (:class:`~emulpickle.LimitExceededError` when an array copied
+            from a stream that was not ``inflated`` from a compressed file
+            is beyond ``max_emulator_alloc``; an inflated one was bounded
+            by the inflation limits); PluginRequiredError without numpy.
     """
     with src.mapped() as data:
         arrays: list[ArrayData] = []
@@ -246,7 +296,7 @@ def load_joblib(src: Input, options: dict[str, Any], limits: Limits) -> object:
             parts.append(bytes(data[done : where.cut]))
             done = where.end
         parts.append(bytes(data[done:end]))
-        reader = _Arrays(data, arrays, options, limits, src.path is not None)
+        reader = _Arrays(data, arrays, options, limits, src.path is not None, inflated)
         registry = Registry(parent=options["registry"], name="joblib arrays")
         registry.register(*WRAPPER, _WrapperClass())
         registry.register_state_setter(_Wrapper, reader.build)

@@ -17,6 +17,7 @@ from ..machine.context import current_limits
 from .errors import FileFormatError
 from .identify import refuse_kind
 from .joblib import NOT_JOBLIB, load_joblib, names_wrapper
+from .joblib_compat import load_compat, names_old_wrapper
 from .loaders import (
     check_torch_tar,
     format_error,
@@ -42,7 +43,7 @@ FORMATS = (
     "joblib",
 )
 #: The compressed wrappers it opens (:attr:`OpenedFile.compression`).
-COMPRESSIONS = ("gzip", "bz2", "xz", "lzma", "zstd", "zlib")
+COMPRESSIONS = ("gzip", "bz2", "xz", "lzma", "zstd", "zlib", "lz4", "compat")
 _ARTICLE = {"xz": "an", "lzma": "an"}
 
 
@@ -71,7 +72,8 @@ class OpenedFile(FrozenValue):
         value: the loaded object.
         compression: the wrapper it was decompressed from: ``"gzip"``,
             ``"bz2"``, ``"xz"``, ``"lzma"``, ``"zstd"``, ``"zlib"``
-            (joblib's), or None.
+            (joblib's), ``"lz4"`` (joblib's, with the optional ``lz4``
+            package), ``"compat"`` (joblib < 0.10's own zlib file), or None.
         npy_header: for ``"npy"``, the parsed header (dtype, shape, order).
         name: the path, or what the input was called.
     """
@@ -147,12 +149,19 @@ def open_file(file: Any, /, **options: Any) -> OpenedFile:
     if options.get("registry") is None:
         options["registry"] = first_party_registry()
     limits: Limits = options.get("limits") or current_limits()
-    return _open(src, options, limits, None)
+    return _open(src, options, limits, None, src.path)
 
 
 def _open(
-    src: Input, options: dict[str, Any], limits: Limits, compression: str | None
+    src: Input,
+    options: dict[str, Any],
+    limits: Limits,
+    compression: str | None,
+    origin: str | None,
 ) -> OpenedFile:
+    """``src`` (decompressed from ``compression``), from the file ``origin``
+    (whose directory holds an old joblib file's sibling arrays)."""
+
     def found(kind: str, value: object, header: NpyHeader | None = None) -> OpenedFile:
         return OpenedFile(kind, value, compression, header, src.name)
 
@@ -161,6 +170,8 @@ def _open(
         what = "empty data" + inside if compression else "an empty file"
         raise FileFormatError(what, format="empty")
     kind = sniff(src.head(HEAD_SIZE), src.size)
+    if kind == "joblib":  # joblib < 0.10's compressed pickle
+        kind = "compat"
     if kind in COMPRESSIONS:
         if compression is not None:
             raise FileFormatError(
@@ -168,7 +179,8 @@ def _open(
                 "compression is opened",
                 format=kind,
             )
-        return _open(_decompressed(src, kind, limits), options, limits, kind)
+        inner = _decompressed(src, kind, limits)
+        return _open(inner, options, limits, kind, origin)
     refused = refuse_kind(kind)
     if refused is not None:
         if inside:
@@ -186,9 +198,13 @@ def _open(
             kind = "torch-tar"
         return found(kind, load_torch(src, kind, options))
     if names_wrapper(src):
-        value = load_joblib(src, options, limits)
+        inflated = compression is not None
+        value = load_joblib(src, options, limits, inflated=inflated)
         if value is not NOT_JOBLIB:
             return found("joblib", value)
+        if names_old_wrapper(src):
+            spent = src.size if inflated else 0
+            return found("joblib", load_compat(src, options, limits, origin, spent))
     values = load_pickles(src, options)
     if len(values) == 1:
         return found("pickle", values[0])

@@ -1,10 +1,11 @@
-"""Compressed streams, decompressed within a bound: gzip, bz2, xz, lzma, zlib, zstd.
+"""Compressed streams within a bound: gzip, bz2, xz, lzma, zlib, zstd, lz4.
 
 ``joblib.load`` recognises a compressed file by its first bytes (zlib, gzip,
 bz2, xz, lzma, lz4, and ``ZF``, the format of joblib before 0.10; see
 :func:`emulpickle.formats.magic.sniff`) and reads the pickle stream it
-decompresses to; ``emulpickle.open_file`` reads the same wrappers, and zstd
-when the ``zstandard`` package is installed. :func:`decompress` gives the
+decompresses to; ``emulpickle.open_file`` reads the same wrappers (lz4 when
+the optional ``lz4`` package is installed, as joblib), and zstd when the
+``zstandard`` package is installed. :func:`decompress` gives the
 stream, refusing more than a bound the caller sets (a decompression bomb
 becomes a :class:`FormatError` naming the ``Limits`` field, not an
 allocation of gigabytes); :func:`inflate_limit` computes that bound from
@@ -18,11 +19,13 @@ from typing import Any
 from ._source import FormatError
 from .zip import RATIO_FLOOR
 
-__all__ = ["KINDS", "decompress", "inflate_limit"]
+__all__ = ["KINDS", "LZ4_INSTALL", "decompress", "inflate_limit"]
 
-#: What :func:`decompress` reads (lz4 is not among them: no reader in the
-#: standard library, and joblib's own use of it is rare).
-KINDS = ("compat", "zlib", "gzip", "bz2", "xz", "lzma", "zstd")
+#: What :func:`decompress` reads (zstd and lz4 only with their optional
+#: packages: no reader in the standard library).
+KINDS = ("compat", "zlib", "gzip", "bz2", "xz", "lzma", "zstd", "lz4")
+#: How to install the optional package lz4 data needs (emulpickle's extra).
+LZ4_INSTALL = "pip install 'emulpickle[lz4]'"
 
 #: Compressed bytes read, and decompressed bytes made, per step: the output
 #: grows in steps, never held twice whole.
@@ -53,7 +56,8 @@ def decompress(
     are read as joblib reads them (one stream; what follows is never read);
     ``bz2``, ``xz`` and ``lzma`` as their file classes read them (several
     streams; trailing data that is not a stream ignored); ``zstd`` needs
-    the ``zstandard`` package.
+    the ``zstandard`` package, ``lz4`` (frames, as joblib writes them) the
+    ``lz4`` package.
 
     Raises:
         FormatError: corrupt or truncated data, or more than ``limit``
@@ -80,7 +84,7 @@ def decompress(
 def _read_streams(
     data: Any, kind: str, limit: int, limit_name: str | None
 ) -> bytearray:
-    """bz2, xz, lzma and zstd, read through their file-like readers."""
+    """bz2, xz, lzma, zstd and lz4, read through their file-like readers."""
     import io
 
     # joblib reads bz2/xz/lzma with these classes: several streams, and
@@ -114,6 +118,20 @@ def _read_streams(
             return zstandard.ZstdDecompressor().stream_reader(
                 file, read_across_frames=True
             )
+    elif kind == "lz4":
+        import importlib
+
+        try:
+            # Optional and untyped, as zstandard; joblib reads lz4 with the
+            # same LZ4FrameFile (several frames, one after another).
+            lz4_frame: Any = importlib.import_module("lz4.frame")
+        except ImportError:
+            raise FormatError(
+                f"lz4-compressed data needs the lz4 package ({LZ4_INSTALL})"
+            ) from None
+        # lz4 reports corrupt frames as RuntimeError.
+        errors += (RuntimeError,)
+        opener = lz4_frame.LZ4FrameFile
     else:
         import lzma
 

@@ -276,9 +276,6 @@ def _scan_member(
 
 def scan_compressed(ctx: Collector, data: Any, kind: str) -> None:
     """Scan a compressed joblib file: the pickle stream it decompresses to."""
-    if kind == "lz4":
-        ctx.error("lz4-compressed file (joblib): lz4 is not supported by the scanner")
-        return
     try:
         buf = decompress(data, kind, ctx.inflate_limit(len(data)))
     except FormatError as exc:

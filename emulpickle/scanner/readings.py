@@ -21,6 +21,7 @@ from .collector import Collector
 from .containers import NPY_MAGIC, scan_compressed, scan_npy, scan_tar, scan_zips
 from .policy import scan_registry
 from .report import ScanReport
+from .siblings import scan_siblings
 from .streams import LEADING, STRICT, scan_stream
 
 __all__ = ["scan", "scan_input"]
@@ -95,6 +96,7 @@ def scan(
 
                 with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
                     scan_input(ctx, mapped)
+                    scan_siblings(ctx, label, mapped, scan_input)
     except (OSError, ValueError) as exc:
         ctx.error(f"cannot read {label}: {exc}")
     return ScanReport(label, ctx.findings(), ctx.errors)

@@ -26,8 +26,8 @@ COMPRESSIONS: list[Any] = [
     ("xz", 3),
     ("lzma", 3),
 ]
-# lz4 (joblib's optional compressor) is not read: open_file refuses it by
-# name (see test_open_file), as before.
+# lz4 (joblib's optional compressor, read with the lz4 package): see
+# test_joblib_more.py.
 
 
 def _arrays() -> dict[str, Any]:
