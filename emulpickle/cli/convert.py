@@ -19,7 +19,7 @@ from typing import Any
 
 import emulpickle
 
-from .load import TORCH_KINDS, check_loadable, load_torch, sniff
+from .load import TORCH_KINDS, check_loadable, load_torch, map_file, sniff
 from .output import PROG, CliError, human_bytes
 from .plugins import require_torch
 
@@ -163,7 +163,15 @@ def convert(
         raise CliError(f"{source}: not a torch checkpoint ({kind})")
     torch, _ = require_torch("convert")
     # Not memory-mapped: each storage is read when written, then forgotten.
-    root = load_torch(source, kind, mmap=False)
+    try:
+        root = load_torch(source, kind, mmap=False)
+    except emulpickle.UnpicklingError:
+        if kind == "pickle" and _names_joblib(source):
+            raise CliError(
+                f"{source}: a joblib file, not a torch checkpoint (convert "
+                "writes a checkpoint's tensors; show and json read joblib files)"
+            ) from None
+        raise
     with _progress() as progress:
         try:
             report = torch.convert_checkpoint(
@@ -192,6 +200,16 @@ def convert(
         f"wrote {len(report.written)} tensors ({human_bytes(report.nbytes)}) "
         f"to {target}"
     )
+
+
+def _names_joblib(source: str) -> bool:
+    """Whether the pickle at ``source`` names joblib's array wrapper (asked
+    only after it failed to load as a checkpoint)."""
+    try:
+        data = map_file(source)
+    except OSError:
+        return False
+    return bool(data.find(b"joblib.numpy_pickle") >= 0)
 
 
 def _metadata(items: list[str]) -> dict[str, str]:

@@ -321,3 +321,14 @@ def test_cli_show_json_lz4(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert "coef" in capsys.readouterr().out
     assert main(["json", str(path)]) == 0
     assert '"coef"' in capsys.readouterr().out
+
+
+def test_cli_convert_names_a_joblib_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """convert writes torch checkpoints' tensors only: a joblib file gets a
+    message saying so (not the opcode its raw array bytes happen to be)."""
+    path = tmp_path / "m.joblib"
+    joblib.dump({"coef": np.arange(3.0)}, path)
+    assert main(["convert", str(path), str(tmp_path / "out.npz")]) == 2
+    assert "a joblib file, not a torch checkpoint" in capsys.readouterr().err
