@@ -328,6 +328,7 @@ def test_cli_convert_names_a_joblib_file(
 ) -> None:
     """convert writes torch checkpoints' tensors only: a joblib file gets a
     message saying so (not the opcode its raw array bytes happen to be)."""
+    pytest.importorskip("emulpickle_torch")
     path = tmp_path / "m.joblib"
     joblib.dump({"coef": np.arange(3.0)}, path)
     assert main(["convert", str(path), str(tmp_path / "out.npz")]) == 2
