@@ -16,6 +16,7 @@ converts the number it checks) and refuses with a
 
 from __future__ import annotations
 
+import math
 import sys
 
 from ..errors import LimitExceededError
@@ -56,13 +57,21 @@ def check_int(what: str, value: int) -> None:
     check_digits(what, int_digits(value))
 
 
-def check_text(what: str, text: str | bytes | bytearray) -> None:
-    """Refuse a numeric literal longer than ``max_number_digits`` characters.
+def check_text(what: str, text: str | bytes | bytearray, base: int = 10) -> None:
+    """Refuse a numeric literal whose number could exceed ``max_number_digits`` digits.
 
-    The length bounds the digits in any base; literals that CPython's
-    pickler writes are never close.
+    In base 10 or below the length bounds the decimal digits; a literal in
+    a larger base makes more decimal digits than it has characters
+    (``int("f" * 400, 16)`` has 482), so its length is scaled by
+    ``log10(base)``. Base 0 reads a prefix, at most base 16. Literals that
+    CPython's pickler writes are never close.
     """
-    check_digits(what, len(text), "a literal")
+    if base == 0:
+        base = 16
+    digits = len(text)
+    if base > 10 and digits:
+        digits = math.ceil(digits * math.log10(min(base, 36)))
+    check_digits(what, digits, "a literal")
 
 
 def check_decimal_literal(what: str, text: str) -> None:

@@ -23,7 +23,7 @@ from .._render import bounded_repr
 from ..errors import EmulationError, LimitExceededError
 from .context import current_limits
 from .hashkeys import check_hash_keys
-from .numbounds import check_number, is_exact_number
+from .numbounds import check_number, check_text, is_exact_number
 from .textcodecs import error_handler, text_codec
 
 __all__ = ["BUILTIN_CALLS", "BUILTIN_NEWS"]
@@ -190,7 +190,11 @@ def _int_call(*args: object, **kwargs: object) -> object:
     if len(args) > 2 or set(kwargs) - {"base"} or (kwargs and len(args) != 1):
         raise EmulationError("int() takes a value and an optional base")
     if args and not isinstance(args[0], int):
-        check_number("int()", args[0])
+        base = args[1] if len(args) == 2 else kwargs.get("base", 10)
+        if isinstance(args[0], (str, bytes, bytearray)) and isinstance(base, int):
+            check_text("int()", args[0], base)
+        else:
+            check_number("int()", args[0])
     make: Any = int
     return make(*args, **kwargs)
 

@@ -134,6 +134,8 @@ def _digits(value: Any) -> int:
 @example((decimal.Decimal, (10**8000 + 1,)))
 @example((str, (10**8000 + 1,)))
 @example((int, ("z" * 8000, 36)))
+@example((int, ("1" + "0" * 399, 16)))
+@example((int, ("0x" + "f" * 390, 0)))
 @example((array.array, ("d", [Call(decimal.Decimal, "1e8000")])))
 def test_numeric_emulators_stay_bounded(call: tuple[Any, tuple[Any, ...]]) -> None:
     func, args = call
