@@ -379,6 +379,37 @@ def test_fields_dict_changed_after_build_does_not_reach_numpy() -> None:
     assert got["a"].tobytes() == POINTERS[:8] + POINTERS[16:24]
 
 
+def _array_built_twice(second: bytes) -> bytes:
+    """A list [array, the same array BUILT again with ``second`` bytes]."""
+    asm = Asm().dtype(np.dtype("<f8"))
+    dtype = asm.put()
+    asm.op(b"(")  # [
+    asm.array(dtype, 2, b"\x00" * 16)
+    arr = asm.put()
+    asm.get(arr).op(b"(").value(1).value((len(second) // 8,)).get(dtype)
+    asm.value(False).value(second).op(b"tb")
+    return asm.op(b"l").stop()
+
+
+@pytest.mark.parametrize("count", [2, 3])
+def test_array_takes_one_build(count: int) -> None:
+    # An emulator that checked the array (an estimator's support vectors
+    # against its counts, say) would otherwise see it changed afterwards:
+    # ndarray.__setstate__ replaces the data of an array already in use.
+    message = refused(_array_built_twice(b"\x01" * (8 * count)))
+    assert "already built" in message
+
+
+def test_array_from_frombuffer_takes_no_build() -> None:
+    asm = Asm().dtype(np.dtype("<f8"))
+    dtype = asm.put()
+    asm.glob("numpy._core.numeric", "_frombuffer").op(b"(")
+    asm.value(b"\x00" * 16).get(dtype).value((2,)).value("C").op(b"tR")
+    asm.op(b"(").value(1).value((1,)).get(dtype).value(False).value(b"\x01" * 8)
+    message = refused(asm.op(b"tb").stop())
+    assert "already built" in message
+
+
 # --- deep tuples where the dtype emulator hashes state fields ----------------
 # A tuple nested a million levels deep crashes CPython's (unguarded, recursive)
 # tuple hash. The dtype state's byte order, datetime unit and field names are

@@ -14,6 +14,7 @@ The forms numpy writes for numeric arrays and scalars take the fast paths of
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable
 from typing import Any, Final, cast
 
@@ -32,9 +33,11 @@ __all__ = [
     "FromBufferEmulator",
     "ReconstructEmulator",
     "ScalarEmulator",
+    "mark_unbuilt",
     "reconstruct_checked",
     "scalar_checked",
     "set_array_state_checked",
+    "take_unbuilt",
 ]
 
 #: NPY_LIST_PICKLE in ``dtype.flags``: the array's data is pickled as a list.
@@ -56,6 +59,33 @@ ABSENT: Any = object()
 
 def _fail(message: str) -> emulpickle.EmulationError:
     return emulpickle.EmulationError(message)
+
+
+#: The arrays ``_reconstruct`` made that have had no BUILD yet, by id (an
+#: ndarray is not hashable), each with a weak reference that tells a live
+#: array from a later one at the same address. ``ndarray.__setstate__``
+#: replaces an array's data in place, so a second BUILD on an array that
+#: is already in use (the memo hands it out again) would change what
+#: emulators checked earlier (an estimator's support vectors after its
+#: consistency check, say). An array therefore takes one BUILD, right after
+#: ``_reconstruct``, as numpy writes them.
+_UNBUILT: dict[int, weakref.ref[Any]] = {}
+#: Beyond this many, the oldest unbuilt arrays can no longer be built.
+_MAX_UNBUILT = 1 << 14
+
+
+def mark_unbuilt(arr: Any) -> Any:
+    """Remember ``arr`` (just made by ``_reconstruct``) as awaiting its BUILD."""
+    if len(_UNBUILT) >= _MAX_UNBUILT:
+        del _UNBUILT[next(iter(_UNBUILT))]
+    _UNBUILT[id(arr)] = weakref.ref(arr)
+    return arr
+
+
+def take_unbuilt(arr: object) -> bool:
+    """Whether ``arr`` awaits its BUILD (and from now on, that it does not)."""
+    ref = _UNBUILT.pop(id(arr), None)
+    return ref is not None and ref() is arr
 
 
 #: What the plugin answers ``numpy.ndarray`` and ``numpy.matrix`` with: inert
@@ -140,7 +170,7 @@ def reconstruct_checked(
         seal(dtype)
     dims = _check_shape(shape, "_reconstruct")
     _check_alloc(math.prod(dims) * max(dtype.itemsize, 1), "_reconstruct")
-    return np.ndarray.__new__(cls, dims, dtype)
+    return mark_unbuilt(np.ndarray.__new__(cls, dims, dtype))
 
 
 class _GivenCall:
@@ -207,6 +237,11 @@ def set_array_state_checked(arr: Any, state: Any) -> None:
     """State setter for ndarrays: validate, then ``ndarray.__setstate__``."""
     if not isinstance(arr, np.ndarray):
         raise _fail("ndarray state applied to a non-array")
+    if not take_unbuilt(arr):
+        raise _fail(
+            "ndarray state applied to an array that is already built (numpy "
+            "writes one BUILD right after _reconstruct)"
+        )
     if type(state) is not tuple or len(state) not in (4, 5):
         raise _fail("ndarray state must be a tuple of 4 or 5 items")
     if len(state) == 5 and type(state[0]) is not int:

@@ -37,6 +37,8 @@ _real_scalar: Final = _arrays.REAL_SCALAR
 _ndarray: Final[Any] = np.ndarray
 _empty: Final[Any] = np.empty
 _ndarray_setstate: Final[Any] = np.ndarray.__setstate__
+_mark_unbuilt: Final = _arrays.mark_unbuilt
+_take_unbuilt: Final = _arrays.take_unbuilt
 
 
 def reconstruct(
@@ -57,7 +59,7 @@ def reconstruct(
         if type(dim) is int and dim == 0:  # what numpy writes
             dtype = _PLACEHOLDERS.get(dtype_arg)
             if dtype is not None:
-                return _empty(0, dtype)
+                return _mark_unbuilt(_empty(0, dtype))
     return _reconstruct_checked(subtype, shape, dtype_arg, rest)
 
 
@@ -93,7 +95,12 @@ def set_array_state(arr: object, state: object) -> None:
             and type(version) is int
         ):
             count = shape[0]
-            if type(count) is int and count >= 0 and len(rawdata) == count * itemsize:
+            if (
+                type(count) is int
+                and count >= 0
+                and len(rawdata) == count * itemsize
+                and _take_unbuilt(arr)
+            ):
                 _ndarray_setstate(arr, state)
                 return
     _set_array_state_checked(arr, state)
