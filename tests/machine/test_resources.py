@@ -108,9 +108,11 @@ class Case(NamedTuple):
     expect: str  # "result", "error", "result-or-error", or an error class name
     modes: tuple[str, ...] = ("loads", "file", "stream")
     limit: str | None = None  # expected LimitExceededError.limit
-    seconds: float = 1.0  # budget for the load itself, measured in the child
+    # A hang guard, not a speed test (the machine is shared and CI has two
+    # cores): a length prefix obeyed, or quadratic work, takes minutes here.
+    seconds: float = 20.0  # hang guard on the load itself, measured in the child
     rss: int = 50 * MB  # budget for peak RSS growth during the load
-    timeout: float = 5.0  # wall-clock limit for the whole child process
+    timeout: float = 60.0  # wall-clock limit for the whole child process
     limits: dict[str, int] | None = None
 
 
@@ -229,14 +231,12 @@ DEEP: dict[str, Case] = {
     ),
     # A million real list objects need ~100 MB in CPython too (the C unpickler
     # peaks at ~100 MB and 0.6 s here), and 2M opcodes in pure Python take more
-    # than a second: the budget is 2x CPython's memory and a few seconds.
+    # than a second: the budget is 2x CPython's memory.
     "1M-nested-lists-EMPTY_LIST-APPEND": Case(
         b"\x80\x02" + b"]" * N + b"a" * (N - 1) + b".",
         "result-or-error",
         ("loads",),
-        seconds=4.0,
         rss=200 * MB,
-        timeout=10.0,
     ),
     "100k-nested-tuples-MARK-TUPLE": Case(
         b"\x80\x02" + b"(" * 100_000 + b"t" * 100_000 + b".",
@@ -254,9 +254,7 @@ DEEP: dict[str, Case] = {
         "result",
         ("loads",),
         limits={"max_mark_depth": 2 * N},
-        seconds=4.0,
         rss=200 * MB,
-        timeout=10.0,
     ),
 }
 
