@@ -56,6 +56,7 @@ _HELPERS: dict[str, tuple[str, ...]] = {
     "sklearn._loss.link": ("Interval", "BaseLink*"),
     "sklearn.compose._column_transformer": ("make_column_selector",),
     "sklearn.multiclass": ("_ConstantPredictor",),
+    "sklearn.cluster._birch": ("_CFNode", "_CFSubcluster"),
     "sklearn.utils._metadata_requests": (
         "MetadataRequest",
         "MethodMetadataRequest",

@@ -55,6 +55,7 @@ def load(
     path: str | os.PathLike[str] | bytes,
     *,
     trusted: Iterable[str] = (),
+    mmap: bool = False,
     **options: Any,
 ) -> Any:
     """Load a scikit-learn model from a pickle or joblib file.
@@ -69,6 +70,10 @@ def load(
             list, never from the file, and is answered only with that real
             object (held as a value, never called by the load). Any other
             callable in the file is refused.
+        mmap: view the arrays of an uncompressed joblib file in a read-only
+            memory map (``joblib.load(mmap_mode="r")``); by default they
+            are writable copies, as ``joblib.load`` gives them (libsvm's
+            ``SVC.predict_proba`` needs writable arrays).
         **options: :func:`emulpickle.open_file` options (``limits``...;
             not ``registry``, which this function builds).
 
@@ -89,6 +94,10 @@ def load(
     if "registry" in options:
         raise TypeError("emulpickle_sklearn.load builds its own registry")
     registry, checker = sklearn_registry(trusted)
+    if not mmap and isinstance(path, (str, os.PathLike)):
+        # Bytes in memory: open_file copies each array out of them.
+        with open(path, "rb") as f:
+            path = f.read()
     try:
         opened = open_file(path, registry=registry, **options)
     except ForbiddenGlobalError as exc:
