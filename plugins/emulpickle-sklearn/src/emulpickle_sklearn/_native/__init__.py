@@ -17,6 +17,7 @@ from typing import Any
 from emulpickle import Registry
 
 from .checks import CHECKS
+from .neighbors import register_neighbors
 from .random import register_random
 from .sparse import register_sparse
 from .tree import register_tree
@@ -35,3 +36,4 @@ def register_native(registry: Registry) -> None:
     register_tree(registry)
     register_random(registry)
     register_sparse(registry)
+    register_neighbors(registry)
