@@ -211,7 +211,7 @@ def _kinds() -> list[Kind]:
                 max_iter=5, random_state=0
             ),
             "reg",
-            (PREDICTOR, GENERATOR),
+            (PREDICTOR, GENERATOR, ("sklearn._loss._loss", "CyHalfSquaredError")),
         ),
         Kind(
             "IsolationForest",
