@@ -13,9 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import sklearn_kinds as sk  # noqa: E402
-
-import emulpickle_sklearn  # noqa: E402
+import emulpickle_sklearn
+import sklearn_kinds as sk
 
 FORMATS = ("pickle", "joblib-0", "joblib-3")
 

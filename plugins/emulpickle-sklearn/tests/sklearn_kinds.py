@@ -129,9 +129,7 @@ def _kinds() -> list[Kind]:
         ),
         Kind(
             "QuadraticDiscriminantAnalysis",
-            lambda: discriminant_analysis.QuadraticDiscriminantAnalysis(
-                reg_param=0.1
-            ),
+            lambda: discriminant_analysis.QuadraticDiscriminantAnalysis(reg_param=0.1),
         ),
         Kind("KernelRidge", lambda: kernel_ridge.KernelRidge(kernel="rbf"), "reg"),
         Kind("PLSRegression", lambda: cross_decomposition.PLSRegression(2), "reg"),
@@ -193,23 +191,17 @@ def _kinds() -> list[Kind]:
         ),
         Kind(
             "GradientBoostingClassifier",
-            lambda: ensemble.GradientBoostingClassifier(
-                n_estimators=5, random_state=0
-            ),
+            lambda: ensemble.GradientBoostingClassifier(n_estimators=5, random_state=0),
             native=(TREE, LOSS, RANDOM_STATE),
         ),
         Kind(
             "HistGradientBoostingClassifier",
-            lambda: ensemble.HistGradientBoostingClassifier(
-                max_iter=5, random_state=0
-            ),
+            lambda: ensemble.HistGradientBoostingClassifier(max_iter=5, random_state=0),
             native=(PREDICTOR, LOSS, GENERATOR),
         ),
         Kind(
             "HistGradientBoostingRegressor",
-            lambda: ensemble.HistGradientBoostingRegressor(
-                max_iter=5, random_state=0
-            ),
+            lambda: ensemble.HistGradientBoostingRegressor(max_iter=5, random_state=0),
             "reg",
             (PREDICTOR, GENERATOR, ("sklearn._loss._loss", "CyHalfSquaredError")),
         ),
@@ -231,12 +223,16 @@ def _kinds() -> list[Kind]:
         Kind("KNeighborsClassifier", neighbors.KNeighborsClassifier, native=(KD_TREE,)),
         Kind(
             "MLPClassifier",
-            lambda: neural_network.MLPClassifier(hidden_layer_sizes=(8,), max_iter=30, random_state=0),
+            lambda: neural_network.MLPClassifier(
+                hidden_layer_sizes=(8,), max_iter=30, random_state=0
+            ),
             native=(RANDOM_STATE,),
         ),
         Kind(
             "MLPRegressor",
-            lambda: neural_network.MLPRegressor(hidden_layer_sizes=(8,), max_iter=30, random_state=0),
+            lambda: neural_network.MLPRegressor(
+                hidden_layer_sizes=(8,), max_iter=30, random_state=0
+            ),
             "reg",
             (RANDOM_STATE,),
         ),

@@ -17,15 +17,15 @@ import pickle
 import warnings
 from typing import Any
 
+import emulpickle_sklearn
 import numpy as np
 import pytest
 import sklearn_kinds as sk
-
-import emulpickle
-import emulpickle_sklearn
 from emulpickle_sklearn._classes import qualified
 from emulpickle_sklearn._estimators import SklearnClass
 from emulpickle_sklearn._load import sklearn_registry
+
+import emulpickle
 
 FORMATS = ("pickle", "joblib-0", "joblib-3")
 
@@ -63,9 +63,7 @@ def test_pipeline_on_a_frame_keeps_its_column_names(saved: Any) -> None:
     kind = next(k for k in sk.KINDS if k.data == "frame")
     model, _, paths = saved.get(kind)
     loaded = emulpickle_sklearn.load(paths["pickle"])
-    np.testing.assert_array_equal(
-        loaded.feature_names_in_, model.feature_names_in_
-    )
+    np.testing.assert_array_equal(loaded.feature_names_in_, model.feature_names_in_)
     assert loaded.named_steps["columns"].named_transformers_["cat"].categories_[
         0
     ].tolist() == ["blue", "green", "red"]

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import emulpickle_sklearn
 import joblib
 import numpy as np
 import pytest
@@ -26,7 +27,6 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import FunctionTransformer
 
 import emulpickle
-import emulpickle_sklearn
 
 TIMEOUT = 60  # a hang guard
 X = np.abs(np.random.RandomState(0).rand(40, 3))

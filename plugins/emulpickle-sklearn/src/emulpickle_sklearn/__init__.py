@@ -16,8 +16,8 @@ from __future__ import annotations
 from emulpickle import Registry
 
 from ._load import load
-from ._register import register_estimators
 from ._native import register_native
+from ._register import register_estimators
 
 __all__ = ["load", "register"]
 

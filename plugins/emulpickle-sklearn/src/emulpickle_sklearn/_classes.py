@@ -34,9 +34,7 @@ _HELPERS: dict[str, tuple[str, ...]] = {
     "sklearn.calibration": ("_CalibratedClassifier", "_SigmoidCalibration"),
     "sklearn.ensemble._hist_gradient_boosting.binning": ("_BinMapper",),
     "sklearn.gaussian_process.kernels": ("Kernel*",),
-    "sklearn.gaussian_process._gpc": (
-        "_BinaryGaussianProcessClassifierLaplace",
-    ),
+    "sklearn.gaussian_process._gpc": ("_BinaryGaussianProcessClassifierLaplace",),
     "sklearn.neural_network._stochastic_optimizers": (
         "SGDOptimizer",
         "AdamOptimizer",
@@ -157,7 +155,10 @@ def sklearn_classes() -> dict[str, type]:
 def score_functions() -> dict[str, Callable[..., object]]:
     """The metric functions behind scikit-learn's named scorers
     (``scoring="accuracy"``): held by fitted searches as values, by name."""
-    from sklearn.metrics import get_scorer, get_scorer_names
+    from sklearn.metrics import (  # type: ignore[import-untyped]
+        get_scorer,
+        get_scorer_names,
+    )
 
     found: dict[str, Callable[..., object]] = {}
     for name in get_scorer_names():

@@ -91,7 +91,9 @@ class _Reconstruct:
         flags = np.frombuffer(mask, dtype=np.bool_).reshape(
             data.shape, order="F" if fortran else "C"
         )
-        if fill is not None and not isinstance(fill, (np.generic, int, float, str, bytes)):
+        if fill is not None and not isinstance(
+            fill, (np.generic, int, float, str, bytes)
+        ):
             raise EmulationError(f"a masked array fill value {bounded_repr(fill)}")
         result = np.ma.MaskedArray(data, mask=flags.copy())
         if fill is not None:

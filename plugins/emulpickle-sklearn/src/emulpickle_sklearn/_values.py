@@ -96,15 +96,15 @@ class Checker:
             stack.extend(self._children(item, cls, where, enter))
 
     def _children(
-        self, item: object, cls: type, where: str, enter: bool
+        self, item: Any, cls: type, where: str, enter: bool
     ) -> Iterator[tuple[object, str]]:
         if cls in _SEQUENCES:
-            for index, child in enumerate(item):  # type: ignore[call-overload]
+            for index, child in enumerate(item):
                 yield child, f"{where}[{index}]"
             return
         if cls in _MAPPINGS:
             if cls is collections.defaultdict:
-                factory = item.default_factory  # type: ignore[attr-defined]
+                factory = item.default_factory
                 if factory is not None and factory not in _TYPE_VALUES | {
                     list,
                     dict,
@@ -112,7 +112,7 @@ class Checker:
                     tuple,
                 }:
                     raise self._refusal(factory, f"{where}.default_factory")
-            for key, child in item.items():  # type: ignore[attr-defined]
+            for key, child in item.items():
                 yield key, f"{where}<key>"
                 yield child, f"{where}[{bounded_repr(key, max_chars=40)}]"
             return
@@ -171,9 +171,9 @@ def _global_name(item: object) -> str | None:
         return item.qualname
     if isinstance(item, GenericObject):
         return None
-    if isinstance(item, type) or callable(item) and hasattr(item, "__qualname__"):
+    if isinstance(item, type) or (callable(item) and hasattr(item, "__qualname__")):
         try:
-            return qualified(item)  # type: ignore[arg-type]
+            return qualified(item)
         except AttributeError:
             return None
     return None
