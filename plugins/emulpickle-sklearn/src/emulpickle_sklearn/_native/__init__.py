@@ -17,6 +17,8 @@ from typing import Any
 from emulpickle import Registry
 
 from .checks import CHECKS
+from .hist_gb import register_hist_gb
+from .losses import register_losses
 from .neighbors import register_neighbors
 from .random import register_random
 from .sparse import register_sparse
@@ -37,3 +39,5 @@ def register_native(registry: Registry) -> None:
     register_random(registry)
     register_sparse(registry)
     register_neighbors(registry)
+    register_hist_gb(registry)
+    register_losses(registry)
