@@ -50,8 +50,6 @@ _HELPERS: dict[str, tuple[str, ...]] = {
         "_PassthroughScorer",
         "_CurveScorer",
     ),
-    "sklearn._loss.loss": ("BaseLoss*",),
-    "sklearn._loss.link": ("Interval", "BaseLink*"),
     "sklearn.compose._column_transformer": ("make_column_selector",),
     "sklearn.multiclass": ("_ConstantPredictor",),
     "sklearn.cluster._birch": ("_CFNode", "_CFSubcluster"),

@@ -38,10 +38,12 @@ def register_estimators(
     values.update(score_functions())
     values.update(trusted or {})
     checker = Checker(frozenset(classes.values()), values.values())
+    # What register_native answered in this registry is native's to build.
+    native = set(registry.own_entries())
     for name, cls in classes.items():
-        module, _, attr = name.rpartition(".")
-        if "." in cls.__qualname__:
-            module, attr = cls.__module__, cls.__qualname__
+        module, attr = cls.__module__, cls.__qualname__
+        if (module, attr) in native:
+            continue
         registry.register(module, attr, SklearnClass(cls, name))
         registry.register_state_setter(cls, StateSetter(cls, name, checker))
     register_values(registry, values)
