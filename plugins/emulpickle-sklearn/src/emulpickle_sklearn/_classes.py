@@ -135,14 +135,53 @@ def helper_classes() -> tuple[type, ...]:
     return tuple(dict.fromkeys(found))
 
 
+#: The packages whose estimators ``sklearn.utils.all_estimators()`` lists.
+#: Imported by name here instead of calling it: it imports every module of
+#: scikit-learn, its tests and vendored packages included (which import
+#: dask, whose import changes how every exception pickles, process-wide).
+_PACKAGES = (
+    "calibration", "cluster", "compose", "covariance", "cross_decomposition",
+    "decomposition", "discriminant_analysis", "dummy", "ensemble",
+    "feature_extraction", "feature_extraction.text", "feature_selection",
+    "frozen", "gaussian_process", "impute", "impute._iterative", "isotonic",
+    "kernel_approximation", "kernel_ridge", "linear_model", "manifold",
+    "mixture", "model_selection", "model_selection._search_successive_halving",
+    "multiclass", "multioutput", "naive_bayes", "neighbors", "neural_network",
+    "pipeline", "preprocessing", "random_projection", "semi_supervised", "svm",
+    "tree",
+)  # fmt: skip
+
+
+def estimator_classes() -> list[type]:
+    """The public, concrete ``BaseEstimator`` subclasses of scikit-learn's
+    packages: what ``all_estimators()`` lists."""
+    from sklearn.base import BaseEstimator  # type: ignore[import-untyped]
+
+    for package in _PACKAGES:
+        importlib.import_module(f"sklearn.{package}")
+    found: list[type] = []
+    stack: list[type] = [BaseEstimator]
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        module = cls.__module__
+        if (
+            module.startswith("sklearn.")
+            and ".tests" not in module
+            and ".externals" not in module
+            and not cls.__name__.startswith(("_", "Base"))
+            and not inspect.isabstract(cls)
+        ):
+            found.append(cls)
+    return found
+
+
 @lru_cache(maxsize=1)
 def sklearn_classes() -> dict[str, type]:
     """Every class the plugin builds, by pickle name (``module.qualname``):
     what ``all_estimators()`` lists plus :func:`helper_classes`."""
-    from sklearn.utils import all_estimators  # type: ignore[import-untyped]
-
     classes: dict[str, type] = {}
-    for _, cls in all_estimators():
+    for cls in estimator_classes():
         classes[qualified(cls)] = cls
     for cls in helper_classes():
         classes[qualified(cls)] = cls
