@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pickle
@@ -49,6 +50,18 @@ def forged_bytes(
     """The pickle of :class:`Forged` (``copyreg.__newobj__`` needs protocol 1:
     from protocol 2 on, pickle insists the class is the pickled object's)."""
     return pickle.dumps(Forged(func, args, state), protocol=protocol)
+
+
+def twice_built(func: Any, args: tuple[Any, ...], first: Any, second: Any) -> bytes:
+    """``func(*args)`` with a BUILD of ``first`` and then one of ``second``
+    (pickle itself never writes two; protocol 2, pure-Python pickler)."""
+    buf = io.BytesIO()
+    pickler = pickle._Pickler(buf, protocol=2)  # type: ignore[attr-defined]
+    pickler.write(pickle.PROTO + b"\x02")
+    pickler.save_reduce(func, args, first)
+    pickler.save(second)
+    pickler.write(pickle.BUILD + pickle.STOP)
+    return buf.getvalue()
 
 
 #: Runs in the child: loads each file with emulpickle (the native registry)

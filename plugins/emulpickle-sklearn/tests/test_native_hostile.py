@@ -20,7 +20,14 @@ from typing import Any
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from native_helpers import forged_bytes, refused_all, run_child
+from native_helpers import (
+    Forged,
+    emulate,
+    forged_bytes,
+    refused_all,
+    run_child,
+    twice_built,
+)
 from sklearn.datasets import load_iris
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
@@ -262,3 +269,42 @@ def test_the_same_file_crashes_real_pickle(
     proc, canary = run_child("pickle", [(path, action)], tmp_path)
     assert canary.exists(), proc.stderr[-2000:]  # pickle accepted it
     assert proc.returncode < 0, (proc.returncode, proc.stdout[-500:])  # a signal
+
+
+def test_a_second_build_is_refused(tmp_path: Path, tree: Any, iris: Any) -> None:
+    """A checked object takes no further BUILD: the machine's default BUILD
+    (``__setstate__``, ``__dict__`` update) would set an unchecked state."""
+    good = tree.__getstate__()
+    nodes = good["nodes"].copy()
+    nodes["left_child"][0] = HUGE
+    args = (tree.n_features, np.asarray(tree.n_classes), tree.n_outputs)
+    tree_path = tmp_path / "tree-twice.pkl"
+    tree_path.write_bytes(twice_built(Tree, args, good, dict(good, nodes=nodes)))
+    X, y = iris
+    model = HistGradientBoostingRegressor(max_iter=2, random_state=0).fit(X, y)
+    state = model._predictors[0][0].__dict__
+    bad = state["nodes"].copy()
+    bad["left"][0] = 2**31
+    predictor_path = tmp_path / "predictor-twice.pkl"
+    predictor_path.write_bytes(
+        twice_built(copyreg.__newobj__, (TreePredictor,), state, dict(state, nodes=bad))
+    )
+    matrix = sp.csr_matrix(np.eye(3))
+    broken = dict(matrix.__dict__, indices=np.array([0, 1, HUGE]))
+    csr_path = tmp_path / "csr-twice.pkl"
+    csr_path.write_bytes(
+        twice_built(copyreg.__newobj__, (sp.csr_matrix,), matrix.__dict__, broken)
+    )
+    jobs = [(tree_path, "tree"), (predictor_path, "predictor"), (csr_path, "sparse")]
+    result = refused_all(jobs, tmp_path)
+    for path, _ in jobs:
+        assert "second BUILD" in result[str(path)][2]
+
+
+def test_an_unbuilt_tree_stays_inert(tree: Any) -> None:
+    """``Tree(...)`` without its BUILD is a placeholder, never an empty real
+    Tree (whose predict would read node 0 of an empty array)."""
+    args = (tree.n_features, np.asarray(tree.n_classes), tree.n_outputs)
+    got = emulate(pickle.dumps(Forged(Tree, args), protocol=4))
+    assert not isinstance(got, Tree)
+    assert "unbuilt" in repr(got)

@@ -33,7 +33,16 @@ from sklearn.ensemble._hist_gradient_boosting.predictor import (  # type: ignore
 from emulpickle import Registry
 from emulpickle.machine.host import Replacement
 
-from ._common import MAX_DIM, NativeClass, Pending, check_array, check_int, fail, shown
+from ._common import (
+    MAX_DIM,
+    NativeClass,
+    Pending,
+    check_array,
+    check_int,
+    fail,
+    refuse_later_builds,
+    shown,
+)
 
 __all__ = ["check_bin_mapper", "check_hist_gradient_boosting", "register_hist_gb"]
 
@@ -189,3 +198,4 @@ def register_hist_gb(registry: Registry) -> None:
     marker = NativeClass(_WHAT, PendingPredictor)
     registry.register(f"{_MODULE}.predictor", _WHAT, marker)
     registry.register_state_setter(PendingPredictor, _setter)
+    refuse_later_builds(registry, TreePredictor)

@@ -26,7 +26,14 @@ import sklearn._loss.loss as losses  # type: ignore[import-untyped]
 from emulpickle import Registry
 from emulpickle.machine.host import Replacement
 
-from ._common import NativeClass, Pending, check_int, fail, shown
+from ._common import (
+    NativeClass,
+    Pending,
+    check_int,
+    fail,
+    refuse_later_builds,
+    shown,
+)
 
 __all__ = ["register_losses"]
 
@@ -219,3 +226,9 @@ def register_losses(registry: Registry) -> None:
         "sklearn._loss.link", "Interval", NativeClass("Interval", PendingLoss)
     )
     registry.register_state_setter(PendingLoss, _setter)
+    refuse_later_builds(
+        registry,
+        links.Interval,
+        *(getattr(losses, name) for name in _LOSSES),
+        *(marker.cls for marker in _CY_MARKERS.values()),
+    )

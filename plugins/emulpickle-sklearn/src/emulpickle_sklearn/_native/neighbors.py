@@ -42,6 +42,7 @@ from ._common import (
     check_float,
     check_int,
     fail,
+    refuse_later_builds,
     shown,
 )
 
@@ -282,3 +283,4 @@ def register_neighbors(registry: Registry) -> None:
         registry.register(_METRIC_MODULE, name, _MARKERS[name])
     registry.register(_METRIC_MODULE, "newObj", NewObj(_METRIC_MODULE, tuple(_METRICS)))
     registry.register_state_setter(PendingNeighbors, _setter)
+    refuse_later_builds(registry, KDTree, BallTree, *_METRICS.values())

@@ -31,7 +31,15 @@ from numpy.random import (
 from emulpickle import Registry
 from emulpickle.machine.host import Replacement
 
-from ._common import NativeClass, Pending, check_array, check_int, fail, shown
+from ._common import (
+    NativeClass,
+    Pending,
+    check_array,
+    check_int,
+    fail,
+    refuse_later_builds,
+    shown,
+)
 
 __all__ = ["register_random"]
 
@@ -332,3 +340,4 @@ def register_random(registry: Registry) -> None:
         bit_generator, "__pyx_unpickle_SeedSequence", SeedSequenceUnpickle()
     )
     registry.register_state_setter(PendingSeedSequence, set_seed_sequence_state)
+    refuse_later_builds(registry, SeedSequence)

@@ -22,7 +22,15 @@ import scipy.sparse as sp  # type: ignore[import-untyped]
 from emulpickle import Registry
 from emulpickle.machine.host import Replacement
 
-from ._common import MAX_DIM, NativeClass, Pending, check_int, fail, shown
+from ._common import (
+    MAX_DIM,
+    NativeClass,
+    Pending,
+    check_int,
+    fail,
+    refuse_later_builds,
+    shown,
+)
 
 __all__ = ["register_sparse"]
 
@@ -233,3 +241,4 @@ def register_sparse(registry: Registry) -> None:
             if suffix == "matrix":
                 registry.register(f"scipy.sparse.{fmt}", name, marker)
     registry.register_state_setter(PendingSparse, _setter)
+    refuse_later_builds(registry, *(cls for cls, _ in _CLASSES.values()))

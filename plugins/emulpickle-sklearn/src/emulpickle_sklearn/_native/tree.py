@@ -29,7 +29,15 @@ from sklearn.tree._tree import (  # type: ignore[import-untyped]
 from emulpickle import Registry
 from emulpickle.machine.host import Replacement
 
-from ._common import MAX_DIM, Pending, check_array, check_int, fail, shown
+from ._common import (
+    MAX_DIM,
+    Pending,
+    check_array,
+    check_int,
+    fail,
+    refuse_later_builds,
+    shown,
+)
 
 __all__ = ["register_tree"]
 
@@ -147,3 +155,4 @@ def register_tree(registry: Registry) -> None:
     """Answer ``sklearn.tree._tree.Tree``."""
     registry.register("sklearn.tree._tree", "Tree", TreeClass())
     registry.register_state_setter(PendingTree, set_tree_state)
+    refuse_later_builds(registry, Tree)
