@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import sklearn._loss.loss as losses
-from native_helpers import REGISTRY, emulate
+from native_helpers import REGISTRY, emulate, forged_bytes
 from sklearn.datasets import load_iris
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
@@ -24,6 +24,7 @@ from sklearn.ensemble import (
 )
 from sklearn.neighbors import BallTree, KDTree
 from sklearn.tree import DecisionTreeClassifier, ExtraTreeRegressor
+from sklearn.tree._tree import NODE_DTYPE, Tree
 
 import emulpickle
 
@@ -233,3 +234,23 @@ def test_joblib_round_trip(
     want = joblib.load(path)
     assert type(got) is type(want)
     _equal(use(got), use(want))
+
+
+def test_tree_nodes_from_another_platform() -> None:
+    """Big-endian, 32-bit ``intp`` node records convert like sklearn's own
+    ``__setstate__`` converts them (same names, same kinds), then predict alike."""
+    tree = DecisionTreeClassifier(random_state=0).fit(X, Y).tree_
+    state = tree.__getstate__()
+    formats = [">i4", ">i4", ">i4", ">f8", ">f8", ">i4", ">f8", "u1"]
+    other = np.dtype(
+        {
+            "names": list(NODE_DTYPE.names),
+            "formats": formats,
+            "offsets": [0, 4, 8, 12, 20, 28, 32, 40],
+            "itemsize": 41,
+        }
+    )
+    nodes = state["nodes"].astype(other)
+    args = (tree.n_features, np.asarray(tree.n_classes), tree.n_outputs)
+    got = emulate(forged_bytes(Tree, args, dict(state, nodes=nodes)))
+    np.testing.assert_array_equal(got.predict(X32), tree.predict(X32))
