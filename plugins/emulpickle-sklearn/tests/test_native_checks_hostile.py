@@ -43,6 +43,7 @@ def fitted() -> dict[str, Any]:
             "rf": ensemble.RandomForestClassifier(n_estimators=2).fit(X, y),
             "hgb": ensemble.HistGradientBoostingRegressor(max_iter=2).fit(X, y),
             "knn": neighbors.KNeighborsClassifier(algorithm="kd_tree").fit(X, y),
+            "brute": neighbors.KNeighborsRegressor(algorithm="brute").fit(X, y),
         }
     return models
 
@@ -76,6 +77,9 @@ def _cases(models: dict[str, Any]) -> dict[str, tuple[Any, dict[str, Any]]]:
         "rf features": changed("rf", n_features_in_=2),
         "hgb features": changed("hgb", n_features_in_=1),
         "knn rows": changed("knn", n_samples_fit_=10),
+        "brute width": changed(
+            "brute", _fit_X=np.ascontiguousarray(models["brute"]._fit_X[:, :2])
+        ),
     }
 
 
@@ -98,6 +102,7 @@ def test_inconsistent_states_are_refused(
     assert "SVC.support_" in message["precomputed support"]
     assert "KMeans.cluster_centers_" in message["kmeans width"]
     assert "GradientBoosting.estimators_" in message["gb columns"]
+    assert "Neighbors._fit_X" in message["brute width"]
 
 
 def test_real_states_pass(fitted: dict[str, Any]) -> None:

@@ -138,6 +138,13 @@ def check_neighbors(state: dict[str, Any]) -> None:
     shape = getattr(fit_x, "shape", None)
     if shape is None or len(shape) != 2 or shape[0] != n_fit:
         raise fail(f"{owner}._fit_X does not hold n_samples_fit_ rows")
+    precomputed = state.get("effective_metric_") == "precomputed"
+    if not precomputed and "n_features_in_" in state:
+        # The brute-force kernels pair X (validated to n_features_in_
+        # columns) with _fit_X row by row.
+        width = check_int(state["n_features_in_"], f"{owner}.n_features_in_", 1)
+        if shape[1] != width:
+            raise fail(f"{owner}._fit_X has {shape[1]} columns, not {width}")
     if tree is None:
         return
     if type(tree) not in (KDTree, BallTree):
