@@ -97,6 +97,16 @@ def check_gradient_boosting(state: dict[str, Any]) -> None:
         )
     if "n_estimators_" in state and state["n_estimators_"] != estimators.shape[0]:
         raise fail(f"{owner}.n_estimators_ differs from estimators_'s rows")
+    init = state.get("init_")
+    if per_iteration > 1 and init not in (None, "zero"):
+        # Multiclass: the init estimator's predict_proba gives the columns
+        # of the array predict_stages then writes out[i, k] into.
+        classes = getattr(init, "classes_", None)
+        if classes is None or len(classes) != per_iteration:
+            raise fail(
+                f"{owner}.init_ does not predict {per_iteration} classes "
+                "(one per column of estimators_)"
+            )
     for (i, k), estimator in np.ndenumerate(estimators):
         where = f"{owner}.estimators_[{i}, {k}]"
         _tree_of(where, _sub_state(where, estimator), n_features)
