@@ -64,6 +64,24 @@ def twice_built(func: Any, args: tuple[Any, ...], first: Any, second: Any) -> by
     return buf.getvalue()
 
 
+def rebuilt_later(
+    func: Any, args: tuple[Any, ...], state: Any, array: Any, other: Any
+) -> bytes:
+    """``[func(*args) BUILD state, array]`` where ``array`` (an ndarray inside
+    ``state``) is fetched again from the memo and given a second BUILD with
+    ``other``'s contents after the object was made: a file changing an array
+    the object already holds."""
+    buf = io.BytesIO()
+    pickler = pickle._Pickler(buf, protocol=2)  # type: ignore[attr-defined]
+    pickler.write(pickle.PROTO + b"\x02" + pickle.MARK)
+    pickler.save_reduce(func, args, state)
+    key = pickler.memo[id(array)][0]
+    pickler.write(pickle.LONG_BINGET + key.to_bytes(4, "little"))
+    pickler.save(other.__reduce_ex__(2)[2])
+    pickler.write(pickle.BUILD + pickle.LIST + pickle.STOP)
+    return buf.getvalue()
+
+
 #: Runs in the child: loads each file with emulpickle (the native registry)
 #: or with pickle, then uses the object (``ACTIONS``); with RLIMIT_AS and no
 #: core dumps. The canary is written once a load returned, before the object

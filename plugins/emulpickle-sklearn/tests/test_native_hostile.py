@@ -24,6 +24,7 @@ from native_helpers import (
     Forged,
     emulate,
     forged_bytes,
+    rebuilt_later,
     refused_all,
     run_child,
     twice_built,
@@ -307,3 +308,28 @@ def test_an_unbuilt_tree_stays_inert(tree: Any) -> None:
     got = emulate(pickle.dumps(Forged(Tree, args), protocol=4))
     assert not isinstance(got, Tree)
     assert "unbuilt" in repr(got)
+
+
+def test_arrays_changed_after_the_build_do_not_reach_the_object() -> None:
+    """The native objects keep copies of the checked arrays: a later BUILD on
+    the file's own array (still in the memo) changes only that array."""
+    data = np.random.default_rng(0).random((30, 2))
+    kd = KDTree(data, leaf_size=4)
+    state = kd.__getstate__()
+    bad = state[1].copy()
+    bad[0] = HUGE
+    got, changed = emulate(rebuilt_later(newObj, (KDTree,), state, state[1], bad))
+    assert changed[0] == HUGE  # the file did change its array...
+    assert sorted(np.asarray(got.idx_array).tolist()) == list(
+        range(30)
+    )  # ...not the tree's
+    matrix = sp.csr_matrix(np.eye(3))
+    indices = matrix.indices
+    wide = np.array([0, 1, HUGE], dtype=indices.dtype if HUGE < 2**31 else np.int64)
+    got, changed = emulate(
+        rebuilt_later(
+            copyreg.__newobj__, (sp.csr_matrix,), matrix.__dict__, indices, wide
+        )
+    )
+    assert changed[2] == HUGE
+    assert got.indices.tolist() == [0, 1, 2]

@@ -101,7 +101,10 @@ def check_predictor_state(state: object) -> dict[str, Any]:
             f"{shown(int(feature[node]))} / bitset_idx "
             f"{shown(int(nodes['bitset_idx'][node]))} out of range ({rows} bitsets)"
         )
-    return {"nodes": np.ascontiguousarray(nodes), **bitsets}
+    # Copies: the predictor keeps what it is given, and the file's own
+    # arrays stay reachable from the memo.
+    copies = {name: array.copy() for name, array in bitsets.items()}
+    return {"nodes": nodes.copy(order="C"), **copies}
 
 
 def _setter(pending: Any, state: Any) -> object:
