@@ -254,3 +254,22 @@ def test_tree_nodes_from_another_platform() -> None:
     args = (tree.n_features, np.asarray(tree.n_classes), tree.n_outputs)
     got = emulate(forged_bytes(Tree, args, dict(state, nodes=nodes)))
     np.testing.assert_array_equal(got.predict(X32), tree.predict(X32))
+
+
+def test_random_state_of_old_numpy() -> None:
+    """numpy < 1.17 wrote ``numpy.random.__RandomState_ctor()`` and a BUILD of
+    the legacy tuple state; it loads as the same stream of draws."""
+    import io
+
+    buf = io.BytesIO()
+    pickler = pickle._Pickler(buf, protocol=2)  # type: ignore[attr-defined]
+    pickler.write(pickle.PROTO + b"\x02")
+    pickler.write(pickle.GLOBAL + b"numpy.random\n__RandomState_ctor\n")
+    pickler.write(pickle.EMPTY_TUPLE + pickle.REDUCE)
+    pickler.save(np.random.RandomState(9).get_state(legacy=True))
+    pickler.write(pickle.BUILD + pickle.STOP)
+    got = emulate(buf.getvalue())
+    want = np.random.RandomState(9)
+    np.testing.assert_array_equal(
+        got.randint(0, 10**6, 100), want.randint(0, 10**6, 100)
+    )

@@ -103,7 +103,7 @@ class PyxUnpickleMultinomial:
         if (
             len(args) != 3
             or args[0] is not _CY_MARKERS["CyHalfMultinomialLoss"]
-            or args[2] not in ((), None)
+            or not (args[2] is None or (type(args[2]) is tuple and not args[2]))
         ):
             raise fail("__pyx_unpickle_CyHalfMultinomialLoss: unexpected arguments")
         return cy_losses.CyHalfMultinomialLoss()
@@ -138,7 +138,7 @@ class LinkClass:
 
 
 def _set_link_state(link: Any, state: Any) -> None:
-    if state not in (None, {}):
+    if not (state is None or (type(state) is dict and not state)):
         raise fail(f"{type(link).__name__} state must be empty, not {shown(state)}")
 
 
