@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pickle
@@ -49,6 +50,36 @@ def forged_bytes(
     """The pickle of :class:`Forged` (``copyreg.__newobj__`` needs protocol 1:
     from protocol 2 on, pickle insists the class is the pickled object's)."""
     return pickle.dumps(Forged(func, args, state), protocol=protocol)
+
+
+def twice_built(func: Any, args: tuple[Any, ...], first: Any, second: Any) -> bytes:
+    """``func(*args)`` with a BUILD of ``first`` and then one of ``second``
+    (pickle itself never writes two; protocol 2, pure-Python pickler)."""
+    buf = io.BytesIO()
+    pickler = pickle._Pickler(buf, protocol=2)  # type: ignore[attr-defined]
+    pickler.write(pickle.PROTO + b"\x02")
+    pickler.save_reduce(func, args, first)
+    pickler.save(second)
+    pickler.write(pickle.BUILD + pickle.STOP)
+    return buf.getvalue()
+
+
+def rebuilt_later(
+    func: Any, args: tuple[Any, ...], state: Any, array: Any, other: Any
+) -> bytes:
+    """``[func(*args) BUILD state, array]`` where ``array`` (an ndarray inside
+    ``state``) is fetched again from the memo and given a second BUILD with
+    ``other``'s contents after the object was made: a file changing an array
+    the object already holds."""
+    buf = io.BytesIO()
+    pickler = pickle._Pickler(buf, protocol=2)  # type: ignore[attr-defined]
+    pickler.write(pickle.PROTO + b"\x02" + pickle.MARK)
+    pickler.save_reduce(func, args, state)
+    key = pickler.memo[id(array)][0]
+    pickler.write(pickle.LONG_BINGET + key.to_bytes(4, "little"))
+    pickler.save(other.__reduce_ex__(2)[2])
+    pickler.write(pickle.BUILD + pickle.LIST + pickle.STOP)
+    return buf.getvalue()
 
 
 #: Runs in the child: loads each file with emulpickle (the native registry)

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from emulpickle_sklearn._native import ESTIMATOR_CHECKS
 from native_helpers import refused_all, run_child
-from sklearn import cluster, ensemble, neighbors, svm, tree
+from sklearn import cluster, dummy, ensemble, neighbors, svm, tree
 from sklearn.datasets import load_iris
 
 
@@ -43,6 +43,7 @@ def fitted() -> dict[str, Any]:
             "rf": ensemble.RandomForestClassifier(n_estimators=2).fit(X, y),
             "hgb": ensemble.HistGradientBoostingRegressor(max_iter=2).fit(X, y),
             "knn": neighbors.KNeighborsClassifier(algorithm="kd_tree").fit(X, y),
+            "brute": neighbors.KNeighborsRegressor(algorithm="brute").fit(X, y),
         }
     return models
 
@@ -72,10 +73,16 @@ def _cases(models: dict[str, Any]) -> dict[str, tuple[Any, dict[str, Any]]]:
             cluster_centers_=models["kmeans"].cluster_centers_[:, :2].copy(),
         ),
         "gb columns": changed("gb", n_trees_per_iteration_=1),
+        "gb init": changed(
+            "gb", init_=dummy.DummyClassifier().fit(np.zeros((4, 1)), [0, 1, 0, 1])
+        ),
         "dt features": changed("dt", n_features_in_=7),
         "rf features": changed("rf", n_features_in_=2),
         "hgb features": changed("hgb", n_features_in_=1),
         "knn rows": changed("knn", n_samples_fit_=10),
+        "brute width": changed(
+            "brute", _fit_X=np.ascontiguousarray(models["brute"]._fit_X[:, :2])
+        ),
     }
 
 
@@ -98,6 +105,8 @@ def test_inconsistent_states_are_refused(
     assert "SVC.support_" in message["precomputed support"]
     assert "KMeans.cluster_centers_" in message["kmeans width"]
     assert "GradientBoosting.estimators_" in message["gb columns"]
+    assert "Neighbors._fit_X" in message["brute width"]
+    assert "GradientBoosting.init_" in message["gb init"]
 
 
 def test_real_states_pass(fitted: dict[str, Any]) -> None:

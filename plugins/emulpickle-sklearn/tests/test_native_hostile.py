@@ -20,7 +20,15 @@ from typing import Any
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from native_helpers import forged_bytes, refused_all, run_child
+from native_helpers import (
+    Forged,
+    emulate,
+    forged_bytes,
+    rebuilt_later,
+    refused_all,
+    run_child,
+    twice_built,
+)
 from sklearn.datasets import load_iris
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
@@ -63,9 +71,9 @@ def _set(field: str, value: int, index: int = 0) -> Any:
 
 def _tree_cases(tmp: Path, tree: Any) -> dict[str, Path]:
     def other_dtype(state: dict[str, Any], nodes: Any, args: list[Any]) -> None:
-        # Same names, but threshold as float32 (shifted fields) in 64 bytes.
+        # Same names and layout, but threshold an int64: not a node record.
         fields = dict(nodes.dtype.fields)
-        fields["threshold"] = (np.dtype(np.float32), fields["threshold"][1])
+        fields["threshold"] = (np.dtype(np.int64), fields["threshold"][1])
         dtype = np.dtype(
             {
                 "names": list(nodes.dtype.names),
@@ -244,7 +252,6 @@ def test_hostile_native_states_are_refused(
     ("kind", "case", "action"),
     [
         ("tree", "child-out-of-range", "tree"),
-        ("tree", "feature-too-large", "tree"),
         ("kdtree", "idx-out-of-range", "kdtree"),
         ("sparse", "indices", "sparse"),
     ],
@@ -262,3 +269,67 @@ def test_the_same_file_crashes_real_pickle(
     proc, canary = run_child("pickle", [(path, action)], tmp_path)
     assert canary.exists(), proc.stderr[-2000:]  # pickle accepted it
     assert proc.returncode < 0, (proc.returncode, proc.stdout[-500:])  # a signal
+
+
+def test_a_second_build_is_refused(tmp_path: Path, tree: Any, iris: Any) -> None:
+    """A checked object takes no further BUILD: the machine's default BUILD
+    (``__setstate__``, ``__dict__`` update) would set an unchecked state."""
+    good = tree.__getstate__()
+    nodes = good["nodes"].copy()
+    nodes["left_child"][0] = HUGE
+    args = (tree.n_features, np.asarray(tree.n_classes), tree.n_outputs)
+    tree_path = tmp_path / "tree-twice.pkl"
+    tree_path.write_bytes(twice_built(Tree, args, good, dict(good, nodes=nodes)))
+    X, y = iris
+    model = HistGradientBoostingRegressor(max_iter=2, random_state=0).fit(X, y)
+    state = model._predictors[0][0].__dict__
+    bad = state["nodes"].copy()
+    bad["left"][0] = 2**31
+    predictor_path = tmp_path / "predictor-twice.pkl"
+    predictor_path.write_bytes(
+        twice_built(copyreg.__newobj__, (TreePredictor,), state, dict(state, nodes=bad))
+    )
+    matrix = sp.csr_matrix(np.eye(3))
+    broken = dict(matrix.__dict__, indices=np.array([0, 1, HUGE]))
+    csr_path = tmp_path / "csr-twice.pkl"
+    csr_path.write_bytes(
+        twice_built(copyreg.__newobj__, (sp.csr_matrix,), matrix.__dict__, broken)
+    )
+    jobs = [(tree_path, "tree"), (predictor_path, "predictor"), (csr_path, "sparse")]
+    result = refused_all(jobs, tmp_path)
+    for path, _ in jobs:
+        assert "second BUILD" in result[str(path)][2]
+
+
+def test_an_unbuilt_tree_stays_inert(tree: Any) -> None:
+    """``Tree(...)`` without its BUILD is a placeholder, never an empty real
+    Tree (whose predict would read node 0 of an empty array)."""
+    args = (tree.n_features, np.asarray(tree.n_classes), tree.n_outputs)
+    got = emulate(pickle.dumps(Forged(Tree, args), protocol=4))
+    assert not isinstance(got, Tree)
+    assert "unbuilt" in repr(got)
+
+
+def test_arrays_changed_after_the_build_do_not_reach_the_object() -> None:
+    """The native objects keep copies of the checked arrays: a later BUILD on
+    the file's own array (still in the memo) changes only that array."""
+    data = np.random.default_rng(0).random((30, 2))
+    kd = KDTree(data, leaf_size=4)
+    state = kd.__getstate__()
+    bad = state[1].copy()
+    bad[0] = HUGE
+    got, changed = emulate(rebuilt_later(newObj, (KDTree,), state, state[1], bad))
+    assert changed[0] == HUGE  # the file did change its array...
+    assert sorted(np.asarray(got.idx_array).tolist()) == list(
+        range(30)
+    )  # ...not the tree's
+    matrix = sp.csr_matrix(np.eye(3))
+    indices = matrix.indices
+    wide = np.array([0, 1, HUGE], dtype=indices.dtype if HUGE < 2**31 else np.int64)
+    got, changed = emulate(
+        rebuilt_later(
+            copyreg.__newobj__, (sp.csr_matrix,), matrix.__dict__, indices, wide
+        )
+    )
+    assert changed[2] == HUGE
+    assert got.indices.tolist() == [0, 1, 2]

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import sklearn._loss.loss as losses
-from native_helpers import REGISTRY, emulate
+from native_helpers import REGISTRY, emulate, forged_bytes
 from sklearn.datasets import load_iris
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
@@ -24,6 +24,7 @@ from sklearn.ensemble import (
 )
 from sklearn.neighbors import BallTree, KDTree
 from sklearn.tree import DecisionTreeClassifier, ExtraTreeRegressor
+from sklearn.tree._tree import NODE_DTYPE, Tree
 
 import emulpickle
 
@@ -233,3 +234,42 @@ def test_joblib_round_trip(
     want = joblib.load(path)
     assert type(got) is type(want)
     _equal(use(got), use(want))
+
+
+def test_tree_nodes_from_another_platform() -> None:
+    """Big-endian, 32-bit ``intp`` node records convert like sklearn's own
+    ``__setstate__`` converts them (same names, same kinds), then predict alike."""
+    tree = DecisionTreeClassifier(random_state=0).fit(X, Y).tree_
+    state = tree.__getstate__()
+    formats = [">i4", ">i4", ">i4", ">f8", ">f8", ">i4", ">f8", "u1"]
+    other = np.dtype(
+        {
+            "names": list(NODE_DTYPE.names),
+            "formats": formats,
+            "offsets": [0, 4, 8, 12, 20, 28, 32, 40],
+            "itemsize": 41,
+        }
+    )
+    nodes = state["nodes"].astype(other)
+    args = (tree.n_features, np.asarray(tree.n_classes), tree.n_outputs)
+    got = emulate(forged_bytes(Tree, args, dict(state, nodes=nodes)))
+    np.testing.assert_array_equal(got.predict(X32), tree.predict(X32))
+
+
+def test_random_state_of_old_numpy() -> None:
+    """numpy < 1.17 wrote ``numpy.random.__RandomState_ctor()`` and a BUILD of
+    the legacy tuple state; it loads as the same stream of draws."""
+    import io
+
+    buf = io.BytesIO()
+    pickler = pickle._Pickler(buf, protocol=2)  # type: ignore[attr-defined]
+    pickler.write(pickle.PROTO + b"\x02")
+    pickler.write(pickle.GLOBAL + b"numpy.random\n__RandomState_ctor\n")
+    pickler.write(pickle.EMPTY_TUPLE + pickle.REDUCE)
+    pickler.save(np.random.RandomState(9).get_state(legacy=True))
+    pickler.write(pickle.BUILD + pickle.STOP)
+    got = emulate(buf.getvalue())
+    want = np.random.RandomState(9)
+    np.testing.assert_array_equal(
+        got.randint(0, 10**6, 100), want.randint(0, 10**6, 100)
+    )

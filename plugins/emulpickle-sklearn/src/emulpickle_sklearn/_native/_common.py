@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from emulpickle import EmulationError, bounded_repr
+from emulpickle import EmulationError, Registry, bounded_repr
 
 __all__ = [
     "MAX_DIM",
@@ -21,6 +21,7 @@ __all__ = [
     "check_float",
     "check_int",
     "fail",
+    "refuse_later_builds",
     "shown",
 ]
 
@@ -115,6 +116,25 @@ def _dtype_text(dtype: np.dtype[Any]) -> str:
     if dtype.names is None and dtype.subdtype is None:
         return str(dtype)
     return f"<structured dtype of {dtype.itemsize} bytes>"
+
+
+def _refuse_build(obj: Any, state: Any) -> None:
+    raise fail(
+        f"{type(obj).__name__} was already built from a validated state; "
+        "a second BUILD is refused"
+    )
+
+
+def refuse_later_builds(registry: Registry, *classes: type) -> None:
+    """Refuse any BUILD on real objects of ``classes``.
+
+    The native emulators hand out real objects only once their state was
+    checked; the machine's default BUILD (``__setstate__`` / ``__dict__``
+    update / ``setattr``) on such an object would let a second BUILD in the
+    same file replace that state unchecked.
+    """
+    for cls in classes:
+        registry.register_state_setter(cls, _refuse_build)
 
 
 class Pending:

@@ -97,6 +97,16 @@ def check_gradient_boosting(state: dict[str, Any]) -> None:
         )
     if "n_estimators_" in state and state["n_estimators_"] != estimators.shape[0]:
         raise fail(f"{owner}.n_estimators_ differs from estimators_'s rows")
+    init = state.get("init_")
+    if per_iteration > 1 and init not in (None, "zero"):
+        # Multiclass: the init estimator's predict_proba gives the columns
+        # of the array predict_stages then writes out[i, k] into.
+        classes = getattr(init, "classes_", None)
+        if classes is None or len(classes) != per_iteration:
+            raise fail(
+                f"{owner}.init_ does not predict {per_iteration} classes "
+                "(one per column of estimators_)"
+            )
     for (i, k), estimator in np.ndenumerate(estimators):
         where = f"{owner}.estimators_[{i}, {k}]"
         _tree_of(where, _sub_state(where, estimator), n_features)
@@ -138,6 +148,13 @@ def check_neighbors(state: dict[str, Any]) -> None:
     shape = getattr(fit_x, "shape", None)
     if shape is None or len(shape) != 2 or shape[0] != n_fit:
         raise fail(f"{owner}._fit_X does not hold n_samples_fit_ rows")
+    precomputed = state.get("effective_metric_") == "precomputed"
+    if not precomputed and "n_features_in_" in state:
+        # The brute-force kernels pair X (validated to n_features_in_
+        # columns) with _fit_X row by row.
+        width = check_int(state["n_features_in_"], f"{owner}.n_features_in_", 1)
+        if shape[1] != width:
+            raise fail(f"{owner}._fit_X has {shape[1]} columns, not {width}")
     if tree is None:
         return
     if type(tree) not in (KDTree, BallTree):

@@ -33,7 +33,16 @@ from sklearn.ensemble._hist_gradient_boosting.predictor import (  # type: ignore
 from emulpickle import Registry
 from emulpickle.machine.host import Replacement
 
-from ._common import MAX_DIM, NativeClass, Pending, check_array, check_int, fail, shown
+from ._common import (
+    MAX_DIM,
+    NativeClass,
+    Pending,
+    check_array,
+    check_int,
+    fail,
+    refuse_later_builds,
+    shown,
+)
 
 __all__ = ["check_bin_mapper", "check_hist_gradient_boosting", "register_hist_gb"]
 
@@ -92,7 +101,10 @@ def check_predictor_state(state: object) -> dict[str, Any]:
             f"{shown(int(feature[node]))} / bitset_idx "
             f"{shown(int(nodes['bitset_idx'][node]))} out of range ({rows} bitsets)"
         )
-    return {"nodes": np.ascontiguousarray(nodes), **bitsets}
+    # Copies: the predictor keeps what it is given, and the file's own
+    # arrays stay reachable from the memo.
+    copies = {name: array.copy() for name, array in bitsets.items()}
+    return {"nodes": nodes.copy(order="C"), **copies}
 
 
 def _setter(pending: Any, state: Any) -> object:
@@ -189,3 +201,4 @@ def register_hist_gb(registry: Registry) -> None:
     marker = NativeClass(_WHAT, PendingPredictor)
     registry.register(f"{_MODULE}.predictor", _WHAT, marker)
     registry.register_state_setter(PendingPredictor, _setter)
+    refuse_later_builds(registry, TreePredictor)

@@ -26,7 +26,14 @@ import sklearn._loss.loss as losses  # type: ignore[import-untyped]
 from emulpickle import Registry
 from emulpickle.machine.host import Replacement
 
-from ._common import NativeClass, Pending, check_int, fail, shown
+from ._common import (
+    NativeClass,
+    Pending,
+    check_int,
+    fail,
+    refuse_later_builds,
+    shown,
+)
 
 __all__ = ["register_losses"]
 
@@ -96,7 +103,7 @@ class PyxUnpickleMultinomial:
         if (
             len(args) != 3
             or args[0] is not _CY_MARKERS["CyHalfMultinomialLoss"]
-            or args[2] not in ((), None)
+            or not (args[2] is None or (type(args[2]) is tuple and not args[2]))
         ):
             raise fail("__pyx_unpickle_CyHalfMultinomialLoss: unexpected arguments")
         return cy_losses.CyHalfMultinomialLoss()
@@ -131,7 +138,7 @@ class LinkClass:
 
 
 def _set_link_state(link: Any, state: Any) -> None:
-    if state not in (None, {}):
+    if not (state is None or (type(state) is dict and not state)):
         raise fail(f"{type(link).__name__} state must be empty, not {shown(state)}")
 
 
@@ -219,3 +226,9 @@ def register_losses(registry: Registry) -> None:
         "sklearn._loss.link", "Interval", NativeClass("Interval", PendingLoss)
     )
     registry.register_state_setter(PendingLoss, _setter)
+    refuse_later_builds(
+        registry,
+        links.Interval,
+        *(getattr(losses, name) for name in _LOSSES),
+        *(marker.cls for marker in _CY_MARKERS.values()),
+    )

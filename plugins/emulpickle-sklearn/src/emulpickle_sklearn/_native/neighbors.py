@@ -42,6 +42,7 @@ from ._common import (
     check_float,
     check_int,
     fail,
+    refuse_later_builds,
     shown,
 )
 
@@ -241,17 +242,19 @@ def check_binary_tree_state(name: str, state: object) -> tuple[Any, ...]:
         weight = check_array(
             weight, f"{what}.sample_weight", np.float64, shape=(n_samples,)
         )
+    # Copies: the tree keeps what it is given, and the file's own arrays
+    # stay reachable from the memo (and from anything else that holds them).
     return (
-        data,
-        idx_array,
-        node_data,
-        state[3],
+        data.copy(),
+        idx_array.copy(),
+        node_data.copy(),
+        np.array(state[3]),
         leaf_size,
         n_levels,
         n_nodes,
         *counters,
         metric,
-        weight,
+        None if weight is None else np.array(weight),
     )
 
 
@@ -282,3 +285,4 @@ def register_neighbors(registry: Registry) -> None:
         registry.register(_METRIC_MODULE, name, _MARKERS[name])
     registry.register(_METRIC_MODULE, "newObj", NewObj(_METRIC_MODULE, tuple(_METRICS)))
     registry.register_state_setter(PendingNeighbors, _setter)
+    refuse_later_builds(registry, KDTree, BallTree, *_METRICS.values())

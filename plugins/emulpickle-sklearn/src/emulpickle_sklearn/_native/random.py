@@ -31,7 +31,15 @@ from numpy.random import (
 from emulpickle import Registry
 from emulpickle.machine.host import Replacement
 
-from ._common import NativeClass, Pending, check_array, check_int, fail, shown
+from ._common import (
+    NativeClass,
+    Pending,
+    check_array,
+    check_int,
+    fail,
+    refuse_later_builds,
+    shown,
+)
 
 __all__ = ["register_random"]
 
@@ -98,7 +106,7 @@ def check_bit_generator_state(name: str, state: object, what: str) -> dict[str, 
         outer = _check_keys(
             state, {"bit_generator", "state", "has_uint32", "uinteger"}, what
         )
-    if outer["bit_generator"] != name:
+    if type(outer["bit_generator"]) is not str or outer["bit_generator"] != name:
         raise fail(
             f"{what}: bit_generator {shown(outer['bit_generator'])} is not {name}"
         )
@@ -221,7 +229,9 @@ def set_random_state_state(random_state: Any, state: Any) -> None:
     what = "RandomState state"
     name = type(random_state._bit_generator).__name__
     if type(state) is tuple:
-        if len(state) != 5 or state[0] != "MT19937" or name != "MT19937":
+        first = state[0] if state else None
+        legacy = type(first) is str and first == "MT19937" and len(state) == 5
+        if not legacy or name != "MT19937":
             raise fail(
                 f"{what}: a tuple state must be ('MT19937', key, pos, has_gauss, gauss)"
             )
@@ -321,6 +331,8 @@ def register_random(registry: Registry) -> None:
     registry.register(module, "__bit_generator_ctor", BIT_GENERATOR_CTOR)
     registry.register(module, "__randomstate_ctor", RandomStateCtor())
     registry.register(module, "__generator_ctor", GeneratorCtor())
+    # numpy < 1.17: ``numpy.random.__RandomState_ctor()`` and a tuple state.
+    registry.register("numpy.random", "__RandomState_ctor", RandomStateCtor())
     for name, marker in _MARKERS.items():
         registry.register(_MODULES[name], name, marker)
         registry.register_state_setter(_BIT_GENERATORS[name], set_bit_generator_state)
@@ -332,3 +344,4 @@ def register_random(registry: Registry) -> None:
         bit_generator, "__pyx_unpickle_SeedSequence", SeedSequenceUnpickle()
     )
     registry.register_state_setter(PendingSeedSequence, set_seed_sequence_state)
+    refuse_later_builds(registry, SeedSequence)

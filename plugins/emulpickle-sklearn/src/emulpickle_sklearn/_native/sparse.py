@@ -8,7 +8,8 @@ the shape writes or reads outside the output. Here the state is checked in
 full (scipy's own ``check_format(full_check=True)`` and more: ``indptr``
 starts at 0, never decreases and ends within ``indices``; every index and
 coordinate inside the shape; lengths agree; numeric dtypes only) and the
-real matrix is then made by its public constructor from the checked arrays.
+real matrix is then made by its public constructor from copies of the checked
+arrays (copies: the file's own arrays stay reachable from the memo).
 Sorted/canonical flags in the file are ignored (scipy recomputes them).
 """
 
@@ -22,7 +23,15 @@ import scipy.sparse as sp  # type: ignore[import-untyped]
 from emulpickle import Registry
 from emulpickle.machine.host import Replacement
 
-from ._common import MAX_DIM, NativeClass, Pending, check_int, fail, shown
+from ._common import (
+    MAX_DIM,
+    NativeClass,
+    Pending,
+    check_int,
+    fail,
+    refuse_later_builds,
+    shown,
+)
 
 __all__ = ["register_sparse"]
 
@@ -132,7 +141,7 @@ def build_sparse(cls: Any, fmt: str, state: object, what: str) -> Any:
         indptr, indices, nnz = _compressed(state, major, minor, what)
         if data.shape[0] < nnz:
             raise fail(f"{what}.data has {data.shape[0]} values for {nnz} entries")
-        return cls((data[:nnz], indices, indptr), shape=(rows, cols))
+        return cls((data[:nnz], indices, indptr), shape=(rows, cols), copy=True)
     if fmt == "bsr":
         _array(data, f"{what}.data", 3)
         block_rows, block_cols = data.shape[1], data.shape[2]
@@ -145,7 +154,7 @@ def build_sparse(cls: Any, fmt: str, state: object, what: str) -> Any:
         )
         if data.shape[0] < nnz:
             raise fail(f"{what}.data has {data.shape[0]} blocks for {nnz} entries")
-        return cls((data[:nnz], indices, indptr), shape=(rows, cols))
+        return cls((data[:nnz], indices, indptr), shape=(rows, cols), copy=True)
     if fmt == "coo":
         coords = state.get("coords", (state.get("row"), state.get("col")))
         if type(coords) is not tuple or len(coords) != 2:
@@ -157,7 +166,7 @@ def build_sparse(cls: Any, fmt: str, state: object, what: str) -> Any:
             raise fail(f"{what}: coords and data lengths differ")
         _in_range(row, rows, f"{what}.coords[0]")
         _in_range(col, cols, f"{what}.coords[1]")
-        return cls((data, (row, col)), shape=(rows, cols))
+        return cls((data, (row, col)), shape=(rows, cols), copy=True)
     # dia
     _array(data, f"{what}.data", 2)
     offsets = _index(state["offsets"], f"{what}.offsets")
@@ -169,7 +178,7 @@ def build_sparse(cls: Any, fmt: str, state: object, what: str) -> Any:
         raise fail(f"{what}.offsets has a diagonal outside the shape")
     if np.unique(offsets).shape[0] != offsets.shape[0]:
         raise fail(f"{what}.offsets repeats a diagonal")
-    return cls((data, offsets), shape=(rows, cols))
+    return cls((data, offsets), shape=(rows, cols), copy=True)
 
 
 def _lil(cls: Any, state: dict[str, Any], rows: int, cols: int, what: str) -> Any:
@@ -233,3 +242,4 @@ def register_sparse(registry: Registry) -> None:
             if suffix == "matrix":
                 registry.register(f"scipy.sparse.{fmt}", name, marker)
     registry.register_state_setter(PendingSparse, _setter)
+    refuse_later_builds(registry, *(cls for cls, _ in _CLASSES.values()))

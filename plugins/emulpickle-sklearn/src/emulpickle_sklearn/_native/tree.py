@@ -29,7 +29,15 @@ from sklearn.tree._tree import (  # type: ignore[import-untyped]
 from emulpickle import Registry
 from emulpickle.machine.host import Replacement
 
-from ._common import MAX_DIM, Pending, check_array, check_int, fail, shown
+from ._common import (
+    MAX_DIM,
+    Pending,
+    check_array,
+    check_int,
+    fail,
+    refuse_later_builds,
+    shown,
+)
 
 __all__ = ["register_tree"]
 
@@ -108,6 +116,26 @@ def check_nodes(nodes: np.ndarray[Any, Any], n_features: int, what: str) -> None
         raise fail(f"{what}: node {bad} has missing_go_to_left {int(missing[bad])}")
 
 
+def _native_nodes(value: object) -> object:
+    """Node records written on another platform (other byte order, 32-bit
+    ``intp``) as this one's NODE_DTYPE, as sklearn's own ``__setstate__``
+    converts them: same field names in the same order, each of the same kind
+    (signed int, float, unsigned byte). Anything else is left for the exact
+    dtype check to refuse."""
+    if type(value) is not np.ndarray or value.dtype == NODE_DTYPE:
+        return value
+    names = value.dtype.names
+    if names != NODE_DTYPE.names or value.ndim != 1:
+        return value
+    fields = value.dtype.fields or {}
+    expected = NODE_DTYPE.fields or {}
+    for name in names:
+        got, want = fields[name][0], expected[name][0]
+        if got.kind != want.kind or got.itemsize > want.itemsize or got.shape:
+            return value
+    return value.astype(NODE_DTYPE, casting="same_kind")
+
+
 def set_tree_state(pending: Any, state: Any) -> object:
     """BUILD of a pending tree: validate the state, then make the real tree."""
     if type(pending) is not PendingTree:
@@ -121,7 +149,7 @@ def set_tree_state(pending: Any, state: Any) -> object:
         raise fail(f"{_WHAT} state has keys {shown(sorted(map(str, keys)))}")
     node_count = check_int(state["node_count"], f"{_WHAT}.node_count", 1)
     check_int(state["max_depth"], f"{_WHAT}.max_depth", 0, node_count)
-    nodes = check_array(state["nodes"], f"{_WHAT}.nodes", NODE_DTYPE, 1)
+    nodes = check_array(_native_nodes(state["nodes"]), f"{_WHAT}.nodes", NODE_DTYPE, 1)
     if nodes.shape[0] != node_count:
         raise fail(
             f"{_WHAT}.nodes has {nodes.shape[0]} records for node_count {node_count}"
@@ -147,3 +175,4 @@ def register_tree(registry: Registry) -> None:
     """Answer ``sklearn.tree._tree.Tree``."""
     registry.register("sklearn.tree._tree", "Tree", TreeClass())
     registry.register_state_setter(PendingTree, set_tree_state)
+    refuse_later_builds(registry, Tree)
