@@ -165,3 +165,21 @@ def test_a_list_filled_after_the_estimators_build_is_checked(tmp_path: Any) -> N
     clean = data.replace(b"h\x01cmypkg.evil\nThing\n)\x81a0", b"")
     path.write_bytes(clean)
     assert emulpickle_sklearn.load(path).extra_ == []
+
+
+def test_a_frame_an_estimator_holds_loads_through_emulpickle_pandas(
+    tmp_path: Any,
+) -> None:
+    pytest.importorskip("emulpickle_pandas")
+    import joblib
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
+    X = pd.DataFrame({"a": np.arange(20.0), "b": np.arange(20.0) % 3})
+    model = LogisticRegression().fit(X, (X.a > 9).astype(int))
+    model.train_frame_ = X.head(3)
+    path = tmp_path / "frame.joblib"
+    joblib.dump(model, path, compress=3)
+    loaded = emulpickle_sklearn.load(path)
+    pd.testing.assert_frame_equal(loaded.train_frame_, model.train_frame_)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
