@@ -1,18 +1,30 @@
 """emulpickle plugin for scikit-learn: fitted estimators from untrusted files.
 
-Work in progress (issue #16): ``register(registry)`` answers scikit-learn's
-globals; ``load(path, *, trusted=())`` reads a pickle or joblib file.
+``emulpickle_sklearn.load(path, *, trusted=())`` reads a pickle or joblib
+file and returns real, fitted scikit-learn objects; ``register(registry)``
+(the ``emulpickle.plugins`` entry point) teaches a registry scikit-learn's
+names. Classes are scikit-learn's own, found by the plugin
+(``all_estimators()`` and a fixed table of helper classes), made with
+``cls.__new__(cls)`` and given their state through their own
+``__setstate__`` after every value was checked; the native (Cython) state is
+validated by :mod:`emulpickle_sklearn._native`; functions a model holds are
+refused unless the application trusts them by name.
 """
 
 from __future__ import annotations
 
 from emulpickle import Registry
 
+from ._load import load
 from ._native import register_native
+from ._register import register_estimators
 
-__all__ = ["register"]
+__all__ = ["load", "register"]
+
+__version__ = "0.1.0"
 
 
 def register(registry: Registry) -> None:
     """Register scikit-learn's emulators in ``registry`` (the entry point)."""
     register_native(registry)
+    register_estimators(registry)
