@@ -1282,8 +1282,28 @@ class Machine:
         except Exception as exc:
             raise self._guarded(exc) from exc
 
+    def _check_not_built(self, target: object, method: str) -> None:
+        """Refuse APPEND(S)/SETITEM(S)/ADDITEMS on an object of a type the
+        registry builds with a state setter (a real numpy array, a fitted
+        estimator, ...) unless it implements the matching protocol: its
+        setter checked what it holds, and standard item semantics
+        (``arr[0] = 10**9`` on an array an emulator already validated as
+        indices) would change that afterwards, unchecked."""
+        cls = type(target)
+        if cls in self._setters:
+            setter = self._setters[cls]
+        else:
+            setter = self.host.state_setter(cls)
+            self._setters[cls] = setter
+        if setter is not None and semantics.protocol_method(target, method) is None:
+            raise EmulationError(
+                f"the pickle tried to change the items of {bounded_repr(target)}, "
+                "which its emulator built and checked"
+            )
+
     def _extend(self, target: object, items: list[object]) -> None:
         self._check_not_global(target, "py_append")
+        self._check_not_built(target, "py_append")
         try:
             semantics.extend(target, items)
         except RecursionError:
@@ -1302,6 +1322,7 @@ class Machine:
 
     def _set_items(self, target: object, items: list[object]) -> None:
         self._check_not_global(target, "py_setitem")
+        self._check_not_built(target, "py_setitem")
         self.keys.check_all(items[::2], target)
         try:
             semantics.set_items(target, items)
@@ -1312,6 +1333,7 @@ class Machine:
 
     def _add_items(self, target: object, items: list[object]) -> None:
         self._check_not_global(target, "py_add")
+        self._check_not_built(target, "py_add")
         self.keys.check_all(items, target)
         try:
             semantics.add_items(target, items)

@@ -410,6 +410,17 @@ def test_array_from_frombuffer_takes_no_build() -> None:
     assert "already built" in message
 
 
+@pytest.mark.parametrize("op", [b"K\x00Kcs", b"(K\x00Kcu", b"Kca", b"(Kce"])
+def test_array_items_cannot_be_changed_by_the_pickle(op: bytes) -> None:
+    # [arr, arr again with arr[0] = 99 (SETITEM/SETITEMS) or an APPEND(S)]:
+    # standard item semantics on a built array would change, unchecked, what
+    # an emulator may already have validated (indices, say).
+    body = pickle.dumps(np.arange(3), 2)[2:-1]
+    data = b"\x80\x02(" + body + b"q\x63h\x63" + op + b"l."
+    message = refused(data)
+    assert "which its emulator built and checked" in message
+
+
 # --- deep tuples where the dtype emulator hashes state fields ----------------
 # A tuple nested a million levels deep crashes CPython's (unguarded, recursive)
 # tuple hash. The dtype state's byte order, datetime unit and field names are

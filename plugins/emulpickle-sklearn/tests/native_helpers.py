@@ -82,6 +82,24 @@ def rebuilt_later(
     return buf.getvalue()
 
 
+def set_later(
+    func: Any, args: tuple[Any, ...], state: Any, array: Any, index: int, value: int
+) -> bytes:
+    """``[func(*args) BUILD state]`` followed by ``array[index] = value`` on
+    ``array`` (an ndarray inside ``state``) fetched again from the memo: a
+    file changing, with SETITEM, an array the object already holds."""
+    buf = io.BytesIO()
+    pickler = pickle._Pickler(buf, protocol=2)  # type: ignore[attr-defined]
+    pickler.write(pickle.PROTO + b"\x02" + pickle.MARK)
+    pickler.save_reduce(func, args, state)
+    key = pickler.memo[id(array)][0]
+    pickler.write(pickle.LONG_BINGET + key.to_bytes(4, "little"))
+    pickler.save(index)
+    pickler.save(value)
+    pickler.write(pickle.SETITEM + pickle.POP + pickle.LIST + pickle.STOP)
+    return buf.getvalue()
+
+
 #: Runs in the child: loads each file with emulpickle (the native registry)
 #: or with pickle, then uses the object (``ACTIONS``); with RLIMIT_AS and no
 #: core dumps. The canary is written once a load returned, before the object

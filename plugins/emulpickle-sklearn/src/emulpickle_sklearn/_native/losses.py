@@ -1,5 +1,9 @@
 """``sklearn._loss``: the Cython losses, the Python loss classes, links and intervals.
 
+Also the SGD estimators' own Cython losses (``sklearn.linear_model._sgd_fast``:
+Hinge, SquaredHinge, ModifiedHuber, EpsilonInsensitive,
+SquaredEpsilonInsensitive), which pickle the same way.
+
 The Cython losses (``_loss.Cy*``) pickle as ``cls()`` or ``cls(param)``
 (``CyHalfMultinomialLoss`` through Cython's ``__pyx_unpickle_*`` with an
 empty state): they hold one double at most, so the checks are the class
@@ -22,6 +26,7 @@ import numpy as np
 import sklearn._loss._loss as cy_losses  # type: ignore[import-untyped]
 import sklearn._loss.link as links  # type: ignore[import-untyped]
 import sklearn._loss.loss as losses  # type: ignore[import-untyped]
+import sklearn.linear_model._sgd_fast as sgd_losses  # type: ignore[import-untyped]
 
 from emulpickle import Registry
 from emulpickle.machine.host import Replacement
@@ -38,6 +43,16 @@ from ._common import (
 __all__ = ["register_losses"]
 
 _CY = "sklearn._loss._loss"
+_SGD = "sklearn.linear_model._sgd_fast"
+#: SGDClassifier/SGDRegressor/Perceptron's own Cython losses (``loss_function_``):
+#: ``cls()`` or ``cls(threshold_or_epsilon)``, one double at most.
+_SGD_LOSSES: dict[str, tuple[float, float] | None] = {
+    "Hinge": (-math.inf, math.inf),
+    "SquaredHinge": (-math.inf, math.inf),
+    "ModifiedHuber": None,
+    "EpsilonInsensitive": (0.0, math.inf),
+    "SquaredEpsilonInsensitive": (0.0, math.inf),
+}
 #: Python loss class -> (Cython loss class name, its parameter's valid range).
 _LOSSES = {
     "HalfSquaredError": None,
@@ -60,15 +75,19 @@ _INTERVAL_KEYS = ("interval_y_true", "interval_y_pred")
 
 
 class CyLossClass:
-    """Answers ``sklearn._loss._loss.Cy<name>``: ``cls()`` / ``cls(param)``."""
+    """Answers ``sklearn._loss._loss.Cy<name>`` (and the SGD losses of
+    ``sklearn.linear_model._sgd_fast``): ``cls()`` / ``cls(param)``."""
 
-    def __init__(self, name: str, param: tuple[float, float] | None) -> None:
+    def __init__(
+        self, name: str, param: tuple[float, float] | None, module: Any = cy_losses
+    ) -> None:
         self.name = name
         self.param = param
-        self.cls = getattr(cy_losses, name)
+        self.module = module.__name__
+        self.cls = getattr(module, name)
 
     def __repr__(self) -> str:
-        return f"<emulated {_CY}.{self.name}>"
+        return f"<emulated {self.module}.{self.name}>"
 
     def py_call(self, *args: object) -> object:
         """The real loss, its one parameter (if any) a checked finite float."""
@@ -111,6 +130,11 @@ class PyxUnpickleMultinomial:
 
 _CY_MARKERS: dict[str, Any] = {
     f"Cy{name}": CyLossClass(f"Cy{name}", param) for name, param in _LOSSES.items()
+}
+
+
+_SGD_MARKERS: dict[str, CyLossClass] = {
+    name: CyLossClass(name, param, sgd_losses) for name, param in _SGD_LOSSES.items()
 }
 
 
@@ -213,6 +237,8 @@ def register_losses(registry: Registry) -> None:
     """Answer the Cython and Python losses, the links and ``Interval``."""
     for name, marker in _CY_MARKERS.items():
         registry.register(_CY, name, marker)
+    for name, marker in _SGD_MARKERS.items():
+        registry.register(_SGD, name, marker)
     registry.register(
         _CY, "__pyx_unpickle_CyHalfMultinomialLoss", PyxUnpickleMultinomial()
     )
@@ -231,4 +257,5 @@ def register_losses(registry: Registry) -> None:
         links.Interval,
         *(getattr(losses, name) for name in _LOSSES),
         *(marker.cls for marker in _CY_MARKERS.values()),
+        *(marker.cls for marker in _SGD_MARKERS.values()),
     )
