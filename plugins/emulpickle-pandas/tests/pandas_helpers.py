@@ -77,6 +77,10 @@ class New:
     def __init__(self, cls: type, state: Any) -> None:
         self.cls, self.state = cls, state
 
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # pickle checks NEWOBJ's class against it
+        return self.cls
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (copyreg.__newobj__, (self.cls,), self.state)
 

@@ -146,7 +146,7 @@ def _masked(name: str) -> Any:
     kinds = {"IntegerArray": "iu", "FloatingArray": "f", "BooleanArray": "b"}[name]
 
     def build(state: object) -> object:
-        d = state_dict(state, name, frozenset({"_data", "_mask", "_cache", "_dtype"}))
+        d = state_dict(state, name, frozenset({"_data", "_mask", "_cache", "_dtype", "_readonly"}))
         data = check_array(d.get("_data"), f"{name} data", kinds=kinds)
         mask = check_array(d.get("_mask"), f"{name} mask", kinds="b")
         if mask.shape != data.shape:
@@ -159,7 +159,7 @@ def _masked(name: str) -> Any:
 def _interval_state(state: object) -> object:
     if type(state) is tuple and len(state) == 1:
         state = state[0]
-    d = state_dict(state, "IntervalArray", frozenset({"_left", "_right", "_dtype", "_closed"}))
+    d = state_dict(state, "IntervalArray", frozenset({"_left", "_right", "_dtype", "_closed", "_readonly"}))
     dtype = real(d.get("_dtype"))
     if not isinstance(dtype, pd.IntervalDtype):
         raise fail("IntervalArray dtype", dtype, "expected an IntervalDtype")
@@ -202,7 +202,7 @@ def _block_index(length: object, blocs: object, blengths: object) -> object:
 
 
 def _sparse(state: object) -> object:
-    d = state_dict(state, "SparseArray", frozenset({"_sparse_index", "_sparse_values", "_dtype"}))
+    d = state_dict(state, "SparseArray", frozenset({"_sparse_index", "_sparse_values", "_dtype", "_readonly"}))
     index = real(d.get("_sparse_index"))
     if not isinstance(index, pd._libs.sparse.SparseIndex):
         raise fail("SparseArray index", index, "expected an IntIndex or BlockIndex")

@@ -126,14 +126,14 @@ def _arrow_dtype(state: object) -> object:
 
 def _extension_array(state: object) -> object:
     pa = _pyarrow()
-    d = state_dict(state, "ArrowExtensionArray", frozenset({"_pa_array", "_data", "_dtype", "_cache"}))
+    d = state_dict(state, "ArrowExtensionArray", frozenset({"_pa_array", "_data", "_dtype", "_cache", "_readonly"}))
     values = _arrow_values(pa, d.get("_pa_array", d.get("_data")), "ArrowExtensionArray values")
     return guarded("ArrowExtensionArray", lambda: pd.arrays.ArrowExtensionArray(values))
 
 
 def _string_array(state: object) -> object:
     pa = _pyarrow()
-    d = state_dict(state, "ArrowStringArray", frozenset({"_pa_array", "_data", "_dtype", "_cache", "_storage"}))
+    d = state_dict(state, "ArrowStringArray", frozenset({"_pa_array", "_data", "_dtype", "_cache", "_storage", "_readonly"}))
     values = _arrow_values(pa, d.get("_pa_array", d.get("_data")), "ArrowStringArray values")
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         raise fail("ArrowStringArray values", values.type, "expected strings")
