@@ -44,7 +44,9 @@ def fixture_files() -> list[Path]:
     files = sorted(p for p in FIXTURES.glob("pd*/*") if p.suffix in (".pkl", ".gz"))
     generated = os.environ.get(GENERATED_ENV)
     if generated:
-        files += sorted(p for p in Path(generated).rglob("*") if p.suffix in (".pkl", ".gz"))
+        files += sorted(
+            p for p in Path(generated).rglob("*") if p.suffix in (".pkl", ".gz")
+        )
     return files
 
 
@@ -68,7 +70,11 @@ class Reduce:
         self.func, self.args, self.state = func, args, state
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (self.func, self.args) if self.state is None else (self.func, self.args, self.state)
+        return (
+            (self.func, self.args)
+            if self.state is None
+            else (self.func, self.args, self.state)
+        )
 
 
 class New:
@@ -96,7 +102,13 @@ def frame(blocks: list[Any], columns: Any, index: Any) -> New:
     from pandas.core.internals.managers import BlockManager
 
     manager = Reduce(BlockManager, (tuple(blocks), [columns, index]))
-    state = {"_mgr": manager, "_typ": "dataframe", "_metadata": [], "attrs": {}, "_flags": {"allows_duplicate_labels": True}}
+    state = {
+        "_mgr": manager,
+        "_typ": "dataframe",
+        "_metadata": [],
+        "attrs": {},
+        "_flags": {"allows_duplicate_labels": True},
+    }
     return New(pd.DataFrame, state)
 
 

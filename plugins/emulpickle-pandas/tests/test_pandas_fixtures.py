@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import emulpickle_pandas
 import pytest
 from pandas_helpers import assert_same, fixture_files, needs, pd
-
-import emulpickle_pandas
 
 FILES = fixture_files()
 

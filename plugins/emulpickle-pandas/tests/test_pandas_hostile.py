@@ -52,7 +52,9 @@ for case in json.loads(open(sys.argv[1]).read()):
         setattr(target, attr, staticmethod(made) if attr == "from_codes" else made)
     try:
         value = emulpickle_pandas.read_pickle(case["path"], unknown=case["unknown"])
-        column = [type(v).__name__ for v in value.iloc[:, 0]] if isinstance(value, pd.DataFrame) else []
+        column = []
+        if isinstance(value, pd.DataFrame):
+            column = [type(v).__name__ for v in value.iloc[:, 0]]
         out = ["loaded", type(value).__name__, column]
     except emulpickle.UnpicklingError as exc:
         out = [type(exc).__name__, str(exc)]
@@ -66,7 +68,9 @@ print(json.dumps(results))
 CASES: dict[str, tuple[Any, tuple[str, ...], str]] = {}
 
 
-def case(name: str, obj: Any, traps: tuple[str, ...] = (), unknown: str = "error") -> str:
+def case(
+    name: str, obj: Any, traps: tuple[str, ...] = (), unknown: str = "error"
+) -> str:
     CASES[name] = (obj, traps, unknown)
     return name
 
@@ -81,7 +85,15 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         canary = root / f"{name}.canary"
         obj = obj(canary) if callable(obj) else obj
         path.write_bytes(pickle.dumps(obj, protocol=4))
-        cases.append({"name": name, "path": str(path), "canary": str(canary), "traps": list(traps), "unknown": unknown})
+        cases.append(
+            {
+                "name": name,
+                "path": str(path),
+                "canary": str(canary),
+                "traps": list(traps),
+                "unknown": unknown,
+            }
+        )
     plan = root / "cases.json"
     plan.write_text(json.dumps(cases))
     proc = subprocess.run(
@@ -110,32 +122,81 @@ def bad_frame(name: str, blocks: list[Any], rows: Any = ROWS) -> str:
 def _system_column(canary: Path) -> Any:
     values = np.empty(3, dtype=object)
     values[:] = [1, Reduce(os.system, (f"echo ran > {canary}",)), "x"]
-    return frame([block(values.reshape(1, 3), slice(0, 1, 1)), block(ONES, slice(1, 2, 1))], COLUMNS, ROWS)
+    return frame(
+        [block(values.reshape(1, 3), slice(0, 1, 1)), block(ONES, slice(1, 2, 1))],
+        COLUMNS,
+        ROWS,
+    )
 
 
 HUGE = {"start": 0, "stop": 10**18, "step": 1, "name": None}
 REFUSED = {
-    bad_frame("outside", [block(ONES, slice(0, 1, 1)), block(ONES, slice(5, 6, 1))]): "outside the frame",
-    bad_frame("negative", [block(ONES, slice(0, 1, 1)), block(ONES, np.array([-1]))]): "outside the frame",
-    bad_frame("overlap", [block(ONES, slice(0, 1, 1)), block(ONES, slice(0, 1, 1))]): "places a column twice",
+    bad_frame(
+        "outside", [block(ONES, slice(0, 1, 1)), block(ONES, slice(5, 6, 1))]
+    ): "outside the frame",
+    bad_frame(
+        "negative", [block(ONES, slice(0, 1, 1)), block(ONES, np.array([-1]))]
+    ): "outside the frame",
+    bad_frame(
+        "overlap", [block(ONES, slice(0, 1, 1)), block(ONES, slice(0, 1, 1))]
+    ): "places a column twice",
     bad_frame("missing", [block(ONES, slice(1, 2, 1))]): "without values",
-    bad_frame("huge-slice", [block(np.ones((2, 3)), slice(0, 10**18, 1))]): "places 1000000000000000000 columns",
-    bad_frame("wrong-length", [block(ONES, slice(0, 1, 1)), block(np.ones((1, 5)), slice(1, 2, 1))]): "5 rows in a frame of 3",
-    bad_frame("record-dtype", [block(np.ones((2, 3), dtype=[("x", "i4")]), slice(0, 2, 1))]): "dtype not allowed",
-    bad_frame("huge-rows", [block(np.ones((2, 3)), slice(0, 2, 1))], new_index(pd.RangeIndex, HUGE)): "exceed Limits.max_emulator_alloc",
+    bad_frame(
+        "huge-slice", [block(np.ones((2, 3)), slice(0, 10**18, 1))]
+    ): "places 1000000000000000000 columns",
+    bad_frame(
+        "wrong-length",
+        [block(ONES, slice(0, 1, 1)), block(np.ones((1, 5)), slice(1, 2, 1))],
+    ): "5 rows in a frame of 3",
+    bad_frame(
+        "record-dtype", [block(np.ones((2, 3), dtype=[("x", "i4")]), slice(0, 2, 1))]
+    ): "dtype not allowed",
+    bad_frame(
+        "huge-rows",
+        [block(np.ones((2, 3)), slice(0, 2, 1))],
+        new_index(pd.RangeIndex, HUGE),
+    ): "exceed Limits.max_emulator_alloc",
     case(
         "categorical-code",
-        frame([block(categorical(["x", "y"], np.array([0, 1, 2], dtype="int8")), slice(0, 1, 1)), block(ONES, slice(1, 2, 1))], COLUMNS, ROWS),
-        ("Categorical.from_codes",) + FRAME,
+        frame(
+            [
+                block(
+                    categorical(["x", "y"], np.array([0, 1, 2], dtype="int8")),
+                    slice(0, 1, 1),
+                ),
+                block(ONES, slice(1, 2, 1)),
+            ],
+            COLUMNS,
+            ROWS,
+        ),
+        ("Categorical.from_codes", *FRAME),
     ): "codes must lie in [-1, 2)",
-    case("categorical-negative", categorical(["x"], np.array([-2], dtype="int8")), ("Categorical.from_codes",)): "codes must lie in [-1, 1)",
+    case(
+        "categorical-negative",
+        categorical(["x"], np.array([-2], dtype="int8")),
+        ("Categorical.from_codes",),
+    ): "codes must lie in [-1, 1)",
     case(
         "multiindex-code",
-        new_index(pd.MultiIndex, {"levels": [pd.Index(["a", "b"]), pd.Index([1])], "codes": [np.array([0, 1]), np.array([0, 9])], "names": [None, None], "sortorder": None}),
+        new_index(
+            pd.MultiIndex,
+            {
+                "levels": [pd.Index(["a", "b"]), pd.Index([1])],
+                "codes": [np.array([0, 1]), np.array([0, 9])],
+                "names": [None, None],
+                "sortorder": None,
+            },
+        ),
         ("MultiIndex.__new__",),
     ): "MultiIndex codes",
-    case("range-up", new_index(pd.RangeIndex, HUGE), ("RangeIndex.__new__",)): "exceed Limits.max_emulator_alloc",
-    case("range-down", new_index(pd.RangeIndex, {**HUGE, "stop": -(10**18), "step": -1}), ("RangeIndex.__new__",)): "exceed Limits.max_emulator_alloc",
+    case(
+        "range-up", new_index(pd.RangeIndex, HUGE), ("RangeIndex.__new__",)
+    ): "exceed Limits.max_emulator_alloc",
+    case(
+        "range-down",
+        new_index(pd.RangeIndex, {**HUGE, "stop": -(10**18), "step": -1}),
+        ("RangeIndex.__new__",),
+    ): "exceed Limits.max_emulator_alloc",
 }
 FORBIDDEN = case("os-system", _system_column)
 GENERIC = case("os-system-generic", _system_column, unknown="generic")
@@ -154,5 +215,7 @@ def test_object_column_calling_os_system_is_forbidden(outcomes: dict[str, Any]) 
     assert "system" in text
 
 
-def test_object_column_with_unknown_generic_holds_stand_ins(outcomes: dict[str, Any]) -> None:
+def test_object_column_with_unknown_generic_holds_stand_ins(
+    outcomes: dict[str, Any],
+) -> None:
     assert outcomes[GENERIC] == ["loaded", "DataFrame", ["int", "GenericObject", "str"]]

@@ -6,7 +6,7 @@ checked arguments, never by loading with pickle.
 
     import emulpickle_pandas
 
-    frame = emulpickle_pandas.read_pickle("data.pkl")   # like pandas.read_pickle
+    frame = emulpickle_pandas.read_pickle("data.pkl")  # like pandas.read_pickle
 
 ``register(registry)`` is the ``emulpickle.plugins`` entry point: it teaches
 a registry the globals pandas' pickles name (block managers and blocks,

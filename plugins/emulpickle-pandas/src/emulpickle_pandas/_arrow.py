@@ -37,7 +37,9 @@ def _pyarrow() -> Any:
     try:
         import pyarrow as pa  # type: ignore[import-not-found,import-untyped,unused-ignore]
     except ImportError as exc:
-        raise fail("Arrow-backed array", why="pyarrow is not installed (pip install pyarrow)") from exc
+        raise fail(
+            "Arrow-backed array", why="pyarrow is not installed (pip install pyarrow)"
+        ) from exc
     return pa
 
 
@@ -56,7 +58,9 @@ def _py_buffer(data: object) -> object:
 
 
 def _check_type(pa: Any, value: object, what: str) -> Any:
-    if not isinstance(value, pa.DataType) or str(value) not in ALIASES and not _allowed_type(pa, value):
+    if not isinstance(value, pa.DataType) or (
+        str(value) not in ALIASES and not _allowed_type(pa, value)
+    ):
         raise fail(what, value, "not an allowed flat type")
     return value
 
@@ -69,16 +73,27 @@ def _allowed_type(pa: Any, value: Any) -> bool:
 def _restore_array(data: object) -> object:
     pa = _pyarrow()
     if type(data) is not tuple or len(data) != 7:
-        raise fail("pyarrow array", data, "expected (type, length, null_count, offset, buffers, children, dictionary)")
+        raise fail(
+            "pyarrow array",
+            data,
+            "expected (type, length, null_count, offset, buffers, children, "
+            "dictionary)",
+        )
     kind, length, nulls, offset, buffers, children, dictionary = data
     kind = _check_type(pa, real(kind), "pyarrow array type")
     size = check_int(length, "pyarrow array length", low=0)
     null_count = check_int(nulls, "pyarrow null count", low=-1)
     start = check_int(offset, "pyarrow array offset", low=0)
     if children not in ([], ()) or dictionary is not None:
-        raise fail("pyarrow array", (children, dictionary), "nested or dictionary arrays are not read")
+        raise fail(
+            "pyarrow array",
+            (children, dictionary),
+            "nested or dictionary arrays are not read",
+        )
     if type(buffers) is not list or len(buffers) > 3:
-        raise fail("pyarrow array buffers", buffers, "expected a list of at most 3 buffers")
+        raise fail(
+            "pyarrow array buffers", buffers, "expected a list of at most 3 buffers"
+        )
     for buf in buffers:
         if buf is not None and not isinstance(buf, pa.Buffer):
             raise fail("pyarrow array buffer", buf, "expected a pyarrow buffer")
@@ -92,20 +107,28 @@ def _restore_array(data: object) -> object:
     try:
         return guarded("pyarrow array", build)
     except pa.ArrowException as exc:
-        raise fail("pyarrow array", why=f"pyarrow refused it ({type(exc).__name__})") from exc
+        raise fail(
+            "pyarrow array", why=f"pyarrow refused it ({type(exc).__name__})"
+        ) from exc
 
 
 def _chunked_array(chunks: object, kind: object = None) -> object:
     pa = _pyarrow()
-    if type(chunks) is not list or not all(isinstance(real(c), pa.Array) for c in chunks):
+    if type(chunks) is not list or not all(
+        isinstance(real(c), pa.Array) for c in chunks
+    ):
         raise fail("pyarrow chunked array", chunks, "expected a list of arrays")
     parts = [real(c) for c in chunks]
     if kind is not None:
         _check_type(pa, real(kind), "pyarrow chunked array type")
     try:
-        return guarded("pyarrow chunked array", lambda: pa.chunked_array(parts, real(kind)))
+        return guarded(
+            "pyarrow chunked array", lambda: pa.chunked_array(parts, real(kind))
+        )
     except pa.ArrowException as exc:
-        raise fail("pyarrow chunked array", why=f"pyarrow refused it ({type(exc).__name__})") from exc
+        raise fail(
+            "pyarrow chunked array", why=f"pyarrow refused it ({type(exc).__name__})"
+        ) from exc
 
 
 def _arrow_values(pa: Any, value: object, what: str) -> Any:
@@ -119,22 +142,38 @@ def _arrow_values(pa: Any, value: object, what: str) -> Any:
 
 def _arrow_dtype(state: object) -> object:
     pa = _pyarrow()
-    d = state_dict(state, "ArrowDtype", frozenset({"_storage", "pyarrow_dtype", "_cache", "storage"}))
+    d = state_dict(
+        state,
+        "ArrowDtype",
+        frozenset({"_storage", "pyarrow_dtype", "_cache", "storage"}),
+    )
     kind = _check_type(pa, real(d.get("pyarrow_dtype")), "ArrowDtype type")
     return guarded("ArrowDtype", lambda: pd.ArrowDtype(kind))
 
 
 def _extension_array(state: object) -> object:
     pa = _pyarrow()
-    d = state_dict(state, "ArrowExtensionArray", frozenset({"_pa_array", "_data", "_dtype", "_cache", "_readonly"}))
-    values = _arrow_values(pa, d.get("_pa_array", d.get("_data")), "ArrowExtensionArray values")
+    d = state_dict(
+        state,
+        "ArrowExtensionArray",
+        frozenset({"_pa_array", "_data", "_dtype", "_cache", "_readonly"}),
+    )
+    values = _arrow_values(
+        pa, d.get("_pa_array", d.get("_data")), "ArrowExtensionArray values"
+    )
     return guarded("ArrowExtensionArray", lambda: pd.arrays.ArrowExtensionArray(values))
 
 
 def _string_array(state: object) -> object:
     pa = _pyarrow()
-    d = state_dict(state, "ArrowStringArray", frozenset({"_pa_array", "_data", "_dtype", "_cache", "_storage", "_readonly"}))
-    values = _arrow_values(pa, d.get("_pa_array", d.get("_data")), "ArrowStringArray values")
+    d = state_dict(
+        state,
+        "ArrowStringArray",
+        frozenset({"_pa_array", "_data", "_dtype", "_cache", "_storage", "_readonly"}),
+    )
+    values = _arrow_values(
+        pa, d.get("_pa_array", d.get("_data")), "ArrowStringArray values"
+    )
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         raise fail("ArrowStringArray values", values.type, "expected strings")
     dtype = real(d.get("_dtype"))
@@ -146,18 +185,42 @@ def _string_array(state: object) -> object:
 def register_arrow(registry: Registry) -> None:
     """Register the pyarrow globals and pandas' Arrow-backed arrays."""
     g = PandasGlobal
-    register_global(registry, ("pyarrow.lib.type_for_alias",), g("pyarrow.type_for_alias", _type_for_alias))
-    register_global(registry, ("pyarrow.lib.py_buffer",), g("pyarrow.py_buffer", _py_buffer))
-    register_global(registry, ("pyarrow.lib._restore_array",), g("pyarrow._restore_array", _restore_array))
-    register_global(registry, ("pyarrow.lib.chunked_array",), g("pyarrow.chunked_array", _chunked_array))
-    register_global(registry, ("pandas.ArrowDtype", "pandas.core.dtypes.dtypes.ArrowDtype"), g("pandas.ArrowDtype", build=_arrow_dtype))
     register_global(
         registry,
-        ("pandas.arrays.ArrowExtensionArray", "pandas.core.arrays.arrow.array.ArrowExtensionArray"),
+        ("pyarrow.lib.type_for_alias",),
+        g("pyarrow.type_for_alias", _type_for_alias),
+    )
+    register_global(
+        registry, ("pyarrow.lib.py_buffer",), g("pyarrow.py_buffer", _py_buffer)
+    )
+    register_global(
+        registry,
+        ("pyarrow.lib._restore_array",),
+        g("pyarrow._restore_array", _restore_array),
+    )
+    register_global(
+        registry,
+        ("pyarrow.lib.chunked_array",),
+        g("pyarrow.chunked_array", _chunked_array),
+    )
+    register_global(
+        registry,
+        ("pandas.ArrowDtype", "pandas.core.dtypes.dtypes.ArrowDtype"),
+        g("pandas.ArrowDtype", build=_arrow_dtype),
+    )
+    register_global(
+        registry,
+        (
+            "pandas.arrays.ArrowExtensionArray",
+            "pandas.core.arrays.arrow.array.ArrowExtensionArray",
+        ),
         g("pandas.arrays.ArrowExtensionArray", build=_extension_array),
     )
     register_global(
         registry,
-        ("pandas.arrays.ArrowStringArray", "pandas.core.arrays.string_arrow.ArrowStringArray"),
+        (
+            "pandas.arrays.ArrowStringArray",
+            "pandas.core.arrays.string_arrow.ArrowStringArray",
+        ),
         g("pandas.arrays.ArrowStringArray", build=_string_array),
     )

@@ -20,8 +20,8 @@ from emulpickle import EmulationError, Registry, bounded_repr
 from emulpickle.machine.host import Replacement
 
 __all__ = [
-    "Pending",
     "PandasGlobal",
+    "Pending",
     "fail",
     "guarded",
     "real",
@@ -38,7 +38,9 @@ Builder = Callable[[object], object]
 def fail(what: str, value: object = None, why: str = "") -> EmulationError:
     """An EmulationError naming ``what`` and the bounded pickle value."""
     shown = "" if value is None else f" {bounded_repr(value)}"
-    return EmulationError(f"pandas {what}{shown}: {why}" if why else f"pandas {what}{shown}")
+    return EmulationError(
+        f"pandas {what}{shown}: {why}" if why else f"pandas {what}{shown}"
+    )
 
 
 def guarded(what: str, build: Callable[[], Any]) -> Any:
@@ -48,8 +50,18 @@ def guarded(what: str, build: Callable[[], Any]) -> Any:
         return build()
     except EmulationError:
         raise
-    except (ValueError, TypeError, OverflowError, IndexError, KeyError, AttributeError) as exc:
-        raise fail(what, why=f"pandas refused it ({type(exc).__name__}: {bounded_repr(str(exc))})") from exc
+    except (
+        ValueError,
+        TypeError,
+        OverflowError,
+        IndexError,
+        KeyError,
+        AttributeError,
+    ) as exc:
+        raise fail(
+            what,
+            why=f"pandas refused it ({type(exc).__name__}: {bounded_repr(str(exc))})",
+        ) from exc
 
 
 class Pending:
@@ -84,7 +96,7 @@ class PandasGlobal:
             emulators, e.g. ``_new_Index``'s first argument).
     """
 
-    __slots__ = ("qualname", "_call", "_build", "tag")
+    __slots__ = ("_build", "_call", "qualname", "tag")
 
     def __init__(
         self,
@@ -104,13 +116,19 @@ class PandasGlobal:
     def py_call(self, *args: object) -> object:
         """REDUCE: the real object, from checked arguments."""
         if self._call is None:
-            raise fail(f"{self.qualname}(...)", args, "this global is not called by pandas' pickles")
+            raise fail(
+                f"{self.qualname}(...)",
+                args,
+                "this global is not called by pandas' pickles",
+            )
         return self._call(*[real(arg) for arg in args])
 
     def py_new(self, *args: object, **kwargs: object) -> object:
         """NEWOBJ: a pending instance that its BUILD turns into the real one."""
         if self._build is None:
-            raise fail(f"{self.qualname}.__new__", args, "pandas' pickles do not create it so")
+            raise fail(
+                f"{self.qualname}.__new__", args, "pandas' pickles do not create it so"
+            )
         return Pending(self)
 
     def finish(self, pending: Pending, state: object) -> Replacement:
@@ -132,7 +150,9 @@ def register_pending_setter(registry: Registry) -> None:
     registry.register_state_setter(Pending, _set_pending_state)
 
 
-def register_global(registry: Registry, names: tuple[str, ...], emulator: object) -> None:
+def register_global(
+    registry: Registry, names: tuple[str, ...], emulator: object
+) -> None:
     """Register ``emulator`` under every dotted name in ``names``
     (``module.Name``; a class attribute as ``module:Class.attr``)."""
     for name in names:

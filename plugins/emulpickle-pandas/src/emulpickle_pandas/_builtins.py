@@ -17,7 +17,9 @@ MAX_COLUMNS = 100
 
 
 def _frame(frame: Any) -> dict[str, object]:
-    columns = [[name, str(dtype)] for name, dtype in list(frame.dtypes.items())[:MAX_COLUMNS]]
+    columns = [
+        [name, str(dtype)] for name, dtype in list(frame.dtypes.items())[:MAX_COLUMNS]
+    ]
     return {
         "$type": "pandas.DataFrame",
         "shape": [int(n) for n in frame.shape],
@@ -37,7 +39,11 @@ def _series(series: Any) -> dict[str, object]:
 
 
 def _index(index: Any) -> dict[str, object]:
-    return {"$type": f"pandas.{type(index).__name__}", "length": len(index), "dtype": str(index.dtype)}
+    return {
+        "$type": f"pandas.{type(index).__name__}",
+        "length": len(index),
+        "dtype": str(index.dtype),
+    }
 
 
 def register_encoders() -> None:

@@ -38,10 +38,12 @@ def check_array(
     if type(value) is not np.ndarray:
         raise fail(what, value, "expected a numpy array")
     kind = value.dtype.kind
-    if kind not in (kinds or ALLOWED_KINDS) or value.dtype.hasobject and kind != "O":
+    if kind not in (kinds or ALLOWED_KINDS) or (value.dtype.hasobject and kind != "O"):
         raise fail(what, value.dtype, "dtype not allowed here")
     if value.ndim not in ndim:
-        raise fail(what, value.shape, f"expected {' or '.join(map(str, ndim))} dimensions")
+        raise fail(
+            what, value.shape, f"expected {' or '.join(map(str, ndim))} dimensions"
+        )
     return value
 
 
@@ -50,7 +52,11 @@ def check_int(value: object, what: str, *, low: int | None = None) -> int:
     if isinstance(value, np.integer):
         value = int(value)
     if type(value) is not int or (low is not None and value < low):
-        raise fail(what, value, "expected an integer" + (f" >= {low}" if low is not None else ""))
+        raise fail(
+            what,
+            value,
+            "expected an integer" + (f" >= {low}" if low is not None else ""),
+        )
     return value
 
 
@@ -66,11 +72,17 @@ def check_bool(value: object, what: str) -> bool:
 def check_str(value: object, what: str, allowed: frozenset[str] | None = None) -> str:
     """A str (from ``allowed`` when given)."""
     if type(value) is not str or (allowed is not None and value not in allowed):
-        raise fail(what, value, "not one of " + ", ".join(sorted(allowed)) if allowed else "expected a str")
+        raise fail(
+            what,
+            value,
+            "not one of " + ", ".join(sorted(allowed)) if allowed else "expected a str",
+        )
     return value
 
 
-def check_codes(codes: object, what: str, size: int, length: int | None = None) -> np.ndarray[Any, Any]:
+def check_codes(
+    codes: object, what: str, size: int, length: int | None = None
+) -> np.ndarray[Any, Any]:
     """Integer codes into something of ``size`` items: each in [-1, size)."""
     array = check_array(codes, what, kinds="iu")
     if length is not None and len(array) != length:

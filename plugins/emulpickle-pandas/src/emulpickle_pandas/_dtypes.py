@@ -15,7 +15,9 @@ from ._scalars import check_offset, check_tz
 
 __all__ = ["check_numpy_dtype", "register_dtypes", "state_dict"]
 
-_PERIOD = re.compile(r"period\[[0-9]*[A-Za-z][A-Za-z0-9\-]{0,15}\]|[0-9]*[A-Za-z][A-Za-z0-9\-]{0,15}")
+_PERIOD = re.compile(
+    r"period\[[0-9]*[A-Za-z][A-Za-z0-9\-]{0,15}\]|[0-9]*[A-Za-z][A-Za-z0-9\-]{0,15}"
+)
 _NULLABLE = (
     "Int8Dtype", "Int16Dtype", "Int32Dtype", "Int64Dtype",
     "UInt8Dtype", "UInt16Dtype", "UInt32Dtype", "UInt64Dtype",
@@ -36,13 +38,19 @@ def state_dict(state: object, what: str, allowed: frozenset[str]) -> dict[str, o
 
 def check_numpy_dtype(value: object, what: str) -> np.dtype[np.generic]:
     """A numpy dtype of an allowed kind."""
-    if not isinstance(value, np.dtype) or value.kind not in ALLOWED_KINDS or value.fields:
+    if (
+        not isinstance(value, np.dtype)
+        or value.kind not in ALLOWED_KINDS
+        or value.fields
+    ):
         raise fail(what, value, "expected a plain numpy dtype")
     return value
 
 
 def _categorical(state: object) -> object:
-    d = state_dict(state, "CategoricalDtype", frozenset({"categories", "ordered", "_ordered"}))
+    d = state_dict(
+        state, "CategoricalDtype", frozenset({"categories", "ordered", "_ordered"})
+    )
     categories = d.get("categories")
     if categories is not None and not isinstance(categories, pd.Index):
         raise fail("CategoricalDtype categories", categories, "expected an Index")
@@ -53,7 +61,9 @@ def _categorical(state: object) -> object:
 
 def _datetimetz(state: object) -> object:
     d = state_dict(state, "DatetimeTZDtype", frozenset({"unit", "tz"}))
-    unit = check_str(d.get("unit", "ns"), "DatetimeTZDtype unit", frozenset({"s", "ms", "us", "ns"}))
+    unit = check_str(
+        d.get("unit", "ns"), "DatetimeTZDtype unit", frozenset({"s", "ms", "us", "ns"})
+    )
     tz = check_tz(d.get("tz"), "DatetimeTZDtype tz")
     return guarded("DatetimeTZDtype", lambda: pd.DatetimeTZDtype(unit, tz))
 
@@ -74,7 +84,11 @@ def _interval(state: object) -> object:
         subtype = check_numpy_dtype(subtype, "IntervalDtype subtype")
     closed = d.get("closed")
     if closed is not None:
-        check_str(closed, "IntervalDtype closed", frozenset({"left", "right", "both", "neither"}))
+        check_str(
+            closed,
+            "IntervalDtype closed",
+            frozenset({"left", "right", "both", "neither"}),
+        )
     return guarded("IntervalDtype", lambda: pd.IntervalDtype(subtype, closed))
 
 
@@ -88,7 +102,11 @@ def _sparse(state: object) -> object:
 
 
 def _string(storage: object = "python", na_value: object = pd.NA) -> object:
-    kind = check_str(storage, "StringDtype storage", frozenset({"python", "pyarrow", "pyarrow_numpy"}))
+    kind = check_str(
+        storage,
+        "StringDtype storage",
+        frozenset({"python", "pyarrow", "pyarrow_numpy"}),
+    )
     if na_value is pd.NA:
         return guarded("StringDtype", lambda: pd.StringDtype(kind))
     if not (isinstance(na_value, float) and na_value != na_value):
@@ -97,8 +115,12 @@ def _string(storage: object = "python", na_value: object = pd.NA) -> object:
 
 
 def _string_state(state: object) -> object:
-    d = state_dict(state, "StringDtype", frozenset({"storage", "_na_value", "na_value"}))
-    return _string(d.get("storage", "python"), d.get("_na_value", d.get("na_value", pd.NA)))
+    d = state_dict(
+        state, "StringDtype", frozenset({"storage", "_na_value", "na_value"})
+    )
+    return _string(
+        d.get("storage", "python"), d.get("_na_value", d.get("na_value", pd.NA))
+    )
 
 
 def _nullable(name: str) -> PandasGlobal:
@@ -120,13 +142,31 @@ def register_dtypes(registry: Registry) -> None:
     """Register pandas' dtypes under their public and module names."""
     dd = "pandas.core.dtypes.dtypes"
     g = PandasGlobal
-    register_global(registry, ("pandas.CategoricalDtype", f"{dd}.CategoricalDtype"), g("CategoricalDtype", build=_categorical))
-    register_global(registry, ("pandas.DatetimeTZDtype", f"{dd}.DatetimeTZDtype"), g("DatetimeTZDtype", build=_datetimetz))
-    register_global(registry, ("pandas.PeriodDtype", f"{dd}.PeriodDtype"), g("PeriodDtype", _period))
-    register_global(registry, ("pandas.IntervalDtype", f"{dd}.IntervalDtype"), g("IntervalDtype", build=_interval))
     register_global(
         registry,
-        ("pandas.SparseDtype", f"{dd}.SparseDtype", "pandas.core.arrays.sparse.dtype.SparseDtype"),
+        ("pandas.CategoricalDtype", f"{dd}.CategoricalDtype"),
+        g("CategoricalDtype", build=_categorical),
+    )
+    register_global(
+        registry,
+        ("pandas.DatetimeTZDtype", f"{dd}.DatetimeTZDtype"),
+        g("DatetimeTZDtype", build=_datetimetz),
+    )
+    register_global(
+        registry, ("pandas.PeriodDtype", f"{dd}.PeriodDtype"), g("PeriodDtype", _period)
+    )
+    register_global(
+        registry,
+        ("pandas.IntervalDtype", f"{dd}.IntervalDtype"),
+        g("IntervalDtype", build=_interval),
+    )
+    register_global(
+        registry,
+        (
+            "pandas.SparseDtype",
+            f"{dd}.SparseDtype",
+            "pandas.core.arrays.sparse.dtype.SparseDtype",
+        ),
         g("SparseDtype", build=_sparse),
     )
     register_global(
@@ -138,4 +178,8 @@ def register_dtypes(registry: Registry) -> None:
         stem = re.match(r"U?[A-Z][a-z]+", name)
         family = stem.group(0).lstrip("U") if stem else ""
         module = _NULLABLE_MODULES.get(family, "integer")
-        register_global(registry, (f"pandas.{name}", f"pandas.core.arrays.{module}.{name}"), _nullable(name))
+        register_global(
+            registry,
+            (f"pandas.{name}", f"pandas.core.arrays.{module}.{name}"),
+            _nullable(name),
+        )

@@ -28,7 +28,7 @@ __all__ = ["Block", "Manager", "register_frames"]
 class Block:
     """One block: its values and placement, as the pickle gave them."""
 
-    __slots__ = ("values", "placement")
+    __slots__ = ("placement", "values")
 
     def __init__(self, values: object, placement: object) -> None:
         self.values = real(values)
@@ -62,14 +62,20 @@ def _unpickle_block(values: object, placement: object, ndim: object = 2) -> Bloc
 def _placement(placement: object, count: int, what: str) -> list[int]:
     """The column positions a block covers; exactly ``count`` of them."""
     if type(placement) is slice:
-        start = check_int(placement.start if placement.start is not None else 0, f"{what} start")
+        start = check_int(
+            placement.start if placement.start is not None else 0, f"{what} start"
+        )
         stop = check_int(placement.stop, f"{what} stop")
-        step = check_int(placement.step if placement.step is not None else 1, f"{what} step")
+        step = check_int(
+            placement.step if placement.step is not None else 1, f"{what} step"
+        )
         if step == 0:
             raise fail(what, placement, "step 0")
         span = range(start, stop, step)
         if len(span) != count:  # before materialising the range
-            raise fail(what, placement, f"places {len(span)} columns, the block holds {count}")
+            raise fail(
+                what, placement, f"places {len(span)} columns, the block holds {count}"
+            )
         return list(span)
     array = check_array(placement, what, kinds="iu")
     if len(array) != count:
@@ -89,7 +95,12 @@ def _block_columns(values: object, what: str) -> list[Any]:
 
 def _manager_from_state(state: object, single: bool) -> Manager:
     """A manager from the ``(..., {"0.14.1": {axes, blocks}})`` BUILD state."""
-    if type(state) is tuple and state and type(state[-1]) is dict and "0.14.1" in state[-1]:
+    if (
+        type(state) is tuple
+        and state
+        and type(state[-1]) is dict
+        and "0.14.1" in state[-1]
+    ):
         inner = state[-1]["0.14.1"]
     else:
         raise fail("block manager state", state, "expected pandas' 0.14.1 state")
@@ -109,11 +120,12 @@ def _manager_call(single: bool) -> Any:
         if type(blocks) not in (tuple, list) or type(axes) not in (tuple, list):
             raise fail("block manager", (blocks, axes), "expected blocks and axes")
         assert isinstance(blocks, tuple | list) and isinstance(axes, tuple | list)
-        checked = []
+        checked: list[Block] = []
         for block in blocks:
-            if type(real(block)) is not Block:
+            found = real(block)
+            if type(found) is not Block:
                 raise fail("block manager block", block, "expected a pandas block")
-            checked.append(real(block))
+            checked.append(found)
         return Manager(list(axes), checked, single)
 
     return call
@@ -137,18 +149,30 @@ def _frame_columns(mgr: Manager) -> tuple[Any, Any, list[Any]]:
     filled = 0
     for block in mgr.blocks:
         arrays = _block_columns(block.values, "DataFrame block values")
-        for pos, array in zip(_placement(block.placement, len(arrays), "block placement"), arrays):
+        for pos, array in zip(
+            _placement(block.placement, len(arrays), "block placement"),
+            arrays,
+            strict=True,
+        ):
             if not 0 <= pos < ncols:
-                raise fail("block placement", pos, f"outside the frame's {ncols} columns")
+                raise fail(
+                    "block placement", pos, f"outside the frame's {ncols} columns"
+                )
             if placed[pos] is not None:
                 raise fail("block placement", pos, "places a column twice")
             if len(array) != nrows:
-                raise fail("block values", len(array), f"a column of {len(array)} rows in a frame of {nrows}")
+                raise fail(
+                    "block values",
+                    len(array),
+                    f"a column of {len(array)} rows in a frame of {nrows}",
+                )
             placed[pos] = array
             filled += 1
     if filled != ncols:
         missing = [i for i, a in enumerate(placed) if a is None]
-        raise fail("block placements", missing[:10], "leave these columns without values")
+        raise fail(
+            "block placements", missing[:10], "leave these columns without values"
+        )
     return columns, index, placed
 
 
@@ -158,8 +182,23 @@ def _as_series(array: Any) -> Any:
     return pd.Series(array, dtype=array.dtype, copy=False)
 
 
-def _generic_state(state: object, what: str, extra: frozenset[str]) -> dict[str, object]:
-    keys = frozenset({"_mgr", "_data", "_typ", "_metadata", "attrs", "_attrs", "_flags", "_subtyp", "_item_cache", "_is_copy"})
+def _generic_state(
+    state: object, what: str, extra: frozenset[str]
+) -> dict[str, object]:
+    keys = frozenset(
+        {
+            "_mgr",
+            "_data",
+            "_typ",
+            "_metadata",
+            "attrs",
+            "_attrs",
+            "_flags",
+            "_subtyp",
+            "_item_cache",
+            "_is_copy",
+        }
+    )
     return state_dict(state, what, keys | extra)
 
 
@@ -172,9 +211,13 @@ def _finish(obj: Any, d: dict[str, object], what: str) -> Any:
     flags = d.get("_flags")
     if flags:
         f = state_dict(flags, f"{what} flags", frozenset({"allows_duplicate_labels"}))
-        allows = check_bool(f.get("allows_duplicate_labels", True), "allows_duplicate_labels")
+        allows = check_bool(
+            f.get("allows_duplicate_labels", True), "allows_duplicate_labels"
+        )
         if not allows:
-            obj = guarded(f"{what} flags", lambda: obj.set_flags(allows_duplicate_labels=False))
+            obj = guarded(
+                f"{what} flags", lambda: obj.set_flags(allows_duplicate_labels=False)
+            )
     return obj
 
 
@@ -184,7 +227,9 @@ def _build_frame(state: object) -> object:
     columns, index, arrays = _frame_columns(mgr)
 
     def build() -> Any:
-        frame = pd.DataFrame({i: _as_series(a) for i, a in enumerate(arrays)}, index=None)
+        frame = pd.DataFrame(
+            {i: _as_series(a) for i, a in enumerate(arrays)}, index=None
+        )
         if not arrays:
             frame = pd.DataFrame(index=pd.RangeIndex(len(index)))
         frame.columns = columns
@@ -195,24 +240,43 @@ def _build_frame(state: object) -> object:
 
 
 def _build_series(state: object) -> object:
-    d = _generic_state(state, "Series state", frozenset({"_name", "name", "_index", "_values"}))
+    d = _generic_state(
+        state, "Series state", frozenset({"_name", "name", "_index", "_values"})
+    )
     mgr = _manager(d.get("_mgr", d.get("_data")), "Series manager")
     if len(mgr.axes) != 1 or len(mgr.blocks) != 1:
-        raise fail("Series manager", (len(mgr.axes), len(mgr.blocks)), "expected one axis and one block")
+        raise fail(
+            "Series manager",
+            (len(mgr.axes), len(mgr.blocks)),
+            "expected one axis and one block",
+        )
     index = check_index(mgr.axes[0], "Series index")
     block = mgr.blocks[0]
     values = check_values(block.values, "Series values")
     if len(values) != len(index):
-        raise fail("Series values", len(values), f"{len(values)} values for an index of {len(index)}")
+        raise fail(
+            "Series values",
+            len(values),
+            f"{len(values)} values for an index of {len(index)}",
+        )
     _placement(block.placement, len(values), "Series block placement")
     name = check_label(d.get("_name", d.get("name")), "Series name")
-    made = guarded("Series", lambda: pd.Series(values, index=index, name=name, dtype=values.dtype, copy=False))
+    made = guarded(
+        "Series",
+        lambda: pd.Series(
+            values, index=index, name=name, dtype=values.dtype, copy=False
+        ),
+    )
     return _finish(made, d, "Series")
 
 
 def register_frames(registry: Registry) -> None:
     """Register blocks, managers, DataFrame and Series."""
-    register_global(registry, ("pandas._libs.internals._unpickle_block",), PandasGlobal("_unpickle_block", _unpickle_block))
+    register_global(
+        registry,
+        ("pandas._libs.internals._unpickle_block",),
+        PandasGlobal("_unpickle_block", _unpickle_block),
+    )
     mm = "pandas.core.internals.managers"
     for name, single in (("BlockManager", False), ("SingleBlockManager", True)):
         emulator = PandasGlobal(
@@ -221,5 +285,13 @@ def register_frames(registry: Registry) -> None:
             lambda state, single=single: _manager_from_state(state, single),  # type: ignore[misc]
         )
         register_global(registry, (f"{mm}.{name}",), emulator)
-    register_global(registry, ("pandas.DataFrame", "pandas.core.frame.DataFrame"), PandasGlobal("pandas.DataFrame", build=_build_frame))
-    register_global(registry, ("pandas.Series", "pandas.core.series.Series"), PandasGlobal("pandas.Series", build=_build_series))
+    register_global(
+        registry,
+        ("pandas.DataFrame", "pandas.core.frame.DataFrame"),
+        PandasGlobal("pandas.DataFrame", build=_build_frame),
+    )
+    register_global(
+        registry,
+        ("pandas.Series", "pandas.core.series.Series"),
+        PandasGlobal("pandas.Series", build=_build_series),
+    )

@@ -16,11 +16,12 @@ from ._checks import check_codes, check_int, check_str, length_limit
 from ._dtypes import state_dict
 from ._scalars import check_offset
 
-__all__ = ["check_label", "check_index", "register_indexes"]
+__all__ = ["check_index", "check_label", "register_indexes"]
 
 _LABEL_ATOMS = (
     type(None), str, bytes, int, float, complex, bool, np.generic,
-    datetime.date, datetime.timedelta, pd.Timestamp, pd.Timedelta, pd.Period, pd.Interval,
+    datetime.date, datetime.timedelta,
+    pd.Timestamp, pd.Timedelta, pd.Period, pd.Interval,
 )  # fmt: skip
 
 #: Index classes: names (public and 1.5's module paths) -> kind.
@@ -37,9 +38,15 @@ _CLASSES = {
     ),
     "range": ("pandas.RangeIndex", "pandas.core.indexes.range.RangeIndex"),
     "multi": ("pandas.MultiIndex", "pandas.core.indexes.multi.MultiIndex"),
-    "categorical": ("pandas.CategoricalIndex", "pandas.core.indexes.category.CategoricalIndex"),
+    "categorical": (
+        "pandas.CategoricalIndex",
+        "pandas.core.indexes.category.CategoricalIndex",
+    ),
     "datetime": ("pandas.DatetimeIndex", "pandas.core.indexes.datetimes.DatetimeIndex"),
-    "timedelta": ("pandas.TimedeltaIndex", "pandas.core.indexes.timedeltas.TimedeltaIndex"),
+    "timedelta": (
+        "pandas.TimedeltaIndex",
+        "pandas.core.indexes.timedeltas.TimedeltaIndex",
+    ),
     "period": ("pandas.PeriodIndex", "pandas.core.indexes.period.PeriodIndex"),
     "interval": ("pandas.IntervalIndex", "pandas.core.indexes.interval.IntervalIndex"),
 }
@@ -72,7 +79,11 @@ def _range(d: dict[str, object], name: object) -> object:
         raise fail("RangeIndex step", step, "must not be 0")
     size = len(range(start, stop, step))  # O(1): a range is never materialised
     if size > length_limit():
-        raise fail("RangeIndex", (start, stop, step), f"{size} elements exceed Limits.max_emulator_alloc")
+        raise fail(
+            "RangeIndex",
+            (start, stop, step),
+            f"{size} elements exceed Limits.max_emulator_alloc",
+        )
     return guarded("RangeIndex", lambda: pd.RangeIndex(start, stop, step, name=name))
 
 
@@ -80,14 +91,23 @@ def _multi(d: dict[str, object]) -> object:
     levels = d.get("levels")
     codes = d.get("codes", d.get("labels"))
     names = d.get("names")
-    if type(levels) not in (list, tuple) or type(codes) not in (list, tuple) or len(levels) != len(codes):  # type: ignore[arg-type]
-        raise fail("MultiIndex", (levels, codes), "expected as many levels as code arrays")
+    if (
+        not isinstance(levels, list | tuple)
+        or not isinstance(codes, list | tuple)
+        or len(levels) != len(codes)
+    ):
+        raise fail(
+            "MultiIndex", (levels, codes), "expected as many levels as code arrays"
+        )
     assert isinstance(levels, list | tuple) and isinstance(codes, list | tuple)
     if not levels:
         raise fail("MultiIndex", levels, "has no levels")
     levels = [check_index(level, "MultiIndex level") for level in levels]
     length = len(real(codes[0]))  # type: ignore[arg-type]
-    checked = [check_codes(real(c), "MultiIndex codes", len(lv), length) for c, lv in zip(codes, levels)]
+    checked = [
+        check_codes(real(c), "MultiIndex codes", len(lv), length)
+        for c, lv in zip(codes, levels, strict=True)
+    ]
     if names is None:
         names = [None] * len(levels)
     if type(names) not in (list, tuple) or len(names) != len(levels):  # type: ignore[arg-type]
@@ -100,7 +120,13 @@ def _multi(d: dict[str, object]) -> object:
         sortorder = check_int(sortorder, "MultiIndex sortorder", low=0)
     return guarded(
         "MultiIndex",
-        lambda: pd.MultiIndex(levels=levels, codes=checked, sortorder=sortorder, names=list(names), verify_integrity=True),
+        lambda: pd.MultiIndex(
+            levels=levels,
+            codes=checked,
+            sortorder=sortorder,
+            names=list(names),
+            verify_integrity=True,
+        ),
     )
 
 
@@ -110,15 +136,48 @@ def _interval_from_arrays(d: dict[str, object], name: object) -> object:
     sides = []
     for key in ("left", "right"):
         side = real(d.get(key))
-        sides.append(side if isinstance(side, pd.Index) else check_values(side, f"IntervalIndex {key}"))
+        sides.append(
+            side
+            if isinstance(side, pd.Index)
+            else check_values(side, f"IntervalIndex {key}")
+        )
     left, right = sides
     if len(left) != len(right):
-        raise fail("IntervalIndex", (len(left), len(right)), "left and right lengths differ")
-    closed = check_str(d.get("closed", "right"), "IntervalIndex closed", frozenset({"left", "right", "both", "neither"}))
-    return guarded("IntervalIndex", lambda: pd.IntervalIndex.from_arrays(left, right, closed=closed, name=name))
+        raise fail(
+            "IntervalIndex", (len(left), len(right)), "left and right lengths differ"
+        )
+    closed = check_str(
+        d.get("closed", "right"),
+        "IntervalIndex closed",
+        frozenset({"left", "right", "both", "neither"}),
+    )
+    return guarded(
+        "IntervalIndex",
+        lambda: pd.IntervalIndex.from_arrays(left, right, closed=closed, name=name),
+    )
 
 
-_KEYS = frozenset({"left", "right", "data", "name", "names", "dtype", "freq", "tz", "closed", "start", "stop", "step", "levels", "codes", "labels", "sortorder", "_freq"})
+_KEYS = frozenset(
+    {
+        "left",
+        "right",
+        "data",
+        "name",
+        "names",
+        "dtype",
+        "freq",
+        "tz",
+        "closed",
+        "start",
+        "stop",
+        "step",
+        "levels",
+        "codes",
+        "labels",
+        "sortorder",
+        "_freq",
+    }
+)
 
 
 def build_index(cls: object, d: object) -> object:
@@ -144,7 +203,9 @@ def build_index(cls: object, d: object) -> object:
     if kind in ("base", "numeric"):
         if isinstance(data, np.ndarray) and data.dtype.kind not in "biufcmMO":
             raise fail("Index data", data.dtype, "dtype not allowed in an Index")
-        return guarded("Index", lambda: pd.Index(data, name=name, dtype=data.dtype, copy=False))
+        return guarded(
+            "Index", lambda: pd.Index(data, name=name, dtype=data.dtype, copy=False)
+        )
     if kind == "categorical":
         if not isinstance(data, pd.Categorical):
             raise fail("CategoricalIndex data", data, "expected a Categorical")
@@ -152,10 +213,16 @@ def build_index(cls: object, d: object) -> object:
     if kind == "datetime":
         tz = state.get("tz")
         if tz is not None:
-            raise fail("DatetimeIndex tz", tz, "expected the time zone in the data's dtype")
-        return guarded("DatetimeIndex", lambda: pd.DatetimeIndex(data, name=name, **timed))
+            raise fail(
+                "DatetimeIndex tz", tz, "expected the time zone in the data's dtype"
+            )
+        return guarded(
+            "DatetimeIndex", lambda: pd.DatetimeIndex(data, name=name, **timed)
+        )
     if kind == "timedelta":
-        return guarded("TimedeltaIndex", lambda: pd.TimedeltaIndex(data, name=name, **timed))
+        return guarded(
+            "TimedeltaIndex", lambda: pd.TimedeltaIndex(data, name=name, **timed)
+        )
     if kind == "period":
         return guarded("PeriodIndex", lambda: pd.PeriodIndex(data, name=name))
     if not isinstance(data, pd.arrays.IntervalArray):
@@ -179,7 +246,23 @@ def register_indexes(registry: Registry) -> None:
     for kind, names in _CLASSES.items():
         register_global(registry, names, PandasGlobal(names[0], tag=f"index:{kind}"))
     ix = "pandas.core.indexes"
-    register_global(registry, (f"{ix}.base._new_Index",), PandasGlobal("_new_Index", build_index))
-    for kind, module in (("datetime", "datetimes"), ("timedelta", "timedeltas"), ("period", "period"), ("interval", "interval")):
-        title = {"datetime": "Datetime", "timedelta": "Timedelta", "period": "Period", "interval": "Interval"}[kind]
-        register_global(registry, (f"{ix}.{module}._new_{title}Index",), PandasGlobal(f"_new_{title}Index", _kind_call(kind)))
+    register_global(
+        registry, (f"{ix}.base._new_Index",), PandasGlobal("_new_Index", build_index)
+    )
+    for kind, module in (
+        ("datetime", "datetimes"),
+        ("timedelta", "timedeltas"),
+        ("period", "period"),
+        ("interval", "interval"),
+    ):
+        title = {
+            "datetime": "Datetime",
+            "timedelta": "Timedelta",
+            "period": "Period",
+            "interval": "Interval",
+        }[kind]
+        register_global(
+            registry,
+            (f"{ix}.{module}._new_{title}Index",),
+            PandasGlobal(f"_new_{title}Index", _kind_call(kind)),
+        )

@@ -33,7 +33,11 @@ def _getattr(obj: object, name: object, *default: object) -> object:
     nothing else (read_pickle's registry only: scans keep getattr unsafe)."""
     if isinstance(obj, PandasGlobal) and obj.tag == "zoneinfo" and name == "_unpickle":
         return obj
-    raise fail("getattr", (obj, name), "only getattr(zoneinfo.ZoneInfo, '_unpickle') is emulated")
+    raise fail(
+        "getattr",
+        (obj, name),
+        "only getattr(zoneinfo.ZoneInfo, '_unpickle') is emulated",
+    )
 
 
 def pandas_registry(parent: Registry | None = None) -> Registry:
@@ -42,7 +46,9 @@ def pandas_registry(parent: Registry | None = None) -> Registry:
 
     from . import register
 
-    registry = Registry(parent=parent or emulpickle.default_registry(), name="emulpickle-pandas")
+    registry = Registry(
+        parent=parent or emulpickle.default_registry(), name="emulpickle-pandas"
+    )
     emulpickle_numpy.register(registry)
     register(registry)
     registry.register("builtins", "getattr", PandasGlobal("getattr", _getattr))
@@ -60,15 +66,21 @@ def _zip_member(data: bytes) -> bytes:
         )
         names = [n for n in archive.names() if not n.endswith("/")]
         if len(names) != 1:
-            raise EmulationError(f"a pandas zip holds one file, this one {bounded_repr(names)}")
+            raise EmulationError(
+                f"a pandas zip holds one file, this one {bounded_repr(names)}"
+            )
         member = archive.get(names[0])
         assert member is not None
         return bytes(archive.read(member))
     except FormatError as exc:
-        raise EmulationError(f"not a readable zip archive: {bounded_repr(str(exc))}") from None
+        raise EmulationError(
+            f"not a readable zip archive: {bounded_repr(str(exc))}"
+        ) from None
 
 
-def read_pickle(path_or_buffer: Any, compression: str | None = "infer", **options: Any) -> Any:
+def read_pickle(
+    path_or_buffer: Any, compression: str | None = "infer", **options: Any
+) -> Any:
     """Load a pandas pickle as ``pandas.read_pickle`` would, without pickle.
 
     Args:
@@ -90,13 +102,18 @@ def read_pickle(path_or_buffer: Any, compression: str | None = "infer", **option
             a check failed (EmulationError).
     """
     if compression != "infer" and compression not in COMPRESSIONS:
-        raise ValueError(f"compression must be 'infer', None or one of {sorted(k for k in COMPRESSIONS if k)}")
+        raise ValueError(
+            "compression must be 'infer', None or one of "
+            f"{sorted(k for k in COMPRESSIONS if k)}"
+        )
     if options.get("registry") is None:
         options["registry"] = pandas_registry()
     source: Any = path_or_buffer
     if isinstance(source, str | os.PathLike):
         if compression == "infer":
-            compression = _EXTENSIONS.get(os.path.splitext(os.fspath(source))[1].lower(), "infer")
+            compression = _EXTENSIONS.get(
+                os.path.splitext(os.fspath(source))[1].lower(), "infer"
+            )
         if compression == "zip":
             with open(source, "rb") as f:
                 source = f.read()
@@ -108,7 +125,8 @@ def read_pickle(path_or_buffer: Any, compression: str | None = "infer", **option
     opened = emulpickle.open_file(source, **options)
     if compression != "infer" and opened.compression not in COMPRESSIONS[compression]:
         raise EmulationError(
-            f"compression={compression!r} but the data is {opened.compression or 'not compressed'}"
+            f"compression={compression!r} but the data is "
+            f"{opened.compression or 'not compressed'}"
         )
     if opened.format != "pickle":
         raise EmulationError(f"not a pandas pickle: {bounded_repr(opened.format)}")

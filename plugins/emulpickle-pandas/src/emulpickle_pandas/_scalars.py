@@ -56,9 +56,12 @@ def check_tz(tz: object, what: str) -> datetime.tzinfo | None:
     if tz is None or isinstance(tz, datetime.timezone):
         return tz
     module = type(tz).__module__
-    if module in ("zoneinfo", "pytz", "pytz.tzinfo", "pytz.reference") or module.startswith(
-        "pytz"
-    ):
+    if module in (
+        "zoneinfo",
+        "pytz",
+        "pytz.tzinfo",
+        "pytz.reference",
+    ) or module.startswith("pytz"):
         return tz  # type: ignore[return-value]
     raise fail(what, tz, "not a time zone")
 
@@ -98,13 +101,15 @@ def _pytz_utc() -> object:
     return pytz.utc
 
 
-def _timestamp(value: object, freq: object = None, tz: object = None, reso: object = 10) -> object:
+def _timestamp(
+    value: object, freq: object = None, tz: object = None, reso: object = 10
+) -> object:
     ticks = check_int(value, "Timestamp value")
     unit = unit_of(reso, "Timestamp resolution")
     zone = check_tz(tz, "Timestamp tz")
 
     def build() -> object:
-        stamp = pd.Timestamp(np.datetime64(ticks, unit))
+        stamp = pd.Timestamp(np.datetime64(ticks, unit))  # type: ignore[call-overload]
         return stamp if zone is None else stamp.tz_localize("UTC").tz_convert(zone)
 
     return guarded("Timestamp", build)
@@ -113,7 +118,11 @@ def _timestamp(value: object, freq: object = None, tz: object = None, reso: obje
 def _timedelta(value: object, reso: object = 10) -> object:
     ticks = check_int(value, "Timedelta value")
     unit = unit_of(reso, "Timedelta resolution")
-    return guarded("Timedelta", lambda: pd.Timedelta(np.timedelta64(ticks, unit)))
+
+    def build() -> object:
+        return pd.Timedelta(np.timedelta64(ticks, unit))  # type: ignore[call-overload]
+
+    return guarded("Timedelta", build)
 
 
 def _nat(*args: object) -> object:
@@ -139,10 +148,16 @@ _ENDPOINT = (int, float, np.integer, np.floating)
 
 
 def _interval(left: object, right: object, closed: object = "right") -> object:
-    sides = check_str(closed, "Interval closed", frozenset({"left", "right", "both", "neither"}))
+    sides = check_str(
+        closed, "Interval closed", frozenset({"left", "right", "both", "neither"})
+    )
     for end in (left, right):
-        if not isinstance(end, _ENDPOINT + (pd.Timestamp, pd.Timedelta)) or isinstance(end, bool):
-            raise fail("Interval endpoint", end, "expected a number, Timestamp or Timedelta")
+        if not isinstance(end, (*_ENDPOINT, pd.Timestamp, pd.Timedelta)) or isinstance(
+            end, bool
+        ):
+            raise fail(
+                "Interval endpoint", end, "expected a number, Timestamp or Timedelta"
+            )
     return guarded("Interval", lambda: pd.Interval(left, right, closed=sides))
 
 
@@ -171,18 +186,45 @@ def _offset_maker(name: str) -> PandasGlobal:
 def register_scalars(registry: Registry) -> None:
     """Register the scalars, offsets and time zones."""
     g = PandasGlobal
-    register_global(registry, ("pandas._libs.tslibs.timestamps._unpickle_timestamp",), g("Timestamp", _timestamp))
-    register_global(registry, ("pandas._libs.tslibs.timedeltas._timedelta_unpickle",), g("Timedelta", _timedelta))
+    register_global(
+        registry,
+        ("pandas._libs.tslibs.timestamps._unpickle_timestamp",),
+        g("Timestamp", _timestamp),
+    )
+    register_global(
+        registry,
+        ("pandas._libs.tslibs.timedeltas._timedelta_unpickle",),
+        g("Timedelta", _timedelta),
+    )
     nat = g("NaT", _nat)
-    register_global(registry, ("pandas._libs.tslibs.nattype._nat_unpickle", "pandas._libs.tslibs.nattype.__nat_unpickle"), nat)
+    register_global(
+        registry,
+        (
+            "pandas._libs.tslibs.nattype._nat_unpickle",
+            "pandas._libs.tslibs.nattype.__nat_unpickle",
+        ),
+        nat,
+    )
     registry.register("pandas", "NA", pd.NA)
     registry.register("pandas._libs.missing", "NA", pd.NA)
     registry.register("pandas", "NaT", pd.NaT)
-    register_global(registry, ("pandas.Period", "pandas._libs.tslibs.period.Period"), g("Period", _period))
-    register_global(registry, ("pandas.Interval", "pandas._libs.interval.Interval"), g("Interval", _interval))
+    register_global(
+        registry,
+        ("pandas.Period", "pandas._libs.tslibs.period.Period"),
+        g("Period", _period),
+    )
+    register_global(
+        registry,
+        ("pandas.Interval", "pandas._libs.interval.Interval"),
+        g("Interval", _interval),
+    )
     for name in OFFSETS:
-        register_global(registry, (f"pandas._libs.tslibs.offsets.{name}",), _offset_maker(name))
+        register_global(
+            registry, (f"pandas._libs.tslibs.offsets.{name}",), _offset_maker(name)
+        )
     zone = g("zoneinfo.ZoneInfo", _zoneinfo, tag="zoneinfo")
-    register_global(registry, ("zoneinfo:ZoneInfo._unpickle", "zoneinfo.ZoneInfo"), zone)
+    register_global(
+        registry, ("zoneinfo:ZoneInfo._unpickle", "zoneinfo.ZoneInfo"), zone
+    )
     register_global(registry, ("pytz._p",), g("pytz time zone", _pytz_zone))
     register_global(registry, ("pytz._UTC",), g("pytz.utc", _pytz_utc))
