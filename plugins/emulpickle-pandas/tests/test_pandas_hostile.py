@@ -193,6 +193,21 @@ REFUSED = {
         "range-up", new_index(pd.RangeIndex, HUGE), ("RangeIndex.__new__",)
     ): "exceed Limits.max_emulator_alloc",
     case(
+        "range-beyond-ssize",
+        new_index(pd.RangeIndex, {**HUGE, "stop": 10**30}),
+        ("RangeIndex.__new__",),
+    ): "exceed Limits.max_emulator_alloc",
+    bad_frame(
+        "slice-beyond-ssize", [block(ONES, slice(0, 10**30, 1))]
+    ): "places 1000000000000000000000000000000 columns",
+    case(
+        "multiindex-codes-not-arrays",
+        new_index(
+            pd.MultiIndex, {"levels": [pd.Index([1])], "codes": [5], "names": [None]}
+        ),
+        ("MultiIndex.__new__",),
+    ): "expected a numpy array",
+    case(
         "range-down",
         new_index(pd.RangeIndex, {**HUGE, "stop": -(10**18), "step": -1}),
         ("RangeIndex.__new__",),

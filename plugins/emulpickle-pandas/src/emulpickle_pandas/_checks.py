@@ -18,6 +18,7 @@ __all__ = [
     "check_int",
     "check_str",
     "length_limit",
+    "span_length",
 ]
 
 #: numpy dtype kinds a column, index or array may have: bool, integers,
@@ -94,6 +95,14 @@ def check_codes(
             f"codes must lie in [-1, {size}) (there are {size} categories/labels)",
         )
     return array
+
+
+def span_length(start: int, stop: int, step: int) -> int:
+    """``len(range(start, stop, step))`` for any ints (``len`` of a range
+    beyond ``sys.maxsize`` raises OverflowError); ``step`` is not 0."""
+    if step > 0:
+        return max(0, (stop - start + step - 1) // step)
+    return max(0, (start - stop - step - 1) // -step)
 
 
 def length_limit() -> int:

@@ -18,7 +18,7 @@ from emulpickle import Registry
 
 from ._arrays import Columns, check_values
 from ._base import PandasGlobal, fail, guarded, real, register_global
-from ._checks import check_array, check_bool, check_int
+from ._checks import check_array, check_bool, check_int, span_length
 from ._dtypes import state_dict
 from ._indexes import check_index, check_label
 
@@ -71,12 +71,12 @@ def _placement(placement: object, count: int, what: str) -> list[int]:
         )
         if step == 0:
             raise fail(what, placement, "step 0")
-        span = range(start, stop, step)
-        if len(span) != count:  # before materialising the range
+        size = span_length(start, stop, step)
+        if size != count:  # before materialising the range
             raise fail(
-                what, placement, f"places {len(span)} columns, the block holds {count}"
+                what, placement, f"places {size} columns, the block holds {count}"
             )
-        return list(span)
+        return list(range(start, stop, step))
     array = check_array(placement, what, kinds="iu")
     if len(array) != count:
         raise fail(what, array, f"places {len(array)} columns, the block holds {count}")

@@ -12,7 +12,14 @@ from emulpickle import Registry
 
 from ._arrays import check_values, freq_of
 from ._base import PandasGlobal, fail, guarded, real, register_global
-from ._checks import check_codes, check_int, check_str, length_limit
+from ._checks import (
+    check_array,
+    check_codes,
+    check_int,
+    check_str,
+    length_limit,
+    span_length,
+)
 from ._dtypes import state_dict
 from ._scalars import check_offset
 
@@ -77,7 +84,7 @@ def _range(d: dict[str, object], name: object) -> object:
     step = check_int(d.get("step", 1), "RangeIndex step")
     if step == 0:
         raise fail("RangeIndex step", step, "must not be 0")
-    size = len(range(start, stop, step))  # O(1): a range is never materialised
+    size = span_length(start, stop, step)  # a range is never materialised
     if size > length_limit():
         raise fail(
             "RangeIndex",
@@ -103,7 +110,7 @@ def _multi(d: dict[str, object]) -> object:
     if not levels:
         raise fail("MultiIndex", levels, "has no levels")
     levels = [check_index(level, "MultiIndex level") for level in levels]
-    length = len(real(codes[0]))  # type: ignore[arg-type]
+    length = len(check_array(real(codes[0]), "MultiIndex codes", kinds="iu"))
     checked = [
         check_codes(real(c), "MultiIndex codes", len(lv), length)
         for c, lv in zip(codes, levels, strict=True)
