@@ -168,3 +168,22 @@ def test_arrow_string_offsets_outside_the_data_are_refused() -> None:
     blob = blob.replace(offsets.to_pybytes(), bad_offsets.to_pybytes())
     with pytest.raises(emulpickle.EmulationError, match="pyarrow"):
         emulpickle_pandas.read_pickle(io.BytesIO(blob))
+
+
+@pytest.mark.parametrize("protocol", [2, 5])
+def test_an_object_pickled_twice_is_real_both_times(protocol: int) -> None:
+    frame = OBJECTS["frame_no_dups"]
+    dtype = pd.CategoricalDtype(["x", "y"])  # one dtype object, two columns
+    shared = pd.DataFrame(
+        {
+            "a": pd.Categorical(["x"], dtype=dtype),
+            "b": pd.Categorical(["y"], dtype=dtype),
+        }
+    )
+    data = pickle.dumps(
+        [frame, (frame, [frame]), {"k": frame}, shared], protocol=protocol
+    )
+    got = emulpickle_pandas.read_pickle(io.BytesIO(data))
+    for item in (got[0], got[1][0], got[1][1][0], got[2]["k"]):
+        assert_same(item, frame)
+    assert_same(got[3], shared)

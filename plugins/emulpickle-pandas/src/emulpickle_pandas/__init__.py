@@ -20,7 +20,7 @@ from emulpickle import Registry
 
 from ._arrays import register_arrays
 from ._arrow import register_arrow
-from ._base import register_pending_setter
+from ._base import register_pending_setter, resolve_pending
 from ._builtins import register_encoders
 from ._dtypes import register_dtypes
 from ._frames import register_frames
@@ -28,7 +28,7 @@ from ._indexes import register_indexes
 from ._read import pandas_registry, read_pickle
 from ._scalars import register_scalars
 
-__all__ = ["pandas_registry", "read_pickle", "register"]
+__all__ = ["pandas_registry", "read_pickle", "register", "resolve_pending"]
 
 __version__ = "0.1.0"
 

@@ -27,6 +27,7 @@ __all__ = [
     "real",
     "register_global",
     "register_pending_setter",
+    "resolve_pending",
 ]
 
 #: ``builder(args) -> real object`` for REDUCE.
@@ -82,6 +83,54 @@ def real(value: object) -> object:
     if type(value) is Pending and value.real is not None:
         return value.real
     return value
+
+
+def resolve_pending(value: object) -> object:
+    """``value`` with every built :class:`Pending` in its lists, dicts,
+    tuples and sets replaced by the real object.
+
+    BUILD puts the real object on the stack, but the memo keeps the pending
+    (see :class:`~emulpickle.machine.host.Replacement`): an object pickled
+    twice (``[frame, frame]``) is reached the second time through the memo.
+    Walks each container once (iteratively: any depth), so the cost is
+    bounded by the pickle's size.
+    """
+    top = [value]
+    stack: list[object] = [top]
+    seen: set[int] = set()
+    rebuilt: dict[int, tuple[object, ...]] = {}
+    # Tuples are immutable: a tuple holding a pending is rebuilt, and its
+    # holders are fixed after their items (post-order).
+    order: list[object] = []
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        kind = type(item)
+        if kind in (list, tuple, set, frozenset):
+            order.append(item)
+            stack.extend(item)  # type: ignore[arg-type]
+        elif kind is dict:
+            order.append(item)
+            stack.extend(item.values())  # type: ignore[attr-defined]
+
+    def fixed(x: object) -> object:
+        if type(x) is Pending and x.real is not None:
+            return x.real
+        return rebuilt.get(id(x), x)
+
+    for item in reversed(order):
+        if type(item) is list:
+            item[:] = [fixed(x) for x in item]
+        elif type(item) is dict:
+            for key, x in item.items():
+                item[key] = fixed(x)
+        elif type(item) is tuple:
+            new = tuple(fixed(x) for x in item)
+            if any(a is not b for a, b in zip(new, item, strict=True)):
+                rebuilt[id(item)] = new
+    return top[0]
 
 
 class PandasGlobal:

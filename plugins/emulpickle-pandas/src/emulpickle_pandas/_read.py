@@ -11,7 +11,7 @@ from emulpickle import EmulationError, Registry, bounded_repr, current_limits
 from emulpickle.formats import FormatError, SliceSource
 from emulpickle.formats.zip import ZipArchive
 
-from ._base import PandasGlobal, fail
+from ._base import PandasGlobal, fail, resolve_pending
 
 __all__ = ["COMPRESSIONS", "pandas_registry", "read_pickle"]
 
@@ -130,4 +130,4 @@ def read_pickle(
         )
     if opened.format != "pickle":
         raise EmulationError(f"not a pandas pickle: {bounded_repr(opened.format)}")
-    return opened.value
+    return resolve_pending(opened.value)
