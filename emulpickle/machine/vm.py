@@ -254,6 +254,8 @@ class Machine:
         self._handlers: dict[int, tuple[object, Handler | None]] = {}
         self._callees: dict[int, tuple[object, Any]] = {}
         self._setters: dict[type, StateSetter | None] = {}
+        # What state setters built, by id (held, so that no id is reused).
+        self._built: dict[int, object] = {}
         # The last of each, checked first: pickles tend to repeat one call
         # (or one class's BUILD) many times in a row.
         self._last_func: object = _NOTHING
@@ -1273,7 +1275,10 @@ class Machine:
             if setter is not None:
                 done = setter(inst, state)
                 if isinstance(done, Replacement):
-                    return done.value
+                    built = done.value
+                    self._built[id(built)] = built
+                    return built
+                self._built[id(inst)] = inst
             else:
                 semantics.build(inst, state)
             return None
@@ -1283,19 +1288,18 @@ class Machine:
             raise self._guarded(exc) from exc
 
     def _check_not_built(self, target: object, method: str) -> None:
-        """Refuse APPEND(S)/SETITEM(S)/ADDITEMS on an object of a type the
-        registry builds with a state setter (a real numpy array, a fitted
-        estimator, ...) unless it implements the matching protocol: its
-        setter checked what it holds, and standard item semantics
-        (``arr[0] = 10**9`` on an array an emulator already validated as
-        indices) would change that afterwards, unchecked."""
-        cls = type(target)
-        if cls in self._setters:
-            setter = self._setters[cls]
-        else:
-            setter = self.host.state_setter(cls)
-            self._setters[cls] = setter
-        if setter is not None and semantics.protocol_method(target, method) is None:
+        """Refuse APPEND(S)/SETITEM(S)/ADDITEMS on an object a registered
+        state setter has already built (a real numpy array, a fitted
+        estimator, ...) unless it implements the matching protocol: the
+        setter checked what the object holds, and standard item semantics
+        (``arr[0] = 10**9`` on an array an emulator validated as indices)
+        would change that afterwards, unchecked. Items before the BUILD
+        (a dict subclass's SETITEMS, as pickle writes them) are the
+        setter's to check."""
+        if (
+            id(target) in self._built
+            and semantics.protocol_method(target, method) is None
+        ):
             raise EmulationError(
                 f"the pickle tried to change the items of {bounded_repr(target)}, "
                 "which its emulator built and checked"

@@ -31,16 +31,32 @@ from ._arrays import (
     FromBufferEmulator,
     ReconstructEmulator,
     ScalarEmulator,
+    mark_unbuilt,
+    set_array_state_checked,
 )
 from ._builtins import register_encoders
 from ._dtypes import DTypeEmulator, StringDTypeEmulator, dtype_classes, set_dtype_state
 
-__all__ = ["register"]
+__all__ = ["array_from_state", "register"]
 
 __version__ = "0.1.0"
 
 #: Whether the fast paths (``_fast``) run compiled by mypyc.
 __compiled__: bool = _fastload.compiled
+
+
+def array_from_state(state: object) -> np.ndarray:  # type: ignore[type-arg]
+    """A real ndarray from the state a pickle gives an ndarray's BUILD.
+
+    For emulators of array subclasses (``numpy.ma.MaskedArray``'s data,
+    say) that receive an ndarray state inside their own: the state is
+    checked exactly as an array's BUILD is (shape, dtype, size of the data)
+    before numpy sees it. Raises :class:`emulpickle.EmulationError`.
+    """
+    arr = mark_unbuilt(np.ndarray.__new__(np.ndarray, (0,), "b"))
+    set_array_state_checked(arr, state)
+    return arr
+
 
 # emulpickle.to_builtins writes arrays as emulpickle json does.
 register_encoders()

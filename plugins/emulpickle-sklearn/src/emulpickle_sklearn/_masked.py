@@ -15,6 +15,7 @@ import math
 from typing import Any
 
 import numpy as np
+from emulpickle_numpy import array_from_state
 
 from emulpickle import EmulationError, Registry, bounded_repr
 from emulpickle.machine.host import Replacement
@@ -74,13 +75,7 @@ class _Reconstruct:
         if type(state) is not tuple or len(state) != 7:
             raise EmulationError(f"a masked array state {bounded_repr(state)}")
         version, shape, dtype, fortran, raw, mask, fill = state
-        setter = self.registry.state_setter(np.ndarray)
-        if setter is None:
-            raise EmulationError("a masked array needs the numpy plugin")
-        data: Any = np.ndarray.__new__(np.ndarray, (0,), "b")
-        done = setter(data, (version, shape, dtype, fortran, raw))
-        if isinstance(done, Replacement):
-            data = done.value
+        data: Any = array_from_state((version, shape, dtype, fortran, raw))
         if not isinstance(data, np.ndarray) or data.dtype.fields is not None:
             raise EmulationError("a masked array of a structured dtype")
         if type(mask) is not bytes or len(mask) != math.prod(data.shape):
