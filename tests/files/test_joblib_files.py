@@ -118,7 +118,8 @@ def test_sklearn_estimator_loads_as_generic_objects(tmp_path: Path) -> None:
     np.testing.assert_array_equal(state["coef_"], model.coef_)
     assert isinstance(state["coef_"], np.ndarray)
     with pytest.raises(emulpickle.ForbiddenGlobalError):
-        emulpickle.open_file(path)  # unknown="error": the estimator class
+        # unknown="error": the estimator class
+        emulpickle.open_file(path, registry=registry)
 
 
 def test_cli_show_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
