@@ -184,14 +184,16 @@ class ScanStream(Iterator[FileResult]):
     """The results of :func:`scan_paths`, as they complete.
 
     Once the first result is asked for, :attr:`total_files` and
-    :attr:`total_bytes` say how much was found and :attr:`cached` how many
-    results the cache answered.
+    :attr:`total_bytes` say how much was found, :attr:`order` each path's
+    place in the order found (to sort results, which come as they
+    complete), and :attr:`cached` how many results the cache answered.
     """
 
     def __init__(self, run: Callable[[ScanStream], Iterator[FileResult]]) -> None:
         self.total_files = 0
         self.total_bytes = 0
         self.cached = 0
+        self.order: dict[str, int] = {}
         self._results = run(self)
 
     def __next__(self) -> FileResult:
@@ -287,6 +289,7 @@ def _run(
     found = list(_discover_all(names, exclude, follow_symlinks))
     stream.total_files = len(found)
     stream.total_bytes = sum(t.size for t in found if isinstance(t, Target))
+    stream.order = {item.path: i for i, item in enumerate(found)}
     todo: list[Target] = []
     states: dict[str, tuple[Target, str | None, int]] = {}
     for item in found:
