@@ -242,7 +242,8 @@ class ResultCache:
         if db is None:
             return 0
         try:
-            return int(db.execute("SELECT COUNT(*) FROM results").fetchone()[0])
+            query = "SELECT COUNT(*) FROM results WHERE version = ?"
+            return int(db.execute(query, (self.version,)).fetchone()[0])
         except sqlite3.Error:
             return 0
 
