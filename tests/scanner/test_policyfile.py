@@ -126,5 +126,5 @@ def test_invalid_files(tmp_path: Path) -> None:
         ScanPolicy.load(tmp_path / "missing.json")
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    with pytest.raises(PolicyError, match="bad.json: not JSON"):
+    with pytest.raises(PolicyError, match=r"bad\.json: not JSON"):
         ScanPolicy.load(bad)
