@@ -50,12 +50,14 @@ def _stdin_result() -> FileResult:
 
 
 def _dask_client(address: str) -> Any:
+    import importlib
+
     try:
-        from distributed import Client
+        client = importlib.import_module("distributed").Client
     except ImportError:
         raise CliError(f"--dask needs distributed: {_DASK_INSTALL}") from None
     try:
-        return Client(address, timeout="30s")
+        return client(address, timeout="30s")
     except (OSError, TimeoutError, ValueError) as exc:
         raise CliError(f"cannot reach the Dask scheduler {address}: {exc}") from None
 
