@@ -137,6 +137,17 @@ def _inside(real: str, root: str) -> bool:
     return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
 
 
+@dataclass(frozen=True)
+class _Subdirectory:
+    """A directory met in a walk: its path, its path from the root (ending
+    in ``/``), its identity (device, inode) and whether a symlink led there."""
+
+    path: str
+    rel: str
+    key: tuple[int, int]
+    link: bool
+
+
 class _Walk:
     """One directory given to :func:`discover`, walked."""
 
@@ -153,24 +164,32 @@ class _Walk:
     def run(self) -> Iterator[Target | TargetError]:
         # An explicit stack, not recursion: trees may be deeper than
         # Python's recursion limit.
-        stack: list[Iterator[Target | TargetError | tuple[str, str]]] = []
         st = os.stat(self.root)
-        self.seen.add((st.st_dev, st.st_ino))
-        stack.append(self.directory(self.root, ""))
+        key = (st.st_dev, st.st_ino)
+        self.seen.add(key)
+        stack = [(self.directory(self.root, ""), key)]
         while stack:
-            item = next(stack[-1], None)
+            item = next(stack[-1][0], None)
             if item is None:
                 stack.pop()
-            elif isinstance(item, tuple):
-                stack.append(self.directory(*item))
+            elif isinstance(item, _Subdirectory):
+                if any(item.key == k for _, k in stack):
+                    why = "a symlink to a directory it is in (a loop): not followed"
+                    yield TargetError(item.path, why)
+                elif not (item.link and item.key in self.seen):
+                    # A directory is walked once through symlinks (links to
+                    # links could otherwise multiply the tree), and always
+                    # where it really is.
+                    self.seen.add(item.key)
+                    stack.append((self.directory(item.path, item.rel), item.key))
             else:
                 yield item
 
     def directory(
         self, path: str, rel: str
-    ) -> Iterator[Target | TargetError | tuple[str, str]]:
-        """One directory's targets, and its subdirectories as ``(path, rel)``
-        to walk, in name order."""
+    ) -> Iterator[Target | TargetError | _Subdirectory]:
+        """One directory's targets, and its subdirectories to walk, in name
+        order."""
         try:
             with os.scandir(path) as it:
                 entries = sorted(it, key=lambda e: e.name)
@@ -213,14 +232,7 @@ class _Walk:
                 continue
             if stat.S_ISDIR(st.st_mode):
                 key = (st.st_dev, st.st_ino)
-                if key in self.seen:
-                    yield TargetError(
-                        entry.path,
-                        "a directory already walked (a symlink loop): not walked again",
-                    )
-                    continue
-                self.seen.add(key)
-                yield (entry.path, f"{sub}/")
+                yield _Subdirectory(entry.path, f"{sub}/", key, link)
             elif stat.S_ISREG(st.st_mode):
                 yield Target(entry.path, st.st_size)
             else:
