@@ -318,7 +318,8 @@ def _run(
 
     if not todo:
         return
-    if executor is None and workers == 1:
+    if executor is None and (workers == 1 or len(todo) == 1):
+        # one file (or one job): starting a worker would only cost time
         for target in sorted(todo, key=lambda t: (-t.size, t.path)):
             yield done(scan_one(target, limits))
         return

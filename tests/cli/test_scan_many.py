@@ -215,3 +215,60 @@ def test_in_process(
         "evil.pkl",
         "README.md",
     }
+
+
+def test_cache_warning_is_one_line(tmp_path: Path) -> None:
+    ok = tmp_path / "ok.pkl"
+    ok.write_bytes(pickle.dumps(1))
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "scan-cache.sqlite3").write_bytes(b"SQLite format 3\x00" + b"\xff" * 4096)
+    (cache / "scan-cache.sqlite3").chmod(0o600)
+    proc = _scan("--cache-dir", cache, ok, env=_env(tmp_path))
+    assert proc.returncode == 0
+    assert proc.stderr.startswith("emulpickle: warning: result cache ")
+    assert len(proc.stderr.splitlines()) == 1, proc.stderr
+
+
+def test_progress_bar_on_a_terminal(hub: Path, tmp_path: Path) -> None:
+    """stderr a terminal: a bar (files/total, bytes, findings), then erased."""
+    import pty
+
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "emulpickle",
+                "scan",
+                "--no-cache",
+                "-j",
+                "1",
+                str(hub),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            env=_env(tmp_path),
+            timeout=120,
+            check=False,
+        )
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(master)
+    total = sum(1 for p in hub.rglob("*") if p.is_file())
+    assert proc.returncode == 1
+    text = seen.decode()
+    assert f"{total}/{total} files" in text
+    assert "finding" in text
+    assert text.endswith("\r\x1b[K")
+    assert "\x1b" not in proc.stdout.decode()
