@@ -309,9 +309,12 @@ def _scan_member(
 
 def scan_7z(ctx: Collector, data: Any, label: str, depth: int) -> None:
     """A 7z archive: every member, as a zip member is read (see :mod:`.sevenzip`)."""
-    for member, buf in read_7z(ctx, data, label):
-        name = f"{label}/{member}" if label else member
-        _scan_member(ctx, buf, 0, len(buf), name, depth)
+
+    def member(name: str, buf: bytes) -> None:
+        where = f"{label}/{name}" if label else name
+        _scan_member(ctx, buf, 0, len(buf), where, depth)
+
+    read_7z(ctx, data, label, member)
 
 
 def scan_compressed(
