@@ -63,6 +63,9 @@ if TYPE_CHECKING:
     )
     from .guard import PickleAuditWarning, allow_pickles, no_pickles
     from .guard import install_guard as guard
+    from .scanner.engine import scan_paths
+    from .scanner.filescan import FileResult
+    from .scanner.policyfile import PolicyError, ScanPolicy
 
 __version__ = "0.1.0"
 
@@ -77,6 +80,16 @@ _FILES = (
 )
 
 
+#: Scanning many files (:mod:`emulpickle.scanner.engine`), imported when
+#: first used: the executors, the cache and the policy are not needed by ``scan``.
+_SCAN_PATHS = {
+    "scan_paths": "engine",
+    "FileResult": "filescan",
+    "PolicyError": "policyfile",
+    "ScanPolicy": "policyfile",
+}
+
+
 #: Names of :mod:`emulpickle.guard`, imported when first used (``import
 #: emulpickle`` must not install patches or import the guard's modules).
 _GUARD = ("PickleAuditWarning", "allow_pickles", "no_pickles")
@@ -87,6 +100,11 @@ def __getattr__(name: str) -> Any:
         from . import files
 
         return getattr(files, name)
+    if name in _SCAN_PATHS:
+        import importlib
+
+        module = importlib.import_module(f".scanner.{_SCAN_PATHS[name]}", __name__)
+        return getattr(module, name)
     if name in _GUARD or name == "guard":
         # ``guard`` is the package itself: it is callable (installs the guard).
         import importlib
@@ -100,6 +118,7 @@ __all__ = [
     "EXTRAS",
     "EmulationError",
     "FileFormatError",
+    "FileResult",
     "Finding",
     "ForbiddenGlobalError",
     "GenericAttribute",
@@ -113,6 +132,7 @@ __all__ = [
     "PickleNotAllowedError",
     "PluginNotFoundError",
     "PluginRequiredError",
+    "PolicyError",
     "PyAppendable",
     "PyAttrSettable",
     "PyCallable",
@@ -123,6 +143,7 @@ __all__ = [
     "PyStateSettable",
     "Registry",
     "Resolution",
+    "ScanPolicy",
     "ScanReport",
     "TruncatedError",
     "Unknown",
@@ -146,5 +167,6 @@ __all__ = [
     "protocol_method",
     "render_text",
     "scan",
+    "scan_paths",
     "to_builtins",
 ]

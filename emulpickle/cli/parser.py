@@ -68,6 +68,13 @@ def _command(
     return parser
 
 
+def _positive(text: str) -> int:
+    value = _nonnegative(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def _nonnegative(text: str) -> int:
     try:
         value = int(text)
@@ -270,23 +277,76 @@ examples:
         [debug],
         help="check which globals files name, against an allowlist",
         description=(
-            "Scan each FILE (without loading it) for the globals it names and "
-            "give each a verdict: safe, dangerous or unknown. Dangerous findings "
-            "are listed first. Exit status 0 when every file is clean, 1 when "
-            "something is not, 2 for a usage error or unreadable input."
+            "Scan each file under each PATH (without loading it) for the globals "
+            "it names and give each a verdict: safe, dangerous or unknown. "
+            "Dangerous findings are listed first; the text output ends with a "
+            "summary table. Files are scanned on worker processes (--jobs) or a "
+            "Dask cluster (--dask); results are cached by the file's sha256. "
+            "Exit status 0 when every file is clean, 1 when something is not "
+            "(or fails the --policy), 2 for a usage error or unreadable input."
         ),
         epilog="""\
 examples:
   emulpickle scan model.pt
   emulpickle scan --json downloads/*.pkl
+  emulpickle scan --jobs 4 --exclude '*.txt' --sarif mirror/ > scan.sarif
+  emulpickle scan --policy policy.json --jsonl s3://bucket/models/
 """,
     )
+    # -- scan: paths, workers, reports, policy, cache, Dask (issue #18) --
     scan.add_argument(
-        "files", metavar="FILE", nargs="+", help="files to scan (-: stdin)"
+        "files",
+        metavar="PATH",
+        nargs="+",
+        help="files and directories to scan (directories recursively; -: stdin)",
     )
-    scan.add_argument("--json", action="store_true", help="print JSON")
+    scan.add_argument("--json", action="store_true", help="print one JSON document")
+    scan.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="print one JSON object per file, a line each, as results arrive",
+    )
+    scan.add_argument("--sarif", action="store_true", help="print a SARIF 2.1.0 log")
     scan.add_argument(
         "--all", action="store_true", help="list safe findings too (text output)"
+    )
+    scan.add_argument(
+        "--exclude",
+        metavar="GLOB",
+        action="append",
+        default=[],
+        help="leave out paths (relative to the PATH given) or base names "
+        "matching GLOB (repeatable)",
+    )
+    scan.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="follow symlinks in directories (never out of the PATH given)",
+    )
+    scan.add_argument(
+        "--jobs",
+        "-j",
+        type=_positive,
+        metavar="N",
+        help="worker processes (default: all cores; 1: in this process)",
+    )
+    scan.add_argument(
+        "--policy",
+        metavar="FILE",
+        help="a JSON policy: extra allowed globals, severities, what fails",
+    )
+    scan.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="where the result cache lives (default: the user's cache directory)",
+    )
+    scan.add_argument(
+        "--no-cache", action="store_true", help="do not use the result cache"
+    )
+    scan.add_argument(
+        "--dask",
+        metavar="SCHEDULER_ADDRESS",
+        help='scan on a Dask cluster (needs pip install "emulpickle[dask]")',
     )
 
     convert = _command(

@@ -5,13 +5,10 @@ releases the GIL on each chunk, so threads hash several files in parallel.
 
 :class:`HashCache` remembers the hash of a file by its identity and state,
 ``(st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns)``, so that a 500 MB
-checkpoint is not hashed on every load. Any write changes ``st_mtime_ns``
-or ``st_size``; ``st_ctime_ns`` is in the key too because a process can set
-``st_mtime`` back (``os.utime``) but not ``st_ctime``, so a file rewritten to
-the same size with its old mtime restored still misses. A hash is only
-stored when the file's mtime is older than :data:`RACY_SECONDS` before the
-hashing started: on a file system with coarse timestamps, a write in the same
-tick as the hashing would otherwise keep the key and make the hash stale.
+checkpoint is not hashed on every load; the key and the rule for when a
+file's state can be trusted (not changed in the last :data:`RACY_SECONDS`)
+are :mod:`emulpickle.formats.filestate`'s, shared with the scanner's result
+cache.
 
 The cache is a per-user JSON file (``$XDG_CACHE_HOME/emulpickle/hashes.json``,
 else ``~/.cache/emulpickle/hashes.json``), created 0o600 in a 0o700 directory.
@@ -37,6 +34,8 @@ from contextlib import contextmanager, suppress
 from mmap import mmap
 from pathlib import Path
 
+from ..formats.filestate import RACY_SECONDS, STATE_KEY, changed_recently
+from ..formats.filestate import state_key as _key
 from ._atomic import write_atomic
 
 __all__ = [
@@ -57,28 +56,15 @@ CACHE_ENV = "EMULPICKLE_NO_HASH_CACHE"
 MAX_CACHE_ENTRIES = 100_000
 #: A cache file larger than this is ignored unread.
 MAX_CACHE_BYTES = 64 * 1024 * 1024
-#: A file modified less than this long before hashing started is not cached
-#: (FAT's mtime has a 2 s resolution; most others are finer).
-RACY_SECONDS = 3.0
-
 _CHUNK = 1024 * 1024
 _CACHE_KEY = "emulpickle-hash-cache"
-_KEY = re.compile(r"\d{1,20}:\d{1,20}:\d{1,20}:-?\d{1,25}:-?\d{1,25}")
+_KEY = STATE_KEY
 _HEX = re.compile(r"[0-9a-f]{64}")
 
 
 def sha256_bytes(data: bytes | bytearray | memoryview | mmap) -> str:
     """The sha256 of ``data``, as lowercase hex (an mmap is hashed in place)."""
     return hashlib.sha256(data).hexdigest()
-
-
-def _key(st: os.stat_result) -> str:
-    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
-
-
-def _racy(st: os.stat_result, started_ns: int) -> bool:
-    """Whether ``st`` changed too recently before ``started_ns`` to cache."""
-    return st.st_mtime_ns > started_ns - int(RACY_SECONDS * 1e9)
 
 
 def sha256_file(path: str | os.PathLike[str], *, cache: HashCache | None = None) -> str:
@@ -117,7 +103,11 @@ def sha256_fd(fd: int, *, cache: HashCache | None = None) -> str:
         offset += len(chunk)
     after = os.fstat(fd)
     result = digest.hexdigest()
-    if cache is not None and _key(before) == _key(after) and not _racy(after, started):
+    if (
+        cache is not None
+        and _key(before) == _key(after)
+        and not changed_recently(after, started)
+    ):
         cache.store_stat(after, result)
     return result
 
