@@ -51,15 +51,34 @@ class Collector:
         limits: the bounds on inflation and archive members.
         errors: what could not be read, in the order found.
         inflated: bytes inflated so far (deflated members, compressed files).
+        unparsed: the error saying the input's own first reading failed at
+            its first bytes without naming anything (``""`` if none): all
+            there is to say of a file that is no pickle at all.
+        unparsed_at: the offset where that reading failed.
+        inner: what a compressed input decompressed to (a kind of
+            :func:`~emulpickle.formats.magic.sniff`; ``""`` if not one).
     """
 
-    __slots__ = ("cache", "errors", "inflated", "limits", "merged", "registry")
+    __slots__ = (
+        "cache",
+        "errors",
+        "inflated",
+        "inner",
+        "limits",
+        "merged",
+        "registry",
+        "unparsed",
+        "unparsed_at",
+    )
 
     def __init__(self, registry: Registry, limits: Limits = DEFAULT_LIMITS) -> None:
         self.registry = registry
         self.limits = limits
         self.errors: list[str] = []
         self.inflated = 0
+        self.unparsed = ""
+        self.unparsed_at = -1
+        self.inner = ""
         self.cache: dict[tuple[str | None, str | None, bool], tuple[str, str]] = {}
         # key -> [module, name, via, offset, where, verdict, note, pickles, count]
         self.merged: dict[tuple[object, ...], list[Any]] = {}

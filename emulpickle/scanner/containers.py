@@ -14,21 +14,25 @@ from __future__ import annotations
 import struct
 from typing import Any
 
+from .._render import bounded_repr
 from ..errors import UnpicklingError
 from ..formats import FormatError, SliceSource, npy
 from ..formats import tar as tar_format
 from ..formats import zip as zip_format
 from ..formats.compressed import decompress
+from ..formats.magic import HEAD_SIZE, sniff
 from ..machine.opcodes import PROTO
 from . import layout
 from .collector import Collector
 from .policy import tar_verdict
-from .streams import MAYBE, STRICT, scan_stream
+from .sevenzip import read_7z
+from .streams import LEADING, MAYBE, STRICT, scan_stream
 from .torchtar import scan_records
 
 __all__ = [
     "MAX_NESTING",
     "NPY_MAGIC",
+    "scan_7z",
     "scan_compressed",
     "scan_npy",
     "scan_tar",
@@ -142,6 +146,13 @@ def _scan_zip(
         name = f"{label}/{member.name}" if label else member.name
         if member.name.endswith("/") and member.compressed_size == 0:
             continue
+        if layout.link_escapes(member.name):
+            # Loaders never extract a model's zip, but whoever unpacks it
+            # may write there; it is scanned all the same (in memory).
+            ctx.error(
+                f"{archive}: member name {bounded_repr(member.name)} leaves the "
+                "archive when extracted (path traversal)"
+            )
         try:
             buf, start, stop = _read_member(ctx, span, source, member)
         except (FormatError, struct.error, UnpicklingError) as exc:
@@ -246,48 +257,90 @@ def _tar_special(ctx: Collector, data: Any, offset: int, where: str) -> None:
     ctx.add((None, target, via), (None, target, via, header, where, verdict, note))
 
 
+#: Kinds of :func:`~emulpickle.formats.magic.sniff` that a member is
+#: unpacked as (a nested archive, or a compressed stream) rather than read
+#: as a pickle. zlib, lzma and joblib's own format are left out: their one-
+#: or two-byte magic numbers start ordinary pickles too.
+_NESTED = ("zip", "tar", "7z", "gzip", "bz2", "xz", "zstd")
+
+
 def _scan_member(
     ctx: Collector, data: Any, start: int, end: int, name: str, depth: int
 ) -> None:
     """An archive member in ``data[start:end]``, read as loaders read it."""
-    head = data[start : min(end, start + 6)]
-    if head == NPY_MAGIC:
+    head = bytes(data[start : min(end, start + HEAD_SIZE)])
+    if head[:6] == NPY_MAGIC:
         scan_npy(ctx, data, start, end, f"{name} (npz member)")
         return
-    archive = "zip" if head[:4] == b"PK\x03\x04" else ""
-    if not archive and data[start + 257 : min(end, start + 262)] == b"ustar":
-        archive = "tar"
-    if archive:
-        if depth >= MAX_NESTING:
-            ctx.error(
-                f"{name}: a {archive} archive nested more than {MAX_NESTING} "
-                "deep: not scanned"
-            )
-            return
-        inner = data[start:end] if start or end != len(data) else data
-        if archive == "zip":
-            scan_zips(ctx, inner, name, depth + 1, True)
-        else:
-            scan_tar(ctx, inner, name, depth + 1)
+    kind = sniff(head, end - start)
+    if kind == "zip" and head[:4] != b"PK\x03\x04":
+        kind = "pickle"  # an empty zip: nothing in it, read as before
+    if kind not in _NESTED:
+        how = STRICT if _looks_like_pickle(name, data, start, end) else MAYBE
+        scan_stream(ctx, data, start, end, name, how)
         return
-    how = STRICT if _looks_like_pickle(name, data, start, end) else MAYBE
-    scan_stream(ctx, data, start, end, name, how)
+    if depth >= MAX_NESTING:
+        what = "archive" if kind in ("zip", "tar", "7z") else "stream"
+        ctx.error(
+            f"{name}: a {kind} {what} nested more than {MAX_NESTING} deep: not scanned"
+        )
+        return
+    inner = data[start:end] if start or end != len(data) else data
+    if kind == "zip":
+        scan_zips(ctx, inner, name, depth + 1, True)
+    elif kind == "tar":
+        scan_tar(ctx, inner, name, depth + 1)
+    elif kind == "7z":
+        scan_7z(ctx, inner, name, depth + 1)
+    else:
+        scan_compressed(ctx, inner, kind, name, depth + 1)
 
 
-def scan_compressed(ctx: Collector, data: Any, kind: str) -> None:
-    """Scan a compressed joblib file: the pickle stream it decompresses to."""
+def scan_7z(ctx: Collector, data: Any, label: str, depth: int) -> None:
+    """A 7z archive: every member, as a zip member is read (see :mod:`.sevenzip`)."""
+    for member, buf in read_7z(ctx, data, label):
+        name = f"{label}/{member}" if label else member
+        _scan_member(ctx, buf, 0, len(buf), name, depth)
+
+
+def scan_compressed(
+    ctx: Collector, data: Any, kind: str, label: str = "", depth: int = 0
+) -> None:
+    """Scan a compressed file (joblib's compressions, zstd) or archive
+    member: the pickle stream it decompresses to, or the archive (a
+    ``.tar.gz`` of a model) with the pickle a loader would read at its
+    start."""
+    what = f"{label}: {kind}-compressed" if label else f"{kind}-compressed file"
     if kind == "lz4":
-        ctx.error("lz4-compressed file (joblib): lz4 is not supported by the scanner")
+        ctx.error(f"{what} (joblib): lz4 is not supported by the scanner")
         return
     try:
         buf = decompress(data, kind, ctx.inflate_limit(len(data)))
     except FormatError as exc:
-        ctx.error(f"{kind}-compressed file: {exc}")
+        ctx.error(f"{what}: {exc}")
+        if not label and kind in ("zlib", "compat"):
+            # One or two letters of magic: text starts so too.
+            ctx.unparsed, ctx.unparsed_at = (ctx.errors or [""])[-1], 0
         return
     ctx.inflated += len(buf)
-    label = f"{kind}-compressed stream"
+    stream = f"{label} ({kind}-compressed)" if label else f"{kind}-compressed stream"
     if not buf:
-        ctx.error(f"{label}: empty")
+        ctx.error(f"{stream}: empty")
+        return
+    inner = sniff(bytes(buf[:HEAD_SIZE]), len(buf))
+    if not label:
+        ctx.inner = inner
+    if inner in ("zip", "tar", "7z") and kind != "compat":
+        if depth >= MAX_NESTING:
+            ctx.error(f"{stream}: a {inner} archive nested too deep: not scanned")
+            return
+        if inner == "zip":
+            scan_zips(ctx, buf, stream, depth + 1, True)
+        elif inner == "tar":
+            scan_tar(ctx, buf, stream, depth + 1)
+        else:
+            scan_7z(ctx, buf, stream, depth + 1)
+        scan_stream(ctx, buf, 0, len(buf), stream, LEADING)
         return
     # joblib before 0.10 ("compat") reads its arrays from separate files.
-    scan_stream(ctx, buf, 0, len(buf), label, STRICT, as_joblib=kind != "compat")
+    scan_stream(ctx, buf, 0, len(buf), stream, STRICT, as_joblib=kind != "compat")

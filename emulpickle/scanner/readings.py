@@ -14,11 +14,20 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ..formats import FormatError
+from ..formats.magic import HEAD_SIZE, sniff
 from ..formats.magic import joblib_compression as compression
 from ..registry import Registry
 from . import layout
 from .collector import Collector
-from .containers import NPY_MAGIC, scan_compressed, scan_npy, scan_tar, scan_zips
+from .containers import (
+    NPY_MAGIC,
+    scan_7z,
+    scan_compressed,
+    scan_npy,
+    scan_tar,
+    scan_zips,
+)
 from .policy import scan_registry
 from .report import ScanReport
 from .streams import LEADING, STRICT, scan_stream
@@ -30,24 +39,33 @@ def scan_input(ctx: Collector, data: Any) -> None:
     """Every reading of ``data`` a loader can make.
 
     First the one its first bytes decide, as loaders decide (``.npy``; zip;
-    tar; a joblib compression; else a pickle), then the others: the pickle a
-    pickle loader reads at offset 0 (``torch.load`` of anything that does not
-    start as a zip, ``pickle.load``, ``joblib.load``), every zip found by its
-    end record (``zipfile``, wherever the archive starts), and a tar at
-    offset 0 (``tarfile``, which needs no magic).
+    7z, zstd and safetensors, by their magic numbers; tar; a joblib
+    compression; else a pickle), then the others: the pickle a pickle loader
+    reads at offset 0 (``torch.load`` of anything that does not start as a
+    zip, ``pickle.load``, ``joblib.load``), every zip found by its end
+    record (``zipfile``, wherever the archive starts), and a tar at offset 0
+    (``tarfile``, which needs no magic).
     """
     if len(data) == 0:
         ctx.error("empty input")
         return
-    head = bytes(data[:10])
+    head = bytes(data[:HEAD_SIZE])
     kind = compression(head)
+    sniffed = sniff(head, len(data))
     is_zip = head[:4] in (b"PK\x03\x04", b"PK\x05\x06")
     is_tar = len(data) >= 512 and data[257:262] == b"ustar"
     zipped = not is_zip and bool(layout.zip_ends(data)[0])
+    own = sniffed in ("7z", "zstd", "safetensors")  # read by their own readers
     if head[:6] == NPY_MAGIC:
         scan_npy(ctx, data, 0, len(data), "npy payload")
     elif is_zip:
         scan_zips(ctx, data, "", 0, True)
+    elif sniffed == "7z":
+        scan_7z(ctx, data, "", 0)
+    elif sniffed == "zstd":
+        scan_compressed(ctx, data, "zstd")
+    elif sniffed == "safetensors":
+        _check_safetensors(ctx, data)
     elif is_tar:
         scan_tar(ctx, data, "", 0)
     elif kind is not None:
@@ -56,12 +74,25 @@ def scan_input(ctx: Collector, data: Any) -> None:
         scan_stream(ctx, data, 0, len(data), "", STRICT, before_zip=zipped)
     if not is_zip:
         # A pickle loader fails at once on a zip's first bytes (PERSID).
-        if kind is not None or is_tar or head[:6] == NPY_MAGIC:
+        if kind is not None or is_tar or own or head[:6] == NPY_MAGIC:
             scan_stream(ctx, data, 0, len(data), "", LEADING, before_zip=zipped)
         if zipped:
             scan_zips(ctx, data, "", 0, False)
     if not is_tar and len(data) >= 512:
         scan_tar(ctx, data, "", 0, required=False)
+
+
+def _check_safetensors(ctx: Collector, data: Any) -> None:
+    """A safetensors file holds no pickle: its header is checked as the
+    safetensors library checks it (a bad one is an error)."""
+    # Imported here: the module imports attrs (for its writer), which
+    # ``import emulpickle`` does not.
+    from ..formats import safetensors
+
+    try:
+        safetensors.check_file(data)
+    except FormatError as exc:
+        ctx.error(str(exc))
 
 
 def scan(

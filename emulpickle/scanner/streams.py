@@ -54,15 +54,16 @@ def _plausible(refs: Refs) -> bool:
 
 def _chain(
     data: Any, pos: int, end: int, label: str, as_joblib: bool, before_zip: bool
-) -> tuple[Found, str, bool]:
+) -> tuple[Found, str, bool, int]:
     """Walk the stacked pickles in ``data[pos:end]``.
 
     Returns what each pickle names (with its ``where``), the error that ended
-    the walk (``""`` if none) and whether a pickle names joblib's array
-    wrapper. With ``as_joblib``, such pickles are walked as ``joblib.load``
-    reads them: array data after each wrapper is skipped. With
-    ``before_zip`` (a zip follows, scanned as such), the walk ends where a
-    zip record starts: a pickle loader reading on fails there at once
+    the walk (``""`` if none), whether a pickle names joblib's array
+    wrapper, and where the walk broke (from ``pos``; -1 if it did not).
+    With ``as_joblib``, such pickles are walked as ``joblib.load`` reads
+    them: array data after each wrapper is skipped. With ``before_zip`` (a
+    zip follows, scanned as such), the walk ends where a zip record starts:
+    a pickle loader reading on fails there at once
     (PERSID, with no persistent_load for a first pickle).
     """
     number = 0
@@ -97,13 +98,14 @@ def _chain(
                     broken = exc
         if broken is not None:
             offset = broken.offset - base
-            return found, f"{where}: {broken.reason} (at offset {offset})", wrapper
+            error = f"{where}: {broken.reason} (at offset {offset})"
+            return found, error, wrapper, offset
         if number == 1 and after - pos <= 32 and _TORCH_LEGACY_MAGIC in data[pos:after]:
             legacy = True
         if legacy and number == 5:
             break  # legacy torch.save: raw storage bytes follow
         pos = after
-    return found, "", wrapper
+    return found, "", wrapper, -1
 
 
 def _plain_only(plain: Found, as_joblib: Found) -> Found:
@@ -144,11 +146,11 @@ def scan_stream(
     ``as_joblib``), plus whatever else a plain pickle reader would reach.
     ``before_zip``: see :func:`_chain`.
     """
-    found, error, wrapper = _chain(data, pos, end, label, False, before_zip)
+    found, error, wrapper, broke = _chain(data, pos, end, label, False, before_zip)
     extra: Found = []
     if wrapper and as_joblib:
         plain = found
-        found, error, _ = _chain(data, pos, end, label, True, before_zip)
+        found, error, _, broke = _chain(data, pos, end, label, True, before_zip)
         extra = _plain_only(plain, found)
     if how != STRICT and not any(_plausible(refs) for refs, _ in found + extra):
         whole = len(found) > 1 or not error
@@ -160,3 +162,6 @@ def scan_stream(
         ctx.report(refs, where, pos, _PLAIN_NOTE)
     if error:
         ctx.error(error)
+        if not label and how == STRICT and len(found) == 1 and not found[0][0]:
+            # The input's own first pickle, naming nothing: maybe no pickle.
+            ctx.unparsed, ctx.unparsed_at = error, broke
