@@ -14,7 +14,9 @@ the constructions picklescan misses (``tests/helpers/hostile_pickles.py``).
 kind, size and whether it is hostile, plus the sharded checkpoints' groups
 (a scanner may report a sharded model under its index file).
 
-Generation is seeded: the same arguments give the same tree. Formats whose
+Generation is seeded: the same arguments give the same tree (the same
+files, kinds, sizes and bytes, but for the storage keys of legacy torch files
+and the timestamps py7zr writes). Formats whose
 library is missing (torch, scikit-learn, safetensors, py7zr) are skipped and
 the manifest says which. Run it as::
 
