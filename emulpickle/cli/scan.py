@@ -18,6 +18,7 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,7 +27,7 @@ from emulpickle.scanner.policyfile import PolicyError, ScanPolicy
 
 from .inputs import display_name, is_stdin, stdin_bytes
 from .jsonwrite import dump
-from .output import CliError, print_error
+from .output import PROG, CliError, print_error
 from .scanview import Progress, summary_table
 
 __all__ = ["run"]
@@ -50,12 +51,14 @@ def _stdin_result() -> FileResult:
 
 
 def _dask_client(address: str) -> Any:
+    import importlib
+
     try:
-        from distributed import Client
+        client = importlib.import_module("distributed").Client
     except ImportError:
         raise CliError(f"--dask needs distributed: {_DASK_INSTALL}") from None
     try:
-        return Client(address, timeout="30s")
+        return client(address, timeout="30s")
     except (OSError, TimeoutError, ValueError) as exc:
         raise CliError(f"cannot reach the Dask scheduler {address}: {exc}") from None
 
@@ -102,34 +105,22 @@ def run(args: argparse.Namespace) -> int:
         Progress() if sys.stderr.isatty() and (text or sys.stdout.isatty()) else None
     )
     started = time.monotonic()
-    status = 0
     results: list[FileResult] = []
     order: dict[str, int] = {}
-    cached = 0
+    caught: list[warnings.WarningMessage] = []
     try:
-        for result in _results(args, policy, client, progress, order):
-            if isinstance(result, int):
-                cached = result
-                continue
-            results.append(result)
-            if progress is not None:
-                progress.clear()
-            if result.format == "unreadable":
-                status = 2
-                print_error(f"{display_name(result.file)}: {'; '.join(result.errors)}")
-            elif judge.fails(result):
-                status = max(status, 1)
-            if args.jsonl:
-                print(json.dumps(_as_dict(result)), flush=True)
-            elif text and result.format != "unreadable":
-                _print_text(result, args.all)
-            if progress is not None:
-                progress.add(result)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            cached = _each(args, policy, client, progress, order, results)
     finally:
         if progress is not None:
             progress.clear()
         if client is not None:
             client.close()
+        _show_warnings(caught)
+    status = 2 if any(r.format == "unreadable" for r in results) else 0
+    if not status and any(judge.fails(r) for r in results):
+        status = 1
     results.sort(key=lambda r: order.get(r.file, -1))
     if args.json:
         files = [_as_dict(r) for r in results]
@@ -143,6 +134,48 @@ def run(args: argparse.Namespace) -> int:
         for line in summary_table(results, time.monotonic() - started, cached):
             print(line)
     return status
+
+
+def _each(
+    args: argparse.Namespace,
+    policy: ScanPolicy | None,
+    client: Any,
+    progress: Progress | None,
+    order: dict[str, int],
+    results: list[FileResult],
+) -> int:
+    """Show each result as it arrives (and keep it in ``results``); how
+    many came from the cache."""
+    cached = 0
+    text = not (args.json or args.jsonl or args.sarif)
+    for result in _results(args, policy, client, progress, order):
+        if isinstance(result, int):
+            cached = result
+            continue
+        results.append(result)
+        if progress is not None:
+            progress.clear()
+        if result.format == "unreadable":
+            print_error(f"{display_name(result.file)}: {'; '.join(result.errors)}")
+        if args.jsonl:
+            print(json.dumps(_as_dict(result)), flush=True)
+        elif text and result.format != "unreadable":
+            _print_text(result, args.all)
+        if progress is not None:
+            progress.add(result)
+    return cached
+
+
+def _show_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """The cache's warnings as ``emulpickle: warning: ...``; others as usual."""
+    from emulpickle.scanner.resultcache import CacheWarning
+
+    for w in caught:
+        if issubclass(w.category, CacheWarning):
+            text = str(w.message).removeprefix(f"{PROG}: ")
+            print(f"{PROG}: warning: {text}", file=sys.stderr)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 def _results(

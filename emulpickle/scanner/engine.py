@@ -58,9 +58,7 @@ def is_dask_client(executor: object) -> bool:
     cls = type(executor)
     if cls.__module__.split(".")[0] != "distributed":
         return False
-    from distributed import Client
-
-    return isinstance(executor, Client)
+    return isinstance(executor, _optional("distributed").Client)
 
 
 def partition(targets: Sequence[Target], workers: int = 1) -> list[list[Target]]:
@@ -83,6 +81,14 @@ def partition(targets: Sequence[Target], workers: int = 1) -> list[list[Target]]
     return tasks
 
 
+def _optional(name: str) -> Any:
+    """An optional dependency (fsspec, distributed), typed as Any: whether
+    it is installed, and typed, depends on the environment."""
+    import importlib
+
+    return importlib.import_module(name)
+
+
 def _unreadable(path: str, size: int, message: str) -> FileResult:
     return FileResult(path, "unreadable", size, None, [], [message])
 
@@ -90,8 +96,7 @@ def _unreadable(path: str, size: int, message: str) -> FileResult:
 def _scan_url(target: Target, limits: Limits | None) -> FileResult:
     """Scan a file that fsspec opens: copied (streamed) to a local temporary
     file first, so that every format is read as from a disk."""
-    import fsspec
-
+    fsspec = _optional("fsspec")
     with tempfile.TemporaryDirectory(prefix="emulpickle-scan-") as tmp:
         local = os.path.join(tmp, "file")
         with fsspec.open(target.path, "rb") as src, open(local, "wb") as dst:
@@ -130,7 +135,7 @@ def _excluded(path: str, root: str, exclude: Sequence[str]) -> bool:
 def _discover_url(url: str, exclude: Sequence[str]) -> Iterator[Target | TargetError]:
     """The files at or under an fsspec URL."""
     try:
-        import fsspec
+        fsspec = _optional("fsspec")
     except ImportError:
         yield TargetError(url, "a URL needs fsspec (pip install fsspec)")
         return
@@ -313,7 +318,8 @@ def _run(
 
     if not todo:
         return
-    if executor is None and workers == 1:
+    if executor is None and (workers == 1 or len(todo) == 1):
+        # one file (or one job): starting a worker would only cost time
         for target in sorted(todo, key=lambda t: (-t.size, t.path)):
             yield done(scan_one(target, limits))
         return
@@ -357,8 +363,7 @@ def _on_dask(
     client: Any, todo: list[Target], limits: Limits | None
 ) -> Iterator[FileResult]:
     """Scan on a Dask cluster: one task per batch, results as they complete."""
-    from distributed import as_completed as dask_completed
-
+    dask_completed = _optional("distributed").as_completed
     n_workers = max(1, len(client.scheduler_info().get("workers", {})))
     tasks = partition(todo, n_workers)
     futures = [

@@ -197,6 +197,41 @@ def _scan_file(
     return FileResult(path, fmt, size, sha, findings, errors)
 
 
+def _scan_sharded(
+    target: Target, registry: Registry, limits: Limits, want_sha256: bool
+) -> FileResult:
+    """A sharded checkpoint: every shard scanned, as one model's result.
+
+    Each finding's ``where`` starts with its shard's name, each error too;
+    a missing shard is an error. The SHA-256 covers the index and every
+    shard (see :attr:`FileResult.sha256`).
+    """
+    findings: list[Finding] = []
+    errors: list[str] = []
+    lines: list[str] = []
+    size = 0
+    index = _scan_file(target.path, registry, limits, want_sha256)
+    findings.extend(index.findings)
+    errors.extend(index.errors)
+    lines.append(f"{index.sha256}  {os.path.basename(target.path)}\n")
+    for shard in target.shards:
+        name = os.path.basename(shard)
+        if not os.path.lexists(shard):
+            errors.append(f"{name}: a missing shard (named by the index)")
+            lines.append(f"{None}  {name}\n")
+            continue
+        result = _scan_file(shard, registry, limits, want_sha256)
+        size += result.size
+        lines.append(f"{result.sha256}  {name}\n")
+        findings.extend(f.replace(where=f"{name}/{f.where}") for f in result.findings)
+        errors.extend(f"{name}: {error}" for error in result.errors)
+    sha = None
+    if want_sha256:
+        listing = "".join(lines).encode("utf-8", "surrogateescape")
+        sha = hashlib.sha256(listing).hexdigest()
+    return FileResult(target.path, "sharded-checkpoint", size, sha, findings, errors)
+
+
 def _os_error(path: str, exc: BaseException) -> str:
     """What the filesystem said, without a traceback."""
     if isinstance(exc, OSError) and exc.strerror:

@@ -42,9 +42,7 @@ def make_tree(root: Path, *, copies: int = 3) -> dict[str, bool | None]:
             pickle.dump({"layer": [i, 2.5, "x"], "od": collections.OrderedDict(a=i)}, f)
         put(f"org{i}/README.md", None).write_text(f"model {i}\n")
     put("org0/model/evil.pkl", False).write_bytes(EVIL)
-    put("unknown/custom.pkl", False).write_bytes(
-        b"\x80\x02cmypkg.models\nNet\n)\x81."
-    )
+    put("unknown/custom.pkl", False).write_bytes(b"\x80\x02cmypkg.models\nNet\n)\x81.")
     try:
         import numpy as np
     except ImportError:

@@ -81,7 +81,9 @@ def test_a_changed_file_is_scanned_again(tmp_path: Path, scans: list[str]) -> No
     assert after.sha256 != before.sha256
 
 
-def test_a_file_changed_just_now_is_not_cached(tmp_path: Path, scans: list[str]) -> None:
+def test_a_file_changed_just_now_is_not_cached(
+    tmp_path: Path, scans: list[str]
+) -> None:
     path = tmp_path / "fresh.pkl"
     path.write_bytes(pickle.dumps([1, 2]))
     cache = tmp_path / "cache"
@@ -96,7 +98,11 @@ def test_other_limits_miss(tmp_path: Path, scans: list[str]) -> None:
     age(tmp_path)
     cache = tmp_path / "cache"
     list(scan_paths([str(path)], jobs=1, cache_dir=cache))
-    list(scan_paths([str(path)], jobs=1, cache_dir=cache, limits=Limits(max_mark_depth=7)))
+    list(
+        scan_paths(
+            [str(path)], jobs=1, cache_dir=cache, limits=Limits(max_mark_depth=7)
+        )
+    )
     list(scan_paths([str(path)], jobs=1, cache_dir=cache))
     assert len(scans) == 2
 

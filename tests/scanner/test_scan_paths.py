@@ -28,7 +28,9 @@ def tree(tmp_path: Path) -> tuple[Path, dict[str, bool | None]]:
     return root, make_tree(root)
 
 
-def _check(root: Path, expected: dict[str, bool | None], got: list[dict[str, Any]]) -> None:
+def _check(
+    root: Path, expected: dict[str, bool | None], got: list[dict[str, Any]]
+) -> None:
     by_rel = {str(Path(d["file"]).relative_to(root)): d for d in got}
     assert set(by_rel) == set(expected)
     for rel, clean in expected.items():
