@@ -346,7 +346,7 @@ examples:
     scan.add_argument(
         "--dask",
         metavar="SCHEDULER_ADDRESS",
-        help='scan on a Dask cluster (needs pip install "emulpickle[dask]")',
+        help="scan on a Dask cluster (needs distributed: the dask extra)",
     )
 
     convert = _command(

@@ -33,7 +33,12 @@ from .scanview import Progress, summary_table
 __all__ = ["run"]
 
 _ORDER = {"dangerous": 0, "unknown": 1, "safe": 2}
-_DASK_INSTALL = 'pip install "emulpickle[dask]"'
+#: ``emulpickle[dask]`` as the brief of #18 names it, and what works from a
+#: clone (emulpickle is not on an index) or anywhere.
+_DASK_INSTALL = (
+    'pip install "emulpickle[dask]" (from a clone: pip install ".[dask]"; '
+    'or pip install "distributed>=2024.1")'
+)
 
 
 def _stdin_result() -> FileResult:

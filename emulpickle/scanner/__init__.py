@@ -30,8 +30,11 @@ entries than it lists make it unclean, with an error saying why.
 
 Modules, from the entry point down:
 
+* ``targets``: what a scan of paths covers (directories, symlinks, sharded
+  checkpoints); ``filescan``: one target scanned, its format named, hashed.
 * ``readings``: :func:`scan`, and every reading of one input a loader makes.
-* ``containers``: zip and tar archives, ``.npy`` images, compressed files.
+* ``containers``: zip and tar archives, ``.npy`` images, compressed files;
+  ``sevenzip``: 7z archives.
 * ``torchtar``: the records of the oldest (tar) ``torch.save`` format.
 * ``streams``: stacked pickles, read plainly and as ``joblib.load`` does.
 * ``walk``: the opcode walker (compiled with mypyc); ``joblib``: the walker

@@ -64,12 +64,19 @@ def scan_npy(ctx: Collector, data: Any, pos: int, end: int, label: str) -> None:
         scan_stream(ctx, data, header.data_offset, end, label, STRICT)
 
 
+def _torch_storage(name: str) -> bool:
+    """Whether a member is a torch.save storage: raw tensor bytes, never
+    unpickled."""
+    parts = name.lower().split("/")
+    return len(parts) >= 2 and parts[-2] == "data" and parts[-1].isdigit()
+
+
 def _looks_like_pickle(name: str, data: Any, start: int, end: int) -> bool:
     parts = name.lower().split("/")
     if parts[-1].endswith((".pkl", ".pickle")):
         return True
-    if len(parts) >= 2 and parts[-2] == "data" and parts[-1].isdigit():
-        return False  # a torch.save storage: raw tensor bytes, never unpickled
+    if _torch_storage(name):
+        return False
     return end - start >= 2 and data[start] == PROTO and data[start + 1] <= 5
 
 
@@ -275,6 +282,8 @@ def _scan_member(
     kind = sniff(head, end - start)
     if kind == "zip" and head[:4] != b"PK\x03\x04":
         kind = "pickle"  # an empty zip: nothing in it, read as before
+    if kind not in ("zip", "tar") and _torch_storage(name):
+        kind = "pickle"  # raw tensor bytes: any magic there is chance
     if kind not in _NESTED:
         how = STRICT if _looks_like_pickle(name, data, start, end) else MAYBE
         scan_stream(ctx, data, start, end, name, how)
@@ -292,48 +301,59 @@ def _scan_member(
         scan_tar(ctx, inner, name, depth + 1)
     elif kind == "7z":
         scan_7z(ctx, inner, name, depth + 1)
-    else:
-        scan_compressed(ctx, inner, kind, name, depth + 1)
+    elif not scan_compressed(ctx, inner, kind, name, depth + 1):
+        # Two bytes of gzip magic start other data too: read as before.
+        how = STRICT if _looks_like_pickle(name, data, start, end) else MAYBE
+        scan_stream(ctx, data, start, end, name, how)
 
 
 def scan_7z(ctx: Collector, data: Any, label: str, depth: int) -> None:
     """A 7z archive: every member, as a zip member is read (see :mod:`.sevenzip`)."""
-    for member, buf in read_7z(ctx, data, label):
-        name = f"{label}/{member}" if label else member
-        _scan_member(ctx, buf, 0, len(buf), name, depth)
+
+    def member(name: str, buf: bytes) -> None:
+        where = f"{label}/{name}" if label else name
+        _scan_member(ctx, buf, 0, len(buf), where, depth)
+
+    read_7z(ctx, data, label, member)
 
 
 def scan_compressed(
     ctx: Collector, data: Any, kind: str, label: str = "", depth: int = 0
-) -> None:
+) -> bool:
     """Scan a compressed file (joblib's compressions, zstd) or archive
-    member: the pickle stream it decompresses to, or the archive (a
-    ``.tar.gz`` of a model) with the pickle a loader would read at its
-    start."""
+    member (``label`` names it): the pickle stream it decompresses to, or
+    the archive (a ``.tar.gz`` of a model) with the pickle a loader would
+    read at its start.
+
+    Returns False, with no error, for a member that does not decompress (it
+    is then no compressed stream); a bound passed is an error all the same.
+    """
     what = f"{label}: {kind}-compressed" if label else f"{kind}-compressed file"
     if kind == "lz4":
         ctx.error(f"{what} (joblib): lz4 is not supported by the scanner")
-        return
+        return True
     try:
         buf = decompress(data, kind, ctx.inflate_limit(len(data)))
     except FormatError as exc:
+        if label and exc.limit is None and "bomb" not in str(exc):
+            return False
         ctx.error(f"{what}: {exc}")
         if not label and kind in ("zlib", "compat"):
             # One or two letters of magic: text starts so too.
             ctx.unparsed, ctx.unparsed_at = (ctx.errors or [""])[-1], 0
-        return
+        return True
     ctx.inflated += len(buf)
     stream = f"{label} ({kind}-compressed)" if label else f"{kind}-compressed stream"
     if not buf:
         ctx.error(f"{stream}: empty")
-        return
+        return True
     inner = sniff(bytes(buf[:HEAD_SIZE]), len(buf))
     if not label:
         ctx.inner = inner
     if inner in ("zip", "tar", "7z") and kind != "compat":
         if depth >= MAX_NESTING:
             ctx.error(f"{stream}: a {inner} archive nested too deep: not scanned")
-            return
+            return True
         if inner == "zip":
             scan_zips(ctx, buf, stream, depth + 1, True)
         elif inner == "tar":
@@ -341,6 +361,7 @@ def scan_compressed(
         else:
             scan_7z(ctx, buf, stream, depth + 1)
         scan_stream(ctx, buf, 0, len(buf), stream, LEADING)
-        return
+        return True
     # joblib before 0.10 ("compat") reads its arrays from separate files.
     scan_stream(ctx, buf, 0, len(buf), stream, STRICT, as_joblib=kind != "compat")
+    return True

@@ -2,8 +2,8 @@
 
 No model loader reads 7z, but a 7z of a pickle is a known way past scanners
 that skip what they cannot open (nullifAI): whoever extracts it loads the
-pickle. Each member is inflated into memory (never to disk) and handed back
-to be scanned as a zip member is. Before anything is inflated the archive's
+pickle. Each member is inflated into memory (never to disk), one at a time, and
+handed back to be scanned as a zip member is. Before anything is inflated the archive's
 declared sizes are checked against the bounds (``Limits.max_archive_members``,
 ``max_inflated_bytes``, ``max_inflate_ratio``, and
 :data:`~.collector.MAX_INFLATED_MEMBER` per member); while inflating, a
@@ -14,7 +14,7 @@ read there (declared sizes are the archive's word, not a fact).
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 from .._render import bounded_repr
@@ -63,14 +63,24 @@ class _Reader(io.RawIOBase):
         return len(chunk)
 
 
-def _sink_factory(py7zr_io: Any, caps: dict[str, int], budget: list[int]) -> Any:
-    """A py7zr writer factory keeping each member in memory, within bounds."""
+def _sink_factory(
+    py7zr_io: Any,
+    caps: dict[str, int],
+    budget: list[int],
+    on_member: Callable[[str, bytes], None],
+) -> Any:
+    """A py7zr writer factory keeping each member in memory, within bounds,
+    and handing it to ``on_member`` when it is complete (py7zr closes it),
+    so that one member is held at a time."""
 
     class Sink(py7zr_io.Py7zIO):  # type: ignore[misc]
         def __init__(self, name: str) -> None:
             self.name = name
             self.buf = bytearray()
-            self.cap = caps.get(name, 0)
+            # py7zr names the sink by the member's sanitised name, which
+            # may differ from the listed one: then the largest declared.
+            self.cap = caps.get(name, max(caps.values(), default=0))
+            self.done = False
 
         def write(self, s: Any) -> int:
             if len(self.buf) + len(s) > self.cap:
@@ -93,6 +103,15 @@ def _sink_factory(py7zr_io: Any, caps: dict[str, int], budget: list[int]) -> Any
         def size(self) -> int:
             return len(self.buf)
 
+        def close(self) -> None:
+            self.finish()
+
+        def finish(self) -> None:
+            if not self.done:
+                self.done = True
+                data, self.buf = bytes(self.buf), bytearray()
+                on_member(self.name, data)
+
     class Factory(py7zr_io.WriterFactory):  # type: ignore[misc]
         def __init__(self) -> None:
             self.sinks: dict[str, Sink] = {}
@@ -105,10 +124,12 @@ def _sink_factory(py7zr_io: Any, caps: dict[str, int], budget: list[int]) -> Any
     return Factory()
 
 
-def read_7z(ctx: Collector, data: Any, label: str) -> Iterator[tuple[str, bytes]]:
-    """The members of the 7z archive ``data`` as ``(name, bytes)``; what
-    cannot be read (no py7zr, a bound, a corrupt archive, an unsafe name)
-    is an error in ``ctx``."""
+def read_7z(
+    ctx: Collector, data: Any, label: str, on_member: Callable[[str, bytes], None]
+) -> None:
+    """Hand each member of the 7z archive ``data`` to ``on_member`` as
+    ``(name, bytes)``, one at a time; what cannot be read (no py7zr, a
+    bound, a corrupt archive, an unsafe name) is an error in ``ctx``."""
     archive = label or "7z archive"
     import importlib
 
@@ -120,6 +141,11 @@ def read_7z(ctx: Collector, data: Any, label: str) -> Iterator[tuple[str, bytes]
         ctx.error(f"{archive}: {MISSING}")
         return
     limits = ctx.limits
+
+    def member(name: str, buf: bytes) -> None:
+        ctx.inflated += len(buf)
+        on_member(name, buf)
+
     try:
         with py7zr.SevenZipFile(_Reader(data), mode="r") as sz:
             if sz.needs_password():
@@ -136,22 +162,17 @@ def read_7z(ctx: Collector, data: Any, label: str) -> Iterator[tuple[str, bytes]
             if caps is None:
                 return
             budget = [sum(caps.values())]
-            factory = _sink_factory(py7zr_io, caps, budget)
+            factory = _sink_factory(py7zr_io, caps, budget, member)
             try:
                 sz.extract(targets=list(caps), factory=factory)
             except _Budget as exc:
                 ctx.error(f"{archive}/{exc} (a decompression bomb?): not scanned")
-    except _Budget:
-        raise
+                return
+            for sink in factory.sinks.values():
+                sink.finish()  # a py7zr that does not close its sinks
     except Exception as exc:  # py7zr raises many kinds on corrupt input
         why = f"{type(exc).__name__}: {bounded_repr(str(exc))}"
         ctx.error(f"{archive}: cannot read the 7z archive ({why})")
-        return
-    for name in caps:
-        sink = factory.sinks.get(name)
-        if sink is not None:
-            ctx.inflated += len(sink.buf)
-            yield name, bytes(sink.buf)
 
 
 def _declared(

@@ -164,7 +164,11 @@ class _Walk:
     def run(self) -> Iterator[Target | TargetError]:
         # An explicit stack, not recursion: trees may be deeper than
         # Python's recursion limit.
-        st = os.stat(self.root)
+        try:
+            st = os.stat(self.root)
+        except OSError as exc:  # gone since it was found
+            yield TargetError(self.root, _why("cannot read it", exc))
+            return
         key = (st.st_dev, st.st_ino)
         self.seen.add(key)
         stack = [(self.directory(self.root, ""), key)]

@@ -328,3 +328,18 @@ def test_results_round_trip(tmp_path: Path) -> None:
         "format",
         "size",
     }
+
+
+def test_magic_numbers_inside_raw_data_are_chance(tmp_path: Path) -> None:
+    """Tensor bytes, or a member, that happen to start like gzip, zstd or 7z
+    are read as before, not as broken compressed streams."""
+    torch = pytest.importorskip("torch")
+    for magic in (b"\x1f\x8b\x08\x00", b"\x28\xb5\x2f\xfd", b"7z\xbc\xaf\x27\x1c"):
+        raw = torch.tensor(list(magic + bytes(60)), dtype=torch.uint8)
+        torch.save({"w": raw}, tmp_path / "m.pt")
+        result = _scan(tmp_path / "m.pt")
+        assert (result.format, result.clean) == ("torch-zip", True), result
+    with zipfile.ZipFile(tmp_path / "z.zip", "w") as archive:
+        archive.writestr("weights.bin", b"\x1f\x8b\x08\x00" + os.urandom(100))
+    result = _scan(tmp_path / "z.zip")
+    assert result.clean, result
