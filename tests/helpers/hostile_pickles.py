@@ -341,7 +341,12 @@ SCAN_BUILDERS: dict[str, Callable[[Path], bytes]] = {
         b"c__builtin__\neval\n(" + _s(_py(m)) + b"tR."
     ),
     "STACK_GLOBAL": lambda m: (
-        b"\x80\x04" + unicode_op("os") + unicode_op("system") + b"\x93" + unicode_op(_cmd(m)) + b"\x85R."
+        b"\x80\x04"
+        + unicode_op("os")
+        + unicode_op("system")
+        + b"\x93"
+        + unicode_op(_cmd(m))
+        + b"\x85R."
     ),
     "STACK_GLOBAL memoized": lambda m: (
         b"\x80\x04"
@@ -362,7 +367,12 @@ SCAN_BUILDERS: dict[str, Callable[[Path], bytes]] = {
     "INST": lambda m: b"(" + _s(_cmd(m)) + b"ios\nsystem\n.",
     "OBJ": lambda m: b"(cos\nsystem\n" + _s(_cmd(m)) + b"o.",
     "dotted STACK_GLOBAL": lambda m: (
-        b"\x80\x04" + unicode_op("shlex") + unicode_op("os.system") + b"\x93" + unicode_op(_cmd(m)) + b"\x85R."
+        b"\x80\x04"
+        + unicode_op("shlex")
+        + unicode_op("os.system")
+        + b"\x93"
+        + unicode_op(_cmd(m))
+        + b"\x85R."
     ),
     "getattr chain": lambda m: (
         b"\x80\x04cbuiltins\ngetattr\ncbuiltins\n__import__\n"
@@ -382,5 +392,7 @@ SCAN_BUILDERS: dict[str, Callable[[Path], bytes]] = {
         + unicode_op(_cmd(m))
         + b"\x85R."
     ),
-    "broken tail": lambda m: b"\x80\x02cos\nsystem\n" + unicode_op(_cmd(m)) + b"\x85R\xff\xfe",
+    "broken tail": lambda m: (
+        b"\x80\x02cos\nsystem\n" + unicode_op(_cmd(m)) + b"\x85R\xff\xfe"
+    ),
 }
