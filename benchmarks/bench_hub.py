@@ -47,7 +47,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from hub_corpus import corpus_file, emulpickle_flags, generate, score
 
-TIMEOUT = 4 * 3600  # a hang guard for one scanner's run
+#: Seconds one scanner's run may take (``--timeout``): a tool that takes
+#: longer is stopped and reported as timed out, with no score.
+TIMEOUT = [4 * 3600.0]
+TIMED_OUT = -9
 
 
 @dataclass
@@ -112,14 +115,17 @@ def _timed(
     argv: list[str], env: dict[str, str] | None = None
 ) -> tuple[float, subprocess.CompletedProcess[str]]:
     t0 = time.perf_counter()
-    done = subprocess.run(
-        argv,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
+    try:
+        done = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT[0],
+            env={**os.environ, **(env or {})},
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return TIMEOUT[0], subprocess.CompletedProcess(argv, TIMED_OUT, "", "")
     return time.perf_counter() - t0, done
 
 
@@ -128,7 +134,7 @@ def run_emulpickle(label: str, hub: Path, known: set[str], options: list[str]) -
     non-zero when something is flagged: that is not a failure here)."""
     argv = [sys.executable, "-m", "emulpickle", "scan", str(hub), "--jsonl", *options]
     seconds, done = _timed(argv)
-    if done.returncode not in (0, 1) or not done.stdout:
+    if done.returncode not in (0, 1, TIMED_OUT) or not (done.stdout or done.returncode):
         raise SystemExit(f"{label}: exit {done.returncode}\n{done.stderr[-2000:]}")
     flagged, review = emulpickle_flags(done.stdout, hub, known)
     return Run(label, seconds, flagged, review, done.returncode)
@@ -216,6 +222,11 @@ def table(runs: list[Run], manifest: dict[str, Any]) -> str:
     head = "| tool | files | MB | time (s) | files/s | MB/s | misses | false alarms |"
     lines = [head + " vs picklescan |", "|---|" + "---:|" * 8]
     for r in runs:
+        if r.exit_code == TIMED_OUT:
+            lines.append(
+                f"| {r.tool} | {files} | {mb:.0f} | > {r.seconds:.0f} |" + " - |" * 5
+            )
+            continue
         misses, false_alarms = score(manifest, r.flagged)
         ratio = f"{base / r.seconds:.1f}x" if base else "-"
         speed = f"{files / r.seconds:.0f} | {mb / r.seconds:.1f}"
@@ -264,7 +275,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-peers", action="store_true")
     parser.add_argument("--no-emulpickle", action="store_true", help="peers only")
     parser.add_argument("--json-out", type=Path, help="write the runs here too")
+    parser.add_argument(
+        "--timeout", type=float, default=TIMEOUT[0], help="seconds per tool's run"
+    )
     args = parser.parse_args(argv)
+    TIMEOUT[0] = args.timeout
 
     manifest_path = args.corpus / "manifest.json"
     if args.regen or not manifest_path.exists():
@@ -338,7 +353,14 @@ def main(argv: list[str] | None = None) -> int:
         for label, step in steps:
             print(f"running {label}...", file=sys.stderr, flush=True)
             run = step()
-            print(f"  {run.seconds:.2f} s", file=sys.stderr, flush=True)
+            if run.exit_code == TIMED_OUT:
+                run.note = f"timed out after {run.seconds:.0f} s"
+            m, f = score(manifest, run.flagged)
+            print(
+                f"  {run.seconds:.2f} s, {len(m)} misses, {len(f)} false alarms",
+                file=sys.stderr,
+                flush=True,
+            )
             runs.append(run)
 
     machine = f"{platform.platform()}, {os.cpu_count()} CPUs"
