@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import shlex
 import struct
 import sys
 import time
@@ -17,91 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers.hostile_pickles import SCAN_BUILDERS as BUILDERS
+from helpers.hostile_pickles import unicode_op as _u
 
 import emulpickle
 from emulpickle.formats.zip import RATIO_FLOOR
 from emulpickle.scan import scan
 from emulpickle.scanner.collector import MAX_INFLATED_MEMBER
-
-
-def _u(s: str) -> bytes:
-    raw = s.encode()
-    return (
-        b"\x8c" + bytes([len(raw)]) + raw
-        if len(raw) < 256
-        else b"X" + struct.pack("<I", len(raw)) + raw
-    )
-
-
-def _s(s: str) -> bytes:  # protocol 0 string
-    return b"S'" + s.encode("unicode_escape").replace(b"'", b"\\'") + b"'\n"
-
-
-def _cmd(marker: Path) -> str:
-    return f"touch {shlex.quote(str(marker))}"
-
-
-def _py(marker: Path) -> str:
-    return f"open({str(marker)!r}, 'w').close()"
-
-
-# Each builder takes the marker path and returns a pickle that, under
-# CPython's pickle.loads, would create that file.
-BUILDERS: dict[str, Callable[[Path], bytes]] = {
-    "GLOBAL os.system": lambda m: b"cos\nsystem\n(" + _s(_cmd(m)) + b"tR.",
-    "GLOBAL posix.system proto2": lambda m: (
-        b"\x80\x02cposix\nsystem\n" + _u(_cmd(m)) + b"\x85R."
-    ),
-    "GLOBAL builtins.exec": lambda m: (
-        b"\x80\x03cbuiltins\nexec\n" + _u(_py(m)) + b"\x85R."
-    ),
-    "python2 __builtin__.eval": lambda m: (
-        b"c__builtin__\neval\n(" + _s(_py(m)) + b"tR."
-    ),
-    "STACK_GLOBAL": lambda m: (
-        b"\x80\x04" + _u("os") + _u("system") + b"\x93" + _u(_cmd(m)) + b"\x85R."
-    ),
-    "STACK_GLOBAL memoized": lambda m: (
-        b"\x80\x04"
-        + _u("subprocess")
-        + b"\x94"
-        + _u("getoutput")
-        + b"\x94"
-        + b"00h\x00h\x01\x93"
-        + _u(_cmd(m))
-        + b"\x85R."
-    ),
-    "STACK_GLOBAL python2 strings": lambda m: (
-        b"\x80\x02U\x02osU\x06system\x93" + _s(_cmd(m)) + b"\x85R."
-    ),
-    "STACK_GLOBAL text memo": lambda m: (
-        b"S'os'\np0\n0S'system'\np1\n0g0\ng1\n\x93(" + _s(_cmd(m)) + b"tR."
-    ),
-    "INST": lambda m: b"(" + _s(_cmd(m)) + b"ios\nsystem\n.",
-    "OBJ": lambda m: b"(cos\nsystem\n" + _s(_cmd(m)) + b"o.",
-    "dotted STACK_GLOBAL": lambda m: (
-        b"\x80\x04" + _u("shlex") + _u("os.system") + b"\x93" + _u(_cmd(m)) + b"\x85R."
-    ),
-    "getattr chain": lambda m: (
-        b"\x80\x04cbuiltins\ngetattr\ncbuiltins\n__import__\n"
-        + _u("os")
-        + b"\x85R"
-        + _u("system")
-        + b"\x86R"
-        + _u(_cmd(m))
-        + b"\x85R."
-    ),
-    "payload after benign pickle": lambda m: (
-        b"\x80\x04K\x01."
-        + b"\x80\x04"
-        + _u("os")
-        + _u("system")
-        + b"\x93"
-        + _u(_cmd(m))
-        + b"\x85R."
-    ),
-    "broken tail": lambda m: b"\x80\x02cos\nsystem\n" + _u(_cmd(m)) + b"\x85R\xff\xfe",
-}
 
 
 @pytest.fixture
