@@ -17,10 +17,14 @@ stored answer stale.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 
-__all__ = ["RACY_SECONDS", "STATE_KEY", "changed_recently", "state_key"]
+__all__ = ["RACY_SECONDS", "STATE_KEY", "changed_recently", "sha256_of_fd", "state_key"]
+
+#: How much of a file :func:`sha256_of_fd` reads at a time.
+_CHUNK = 1 << 20
 
 #: A file modified less than this long before reading started is not cached
 #: (FAT's mtime has a 2 s resolution; most others are finer).
@@ -39,3 +43,21 @@ def changed_recently(st: os.stat_result, started_ns: int) -> bool:
     """Whether the file whose stat is ``st`` changed too recently before
     ``started_ns`` (a ``time.time_ns()``) for its state to be trusted."""
     return st.st_mtime_ns > started_ns - int(RACY_SECONDS * 1e9)
+
+
+def sha256_of_fd(fd: int) -> str:
+    """The sha256 (hex) of the whole file open as ``fd``; raises OSError.
+
+    Read with ``os.pread`` into one reused-size buffer: the file position
+    is left untouched, and, unlike hashing through a memory map, the file's
+    pages never count as the process's memory (a 10 GB checkpoint hashes in
+    a megabyte).
+    """
+    digest = hashlib.sha256()
+    offset = 0
+    while True:
+        chunk = os.pread(fd, _CHUNK, offset)
+        if not chunk:
+            return digest.hexdigest()
+        digest.update(chunk)
+        offset += len(chunk)

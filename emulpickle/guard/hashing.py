@@ -34,7 +34,12 @@ from contextlib import contextmanager, suppress
 from mmap import mmap
 from pathlib import Path
 
-from ..formats.filestate import RACY_SECONDS, STATE_KEY, changed_recently
+from ..formats.filestate import (
+    RACY_SECONDS,
+    STATE_KEY,
+    changed_recently,
+    sha256_of_fd,
+)
 from ..formats.filestate import state_key as _key
 from ._atomic import write_atomic
 
@@ -56,7 +61,6 @@ CACHE_ENV = "EMULPICKLE_NO_HASH_CACHE"
 MAX_CACHE_ENTRIES = 100_000
 #: A cache file larger than this is ignored unread.
 MAX_CACHE_BYTES = 64 * 1024 * 1024
-_CHUNK = 1024 * 1024
 _CACHE_KEY = "emulpickle-hash-cache"
 _KEY = STATE_KEY
 _HEX = re.compile(r"[0-9a-f]{64}")
@@ -93,16 +97,8 @@ def sha256_fd(fd: int, *, cache: HashCache | None = None) -> str:
         known = cache.lookup_stat(before)
         if known is not None:
             return known
-    digest = hashlib.sha256()
-    offset = 0
-    while True:
-        chunk = os.pread(fd, _CHUNK, offset)
-        if not chunk:
-            break
-        digest.update(chunk)
-        offset += len(chunk)
+    result = sha256_of_fd(fd)
     after = os.fstat(fd)
-    result = digest.hexdigest()
     if (
         cache is not None
         and _key(before) == _key(after)

@@ -34,6 +34,7 @@ from ..files.identify import not_a_pickle
 from ..formats import FormatError, SliceSource
 from ..formats import tar as tar_format
 from ..formats import zip as zip_format
+from ..formats.filestate import sha256_of_fd
 from ..formats.magic import HEAD_SIZE, joblib_compression, sniff
 from ..limits import DEFAULT_LIMITS, Limits
 from ..registry import Registry
@@ -47,8 +48,6 @@ __all__ = ["NOT_A_PICKLE", "FileResult", "scan_target"]
 
 #: The format of a file that holds no pickle and is of no kind named.
 NOT_A_PICKLE = "not-a-pickle"
-#: How much is hashed at a time.
-_HASH_CHUNK = 1 << 20
 _COMPRESSED = ("gzip", "bz2", "xz", "lzma", "zlib", "zstd", "lz4")
 
 
@@ -180,7 +179,7 @@ def _scan_file(
         import mmap
 
         with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as data:
-            sha = _sha256(data) if want_sha256 else None
+            sha = sha256_of_fd(fd) if want_sha256 else None
             head = bytes(data[:HEAD_SIZE])
             scan_input(ctx, data)
             fmt = _format(ctx, data, head)
@@ -237,15 +236,6 @@ def _os_error(path: str, exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return f"cannot read {path}: {exc.strerror}"
     return f"cannot read {path}: {exc}"
-
-
-def _sha256(data: Any) -> str:
-    """The SHA-256 of a memory map, hashed a piece at a time (the pages it
-    reads are those the scan then reads)."""
-    digest = hashlib.sha256()
-    for pos in range(0, len(data), _HASH_CHUNK):
-        digest.update(data[pos : pos + _HASH_CHUNK])
-    return digest.hexdigest()
 
 
 def _no_pickle(ctx: Collector, findings: list[Finding], head: bytes) -> str | None:

@@ -293,9 +293,11 @@ DANGEROUS_ATTRIBUTES = frozenset(
 _BUILTIN_MODULES = frozenset({"builtins", "__builtin__", "__builtins__"})
 _DANGEROUS_TOPS = frozenset(m for m in DANGEROUS_MODULES if "." not in m)
 
-#: Globals inside a dangerous module that are inert themselves, with a note.
-#: joblib's array placeholder only carries an array's shape and dtype; the
-#: scan follows the array data joblib.load reads after it.
+#: Globals inside a dangerous module that are inert themselves, with a note:
+#: safe when spelled exactly so. joblib's array placeholder only carries an
+#: array's shape, order and dtype (its ``subclass`` is a global of its own,
+#: judged by itself); the scan follows the array data joblib.load reads after
+#: it, and emulpickle's joblib reader loads it with every attribute checked.
 INERT_NAMES = {
     "joblib.numpy_pickle.NumpyArrayWrapper": (
         "joblib's array placeholder: joblib.load reads the array that follows it"
@@ -325,6 +327,10 @@ def classify(
         if why:
             return "dangerous", why
     note = INERT_NAMES.get(f"{mapped[0]}.{mapped[1]}", "")
+    if note and mapped == (module, name) and "." not in name:
+        # emulpickle loads these itself (files/joblib.py), checked, and
+        # joblib.load only reads data the scan follows: safe as written.
+        return "safe", note
     if mapped != (module, name):
         note = f"Python 2 name, loaded as {mapped[0]}.{mapped[1]}"
     reg = registry if registry is not None else scan_registry()

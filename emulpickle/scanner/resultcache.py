@@ -17,8 +17,8 @@ a regular file, not the user's or writable by others is not used (a warning
 says so), and a row that does not read back as a valid result is a miss, so
 a broken cache costs time, never a wrong answer. Anyone who can write the
 file can claim any result for any file, as the user who owns it can: it is as
-trusted as the user's home directory. Sharded checkpoints (a target with
-shards) are not cached: one sha256 does not cover their shards.
+trusted as the user's home directory. A sharded checkpoint is cached under
+the states of its index and every shard together (a change to any misses).
 """
 
 from __future__ import annotations
@@ -76,18 +76,32 @@ def scanner_version(limits: Limits | None = None) -> str:
     return f"{CACHE_FORMAT};emulpickle={emulpickle.__version__};{plugins};{bounds}"
 
 
+def _target_stats(target: Target) -> list[os.stat_result] | None:
+    """The stats of a cacheable target's files (a sharded checkpoint: its
+    index, then every shard), None when it is not cacheable (a URL, a file
+    missing or not regular)."""
+    if "://" in target.path:
+        return None
+    stats = []
+    for path in (target.path, *target.shards):
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        stats.append(st)
+    return stats
+
+
 def _target_state(target: Target) -> str | None:
-    """The state key of a cacheable target, None when it is not (or not
-    a regular file)."""
-    if target.shards or "://" in target.path:
+    """The state key of a cacheable target, None when it is not. A sharded
+    checkpoint's joins the keys of its index and every shard, so a change
+    to any of them misses."""
+    stats = _target_stats(target)
+    if stats is None:
         return None
-    try:
-        st = os.stat(target.path)
-    except OSError:
-        return None
-    if not stat.S_ISREG(st.st_mode):
-        return None
-    return state_key(st)
+    return "+".join(state_key(st) for st in stats)
 
 
 class ResultCache:
@@ -194,11 +208,12 @@ class ResultCache:
             return
         if result.format == "unreadable":
             return
-        try:
-            st = os.stat(target.path)
-        except OSError:
-            return
-        if state_key(st) != state or changed_recently(st, started_ns):
+        stats = _target_stats(target)
+        if (
+            stats is None
+            or "+".join(state_key(st) for st in stats) != state
+            or any(changed_recently(st, started_ns) for st in stats)
+        ):
             return  # changed while scanned, or too recently to trust its state
         db = self._connect()
         if db is None:

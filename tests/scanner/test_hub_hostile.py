@@ -38,15 +38,21 @@ from emulpickle import Limits
 from emulpickle.scanner.filescan import scan_target
 from emulpickle.scanner.targets import Target, discover
 limits = Limits(**spec.get("limits", {}))
+# The registry (every installed plugin: numpy, pandas, scikit-learn...) is
+# built first, so that "maxrss" is what the scan itself grows the peak by.
+from emulpickle.scanner.policy import scan_registry
+scan_registry()
+def _kib(field):
+    with open("/proc/self/status") as status:
+        return int([x for x in status if x.startswith(field)][0].split()[1])
+base = _kib("VmHWM:")
 out = {"results": [], "errors": []}
 for item in discover(spec["paths"], follow_symlinks=spec.get("follow", False)):
     if isinstance(item, Target):
         out["results"].append(scan_target(item, limits=limits).to_dict())
     else:
         out["errors"].append([item.path, item.message])
-with open("/proc/self/status") as status:
-    hwm = [line for line in status if line.startswith("VmHWM:")][0]
-out["maxrss"] = int(hwm.split()[1]) * 1024
+out["maxrss"] = (_kib("VmHWM:") - base) * 1024
 sys.stderr.write("\nCHILD " + json.dumps(out) + "\n")
 """
 

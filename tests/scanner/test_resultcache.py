@@ -205,3 +205,32 @@ def test_warm_rescan_costs_a_stat(tmp_path: Path, scans: list[str]) -> None:
     assert sum(r.clean for r in stream) == 1000
     print(f"warm re-scan of 1000 files: {time.perf_counter() - started:.3f} s")
     assert scans == []
+
+
+def test_a_sharded_checkpoint_is_cached_until_a_shard_changes(
+    tmp_path: Path, scans: list[str]
+) -> None:
+    """Index and shards together: a warm re-scan starts nothing, and a
+    shard rewritten (same size, now hostile) is scanned again."""
+    import json
+
+    model = tmp_path / "model"
+    model.mkdir()
+    shards = ["pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin"]
+    ok = pickle.dumps({"w": "abcdefghijklm"}, protocol=2)
+    evil = b"\x80\x02cos\nsystem\n" + b"N" * (len(ok) - 14) + b"."
+    for name in shards:
+        (model / name).write_bytes(ok)
+    index = {"metadata": {}, "weight_map": {"a": shards[0], "b": shards[1]}}
+    (model / "pytorch_model.bin.index.json").write_text(json.dumps(index))
+    age(tmp_path, 200)
+    cache = tmp_path / "cache"
+    (first,) = scan_paths([str(model)], jobs=1, cache_dir=cache)
+    assert first.format == "sharded-checkpoint" and first.clean
+    scans.clear()
+    (again,) = scan_paths([str(model)], jobs=1, cache_dir=cache)
+    assert scans == [] and again.to_dict() == first.to_dict()
+    (model / shards[1]).write_bytes(evil)
+    age(tmp_path, 100)
+    (after,) = scan_paths([str(model)], jobs=1, cache_dir=cache)
+    assert len(scans) == 1 and not after.clean
