@@ -12,12 +12,21 @@ calls into it lazily). The unpickler, the scanner and the CLI import it.
 
 from __future__ import annotations
 
+import importlib
+import threading
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 from .emulators import register_stdlib
-from .registry import Registry, installed_plugins
+from .registry import Registry, Resolution, installed_plugins
 
-__all__ = ["FIRST_PARTY_PLUGINS", "default_registry", "first_party_registry"]
+__all__ = [
+    "FIRST_PARTY_PLUGINS",
+    "default_registry",
+    "first_party_registry",
+    "scanning_registry",
+]
 
 #: The first-party plugins, in the order they are registered.
 FIRST_PARTY_PLUGINS = ("numpy", "torch", "pandas", "sklearn")
@@ -51,17 +60,83 @@ def first_party_registry() -> Registry:
         registry = Registry(parent=default_registry(), name="first-party plugins")
         for name in FIRST_PARTY_PLUGINS:
             entry = available.get(name)
-            if entry is None:
-                continue
-            try:
-                entry.load()(registry)
-            except Exception as exc:
-                warnings.warn(
-                    f"emulpickle: the {name!r} plugin is installed but broken "
-                    f"({type(exc).__name__}: {exc}); loading without it",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
+            if entry is not None:
+                _register_plugin(name, entry.load, registry)
         registry.freeze()
         _FIRST_PARTY = registry
     return _FIRST_PARTY
+
+
+def _register_plugin(
+    name: str, load: Callable[[], Any], registry: Registry, stacklevel: int = 3
+) -> None:
+    """Register one plugin in ``registry``; a broken one is left out with a
+    :class:`RuntimeWarning` naming it."""
+    try:
+        load()(registry)
+    except Exception as exc:
+        warnings.warn(
+            f"emulpickle: the {name!r} plugin is installed but broken "
+            f"({type(exc).__name__}: {exc}); loading without it",
+            RuntimeWarning,
+            stacklevel=stacklevel,
+        )
+
+
+class _ClaimingRegistry(Registry):
+    """What :func:`first_party_registry` answers, for asking names only.
+
+    A plugin whose module declares ``CLAIMS`` (the modules its globals live
+    in) is registered the first time a name in one of them is asked for
+    and not answered yet: scanning a torch checkpoint never imports pandas
+    or scikit-learn (seconds of imports per process), and a name answers
+    exactly as in the eager registry (each plugin's test checks that every
+    name it registers is inside its claims). Plugins without ``CLAIMS``
+    are registered at once.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(parent=default_registry(), name="first-party plugins")
+        self._lock = threading.Lock()
+        self._waiting: list[tuple[str, Any, tuple[str, ...]]] = []
+        available = installed_plugins()
+        for name in FIRST_PARTY_PLUGINS:
+            entry = available.get(name)
+            if entry is None:
+                continue
+            claims = None
+            try:
+                claims = getattr(importlib.import_module(entry.module), "CLAIMS", None)
+            except Exception:  # broken: registering says so, below
+                claims = None
+            if isinstance(claims, tuple) and claims:
+                self._waiting.append((name, entry, claims))
+            else:
+                _register_plugin(name, entry.load, self, stacklevel=4)
+
+    def resolve(self, module: str, name: str) -> Resolution | None:
+        """As :meth:`Registry.resolve`, registering a waiting plugin that
+        claims ``module`` first when nothing answers yet."""
+        found = super().resolve(module, name)
+        if found is not None or not self._waiting:
+            return found
+        with self._lock:
+            for item in list(self._waiting):
+                plugin, entry, claims = item
+                if any(module == c or module.startswith(c + ".") for c in claims):
+                    self._waiting.remove(item)
+                    _register_plugin(plugin, entry.load, self, stacklevel=4)
+        return super().resolve(module, name)
+
+
+_SCANNING: _ClaimingRegistry | None = None
+
+
+def scanning_registry() -> Registry:
+    """:func:`first_party_registry`'s answers, its plugins loaded only when
+    a name they claim is asked for (what the scanner asks; never load with
+    it). Built once per process."""
+    global _SCANNING
+    if _SCANNING is None:
+        _SCANNING = _ClaimingRegistry()
+    return _SCANNING

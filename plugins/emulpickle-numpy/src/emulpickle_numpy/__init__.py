@@ -20,6 +20,8 @@ own ``__compiled__`` does for its machine).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 import emulpickle
@@ -45,7 +47,7 @@ __version__ = "0.1.0"
 __compiled__: bool = _fastload.compiled
 
 
-def array_from_state(state: object) -> np.ndarray:  # type: ignore[type-arg]
+def array_from_state(state: object) -> Any:
     """A real ndarray from the state a pickle gives an ndarray's BUILD.
 
     For emulators of array subclasses (``numpy.ma.MaskedArray``'s data,
@@ -53,7 +55,7 @@ def array_from_state(state: object) -> np.ndarray:  # type: ignore[type-arg]
     checked exactly as an array's BUILD is (shape, dtype, size of the data)
     before numpy sees it. Raises :class:`emulpickle.EmulationError`.
     """
-    arr = mark_unbuilt(np.ndarray.__new__(np.ndarray, (0,), "b"))
+    arr: Any = mark_unbuilt(np.ndarray.__new__(np.ndarray, (0,), "b"))
     set_array_state_checked(arr, state)
     return arr
 
