@@ -302,6 +302,20 @@ INERT_NAMES = {
     "joblib.numpy_pickle.NumpyArrayWrapper": (
         "joblib's array placeholder: joblib.load reads the array that follows it"
     ),
+    # TorchScript archives (torch.jit.save) name these in their data.pkl and
+    # code/*.debug_pkl: identity functions that tag a list's type.
+    **{
+        f"torch.jit._pickle.{helper}": "TorchScript's list/type-tag helper "
+        "(returns its argument)"
+        for helper in (
+            "build_intlist",
+            "build_tensorlist",
+            "build_doublelist",
+            "build_boollist",
+            "build_tensor_from_id",
+            "restore_type_tag",
+        )
+    },
 }
 
 
