@@ -32,7 +32,7 @@ __all__ = [
 FIRST_PARTY_PLUGINS = ("numpy", "torch", "pandas", "sklearn")
 
 _DEFAULT: Registry | None = None
-_FIRST_PARTY: Registry | None = None
+_FIRST_PARTY: _ClaimingRegistry | None = None
 
 
 def default_registry() -> Registry:
@@ -49,21 +49,18 @@ def default_registry() -> Registry:
 def first_party_registry() -> Registry:
     """The default registry plus every installed first-party plugin (read-only).
 
-    What the command line and the scanner use. A plugin that is installed
-    but fails to register (a broken install, a missing dependency) is left
-    out with a :class:`RuntimeWarning` naming it, so that one broken plugin
+    What the command line and the scanner use. A plugin whose package
+    declares ``CLAIMS`` (the modules its globals live in: pandas,
+    scikit-learn) is registered the first time a name it claims is asked
+    for, so that showing or scanning a torch checkpoint never imports pandas
+    or scikit-learn; the others at once. A plugin that is installed but
+    fails to register (a broken install, a missing dependency) is left out
+    with a :class:`RuntimeWarning` naming it, so that one broken plugin
     never stops the others; built once per process.
     """
     global _FIRST_PARTY
     if _FIRST_PARTY is None:
-        available = installed_plugins()
-        registry = Registry(parent=default_registry(), name="first-party plugins")
-        for name in FIRST_PARTY_PLUGINS:
-            entry = available.get(name)
-            if entry is not None:
-                _register_plugin(name, entry.load, registry)
-        registry.freeze()
-        _FIRST_PARTY = registry
+        _FIRST_PARTY = _ClaimingRegistry()
     return _FIRST_PARTY
 
 
@@ -84,15 +81,14 @@ def _register_plugin(
 
 
 class _ClaimingRegistry(Registry):
-    """What :func:`first_party_registry` answers, for asking names only.
-
-    A plugin whose module declares ``CLAIMS`` (the modules its globals live
-    in) is registered the first time a name in one of them is asked for
-    and not answered yet: scanning a torch checkpoint never imports pandas
-    or scikit-learn (seconds of imports per process), and a name answers
-    exactly as in the eager registry (each plugin's test checks that every
-    name it registers is inside its claims). Plugins without ``CLAIMS``
-    are registered at once.
+    """:func:`first_party_registry`: read-only to its users, it registers a
+    plugin that declares ``CLAIMS`` itself the first time a name in one of
+    them is asked for and not answered yet. Seconds of imports per process
+    are saved, and a name answers exactly as if every plugin had been
+    registered at once (tested: every name a plugin registers lies inside
+    its claims, and a state setter or call handler only meets objects its
+    plugin's emulators made, after it was registered). Plugins without
+    ``CLAIMS`` are registered at once.
     """
 
     def __init__(self) -> None:
@@ -113,6 +109,7 @@ class _ClaimingRegistry(Registry):
                 self._waiting.append((name, entry, claims))
             else:
                 _register_plugin(name, entry.load, self, stacklevel=4)
+        self.freeze()
 
     def resolve(self, module: str, name: str) -> Resolution | None:
         """As :meth:`Registry.resolve`, registering a waiting plugin that
@@ -125,18 +122,15 @@ class _ClaimingRegistry(Registry):
                 plugin, entry, claims = item
                 if any(module == c or module.startswith(c + ".") for c in claims):
                     self._waiting.remove(item)
-                    _register_plugin(plugin, entry.load, self, stacklevel=4)
+                    # Read-only to users; the plugin registers itself here.
+                    self._read_only = False
+                    try:
+                        _register_plugin(plugin, entry.load, self, stacklevel=4)
+                    finally:
+                        self._read_only = True
         return super().resolve(module, name)
 
 
-_SCANNING: _ClaimingRegistry | None = None
-
-
 def scanning_registry() -> Registry:
-    """:func:`first_party_registry`'s answers, its plugins loaded only when
-    a name they claim is asked for (what the scanner asks; never load with
-    it). Built once per process."""
-    global _SCANNING
-    if _SCANNING is None:
-        _SCANNING = _ClaimingRegistry()
-    return _SCANNING
+    """What the scanner asks: :func:`first_party_registry`."""
+    return first_party_registry()

@@ -228,6 +228,10 @@ class Registry:
             if key in entries:
                 return Resolution(entries[key], registry)
             registry = registry.parent
+            if registry is not None and type(registry).resolve is not _RESOLVE:
+                # A parent that answers in its own way (the first-party
+                # registry registers a claiming plugin when first asked).
+                return registry.resolve(module, name)
         return None
 
     def __contains__(self, key: object) -> bool:
@@ -272,6 +276,10 @@ class Registry:
             result.update(registry._entries)
             registry = registry.parent
         return result
+
+
+#: :meth:`Registry.resolve` itself, to tell a parent that overrides it.
+_RESOLVE = Registry.resolve
 
 
 def default_registry() -> Registry:
