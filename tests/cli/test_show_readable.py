@@ -324,13 +324,14 @@ def test_torchscript_scan_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "scripted.pt"
     torch.jit.save(torch.jit.script(model), str(path))
     scan = run("scan", path)
-    assert scan.returncode == 1
+    assert scan.returncode == 1  # its __torch__ classes: unknown (code to review)
     proc = run("show", path)
     assert proc.returncode == 2  # not loaded: it holds code
     lines = proc.stderr.splitlines()
-    assert len(lines) == 2, proc.stderr
-    assert lines[0].startswith(f"emulpickle: warning: {path}: NOT CLEAN")
-    assert "TorchScript" in lines[1]
+    # No dangerous global (torch.jit._pickle's helpers are identity
+    # functions), so no NOT CLEAN warning: one line, naming TorchScript.
+    assert len(lines) == 1, proc.stderr
+    assert "TorchScript" in lines[0] and "NOT CLEAN" not in lines[0]
 
 
 # ------------------------------------------------------------ show --json
