@@ -3,7 +3,9 @@
 Every fenced ``python`` block of a page runs, in order, in one namespace per
 page, so the examples users copy are known to work. Blocks fenced as ``py``
 instead of ``python`` are illustrations that need files the reader has (a
-model checkpoint, say) and are not run.
+model checkpoint, say) and are not run. A page whose examples need a library
+that is not always installed says so in a ``<!-- needs: pandas sklearn -->``
+comment; without it, that page is skipped.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+NEEDS = re.compile(r"<!-- needs: ([\w .]+) -->")
 
 
 def python_blocks(page: Path) -> list[str]:
@@ -31,6 +34,9 @@ def test_page_examples_run(
     blocks = python_blocks(page)
     if not blocks:
         pytest.skip(f"{page.name} has no python examples")
+    for needs in NEEDS.findall(page.read_text(encoding="utf-8")):
+        for module in needs.split():
+            pytest.importorskip(module)
     monkeypatch.chdir(ROOT)
     # A real module, so that dataclasses and pickle can find the page's classes.
     module = types.ModuleType(f"docs_{page.stem}")
