@@ -41,6 +41,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from timed_load import TIMED_LOAD
+
 #: loader -> (module it needs, expression loading ``path``)
 FRAME_LOADERS = {
     "pandas": ("pandas", "pandas.read_pickle(path)"),
@@ -53,7 +55,8 @@ FOREST_LOADERS = {
     "open_file": ("emulpickle", "emulpickle.open_file(path, unknown='generic').value"),
 }
 
-CHILD = """
+CHILD = (
+    """
 import gc, importlib, json, sys, time, warnings
 import numpy, pandas, sklearn, joblib, emulpickle
 warnings.simplefilter("ignore")
@@ -63,29 +66,9 @@ except ImportError:
     print(json.dumps({{"error": "not installed"}}))
     sys.exit()
 
-def hwm():
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024  # kB -> MiB
-
-path, repeat = sys.argv[1], int(sys.argv[2])
-load = lambda: {expr}
-gc.collect()
-before = hwm()
-start = time.perf_counter()
-result = load()
-times = [time.perf_counter() - start]
-growth = hwm() - before
-del result
-for _ in range(repeat - 1):
-    gc.collect()
-    start = time.perf_counter()
-    result = load()
-    times.append(time.perf_counter() - start)
-    del result
-print(json.dumps({{"best": min(times), "growth": growth}}))
 """
+    + TIMED_LOAD
+)
 
 WRITER = """
 import pickle, sys

@@ -38,6 +38,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from timed_load import TIMED_LOAD
+
 LOADERS = {
     "torch_load": "emulpickle_torch.torch_load(path)",
     "torch mmap": "torch.load(path, mmap=True, weights_only=True)",
@@ -45,34 +47,15 @@ LOADERS = {
     "emulated": "emulpickle_torch.load(path)",
 }
 
-CHILD = """
+CHILD = (
+    """
 import gc, json, sys, time, warnings
 import numpy, torch, emulpickle_torch
 warnings.simplefilter("ignore")
 
-def hwm():
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024  # kB -> MiB
-
-path, repeat = sys.argv[1], int(sys.argv[2])
-load = lambda: {expr}
-gc.collect()
-before = hwm()
-start = time.perf_counter()
-result = load()
-times = [time.perf_counter() - start]
-growth = hwm() - before
-del result
-for _ in range(repeat - 1):
-    gc.collect()
-    start = time.perf_counter()
-    result = load()
-    times.append(time.perf_counter() - start)
-    del result
-print(json.dumps({{"best": min(times), "growth": growth}}))
 """
+    + TIMED_LOAD
+)
 
 WRITER = """
 import sys
