@@ -377,24 +377,25 @@ def _patch_torch(torch: Any) -> None:
     _patch(torch, "load", _guard_torch_load)
 
 
-def _patch_joblib(joblib: Any) -> None:
-    def make(real: Any) -> Any:
-        return _guard_container_load(real, "filename")
+def _patch_loader(package: Any, module: str, attr: str, parameter: str) -> None:
+    """Guard ``package.attr`` and, once imported, ``module.attr`` (where it
+    is defined): a loader whose file argument is called ``parameter``."""
 
-    _patch(joblib, "load", make)
-    numpy_pickle = sys.modules.get("joblib.numpy_pickle")
-    if numpy_pickle is not None:
-        _patch(numpy_pickle, "load", make)
+    def make(real: Any) -> Any:
+        return _guard_container_load(real, parameter)
+
+    _patch(package, attr, make)
+    defining = sys.modules.get(module)
+    if defining is not None:
+        _patch(defining, attr, make)
+
+
+def _patch_joblib(joblib: Any) -> None:
+    _patch_loader(joblib, "joblib.numpy_pickle", "load", "filename")
 
 
 def _patch_pandas(pandas: Any) -> None:
-    def make(real: Any) -> Any:
-        return _guard_container_load(real, "filepath_or_buffer")
-
-    _patch(pandas, "read_pickle", make)
-    io_pickle = sys.modules.get("pandas.io.pickle")
-    if io_pickle is not None:
-        _patch(io_pickle, "read_pickle", make)
+    _patch_loader(pandas, "pandas.io.pickle", "read_pickle", "filepath_or_buffer")
 
 
 def _patch_numpy(numpy: Any) -> None:
