@@ -25,7 +25,6 @@ __all__ = [
     "FIRST_PARTY_PLUGINS",
     "default_registry",
     "first_party_registry",
-    "scanning_registry",
 ]
 
 #: The first-party plugins, in the order they are registered.
@@ -129,8 +128,3 @@ class _ClaimingRegistry(Registry):
                     finally:
                         self._read_only = True
         return super().resolve(module, name)
-
-
-def scanning_registry() -> Registry:
-    """What the scanner asks: :func:`first_party_registry`."""
-    return first_party_registry()

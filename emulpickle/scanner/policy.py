@@ -13,7 +13,7 @@ files in tar archives.
 from __future__ import annotations
 
 from .._render import bounded_repr
-from ..defaults import scanning_registry
+from ..defaults import first_party_registry
 from ..machine.py2names import map_python2_name
 from ..registry import Registry
 from .layout import link_escapes
@@ -384,8 +384,8 @@ def _danger(module: str, name: str) -> str:
 def scan_registry() -> Registry:
     """What a scan judges safe by default: the default registry plus the
     installed first-party plugins (each loaded when a name it claims is
-    first asked for: see :func:`emulpickle.defaults.scanning_registry`)."""
-    return scanning_registry()
+    first asked for: see :func:`emulpickle.defaults.first_party_registry`)."""
+    return first_party_registry()
 
 
 def build_verdict(key: str | None) -> tuple[str, str]:

@@ -339,3 +339,25 @@ def test_arrays_changed_after_the_build_are_refused() -> None:
     ):
         with pytest.raises(emulpickle.EmulationError):
             emulate(attack)
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("Hinge", (float("nan"),)),
+        ("Hinge", ("1.0",)),
+        ("Hinge", (1.0, 2.0)),
+        ("SquaredHinge", (float("inf"),)),
+        ("EpsilonInsensitive", (-1.0,)),
+        ("SquaredEpsilonInsensitive", (True,)),
+        ("ModifiedHuber", (1.0,)),
+    ],
+)
+def test_sgd_loss_arguments_are_checked(name: str, args: tuple[Any, ...]) -> None:
+    """SGD's Cython losses get one finite number in range, or none."""
+    import sklearn.linear_model._sgd_fast as sgd
+
+    with pytest.raises(emulpickle.EmulationError):
+        emulate(forged_bytes(getattr(sgd, name), args))
+    ok = emulate(forged_bytes(sgd.Hinge, (0.5,)))
+    assert type(ok) is sgd.Hinge
