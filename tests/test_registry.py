@@ -366,3 +366,24 @@ def test_call_handlers_replace_calls_on_real_objects() -> None:
     # INST with arguments takes the call path too.
     inst = b"(G@\x04\x00\x00\x00\x00\x00\x00iunits\nMeters\n."
     assert emulpickle.loads(inst, registry=reg) == 2.5
+
+
+def test_an_object_a_state_setter_built_takes_no_second_build() -> None:
+    """pickle writes one BUILD per object: a second one, on an object whose
+    emulator already checked its state, would replace that state unchecked
+    (the memo hands the object out again). Without a setter (a
+    GenericObject), a second BUILD is standard pickle semantics."""
+
+    @dataclasses.dataclass
+    class Rec:
+        a: int = 0
+
+    registry = emulpickle.Registry(parent=emulpickle.default_registry())
+    registry.register("m", "Rec", Rec)
+    once = b"\x80\x02cm\nRec\n)\x81q\x00}X\x01\x00\x00\x00aK\x01sb"
+    twice = once + b"h\x00}X\x01\x00\x00\x00aK\x02sb."
+    assert emulpickle.loads(once + b".", registry=registry) == Rec(1)
+    with pytest.raises(emulpickle.EmulationError, match="second BUILD"):
+        emulpickle.loads(twice, registry=registry)
+    generic = emulpickle.loads(twice, unknown="generic")
+    assert generic.state == {"a": 2}

@@ -1273,6 +1273,13 @@ class Machine:
                 self._last_class = cls
                 self._last_setter = setter
             if setter is not None:
+                if id(inst) in self._built:
+                    # What a setter checked is not replaced unchecked later:
+                    # pickle writes one BUILD per object.
+                    raise EmulationError(
+                        f"a second BUILD on {bounded_repr(inst)}, which its "
+                        "emulator already built and checked"
+                    )
                 done = setter(inst, state)
                 if isinstance(done, Replacement):
                     built = done.value
